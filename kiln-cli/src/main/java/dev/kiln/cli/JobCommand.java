@@ -1,0 +1,99 @@
+package dev.kiln.cli;
+
+import dev.kiln.client.JobList;
+import dev.kiln.client.JobResponse;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "job", mixinStandardHelpOptions = true, description = "Inspect and cancel jobs.",
+        subcommands = {JobCommand.ListJobs.class, JobCommand.GetJob.class, JobCommand.CancelJob.class})
+final class JobCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List jobs, newest first.")
+    static final class ListJobs implements Callable<Integer> {
+        @Option(names = "--status", description = "Only jobs in this status")
+        String status;
+
+        @Option(names = "--limit", defaultValue = "20", description = "How many (default ${DEFAULT-VALUE})")
+        int limit;
+
+        @Mixin
+        ClientOptions client;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            JobList list = client.client().list(status, limit, null);
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                JobPrinter.json(out, list);
+                return 0;
+            }
+            out.printf("%-36s  %-9s  %-12s  %-4s  %s%n", "JOB", "STATUS", "TYPE", "EXIT", "CREATED");
+            for (JobResponse j : list.jobs()) {
+                out.printf("%-36s  %-9s  %-12s  %-4s  %s%n", j.jobId(), j.status(), j.jobType(),
+                        j.exitCode() == null ? "-" : j.exitCode(), j.createdAt());
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "get", mixinStandardHelpOptions = true, description = "Show one job.")
+    static final class GetJob implements Callable<Integer> {
+        @Parameters(index = "0", description = "Job id")
+        String id;
+
+        @Option(names = "--wait", defaultValue = "0", description = "Wait up to this many seconds for the result")
+        int wait;
+
+        @Mixin
+        ClientOptions client;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            JobResponse j = client.client().get(id, wait);
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) JobPrinter.json(out, j); else JobPrinter.human(out, j);
+            return 0;
+        }
+    }
+
+    @Command(name = "cancel", mixinStandardHelpOptions = true, description = "Cancel a queued or running job.")
+    static final class CancelJob implements Callable<Integer> {
+        @Parameters(index = "0", description = "Job id")
+        String id;
+
+        @Mixin
+        ClientOptions client;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            JobResponse j = client.client().cancel(id);
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) JobPrinter.json(out, j); else JobPrinter.human(out, j);
+            return 0;
+        }
+    }
+}

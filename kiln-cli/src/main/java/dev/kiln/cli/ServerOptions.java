@@ -1,0 +1,51 @@
+package dev.kiln.cli;
+
+import dev.kiln.server.config.KilnConfig;
+import dev.kiln.server.config.KilnConfigLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** How to start a server: flags, then KILN_* environment variables, then kiln.yaml, then defaults. */
+final class ServerOptions {
+    @Option(names = "--port", defaultValue = "${env:KILN_PORT}", description = "HTTP port (env KILN_PORT; default 8000)")
+    Integer port;
+
+    @Option(names = "--host", defaultValue = "${env:KILN_HOST}", description = "Address to bind (default 0.0.0.0)")
+    String host;
+
+    @Option(names = "--data-dir", defaultValue = "${env:KILN_DATA_DIR}",
+            description = "Data directory (env KILN_DATA_DIR; default ./kiln-data)")
+    Path dataDir;
+
+    @Option(names = "--config", defaultValue = "${env:KILN_CONFIG}",
+            description = "Configuration file (env KILN_CONFIG; default ./kiln.yaml when present)")
+    Path config;
+
+    @Option(names = "--executor", defaultValue = "${env:KILN_EXECUTOR}",
+            description = "Default executor: bwrap or noop (env KILN_EXECUTOR; default bwrap)")
+    String executor;
+
+    @Option(names = "--slots", description = "Concurrent executions of the in-process node (default: CPU count)")
+    Integer slots;
+
+    KilnConfig resolve() {
+        KilnConfig c = KilnConfig.defaults();
+        Path file = config != null ? config : (Files.exists(Path.of("kiln.yaml")) ? Path.of("kiln.yaml") : null);
+        if (file != null) c = KilnConfigLoader.load(file, c);
+        if (port != null) c = c.withPort(port);
+        if (host != null) c = c.withHost(host);
+        if (dataDir != null) c = c.withDataDir(dataDir);
+        if (executor != null) {
+            if (!executor.equals("bwrap") && !executor.equals("noop")) {
+                throw new IllegalArgumentException("--executor must be bwrap or noop, got '" + executor + "'");
+            }
+            c = c.withExecutor(executor);
+        }
+        if (slots != null) {
+            if (slots < 1) throw new IllegalArgumentException("--slots must be at least 1, got " + slots);
+            c = c.withSlots(slots);
+        }
+        return c;
+    }
+}

@@ -1,0 +1,7 @@
+package dev.kiln.client;
+
+import java.util.List;
+
+/** One page of jobs, newest first. */
+public record JobList(List<JobResponse> jobs, String nextCursor) {
+}

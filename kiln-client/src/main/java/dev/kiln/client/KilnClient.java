@@ -1,0 +1,141 @@
+package dev.kiln.client;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Map;
+import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.PropertyNamingStrategies;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/** A small, thread-safe Java client for the Kiln HTTP API. */
+public final class KilnClient {
+    private final URI base;
+    private final HttpClient http;
+    private final JsonMapper json = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .build();
+
+    public KilnClient(String baseUrl) {
+        this(baseUrl, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
+    }
+
+    public KilnClient(String baseUrl, HttpClient http) {
+        this.base = URI.create(baseUrl.endsWith("/") ? baseUrl : baseUrl + "/");
+        this.http = http;
+    }
+
+    /** Runs a job and waits for its result ({@code POST /execute}). */
+    public JobResponse execute(JobRequest request) {
+        return json.treeToValue(send(post("execute", body(request, false))), JobResponse.class);
+    }
+
+    /** Submits a job and returns at once ({@code POST /jobs}). */
+    public JobResponse submit(JobRequest request) {
+        return json.treeToValue(send(post("jobs", body(request, true))), JobResponse.class);
+    }
+
+    /** {@code GET /jobs/{id}}, blocking up to {@code waitSeconds} for a terminal state (0: no wait). */
+    public JobResponse get(String jobId, int waitSeconds) {
+        String q = waitSeconds > 0 ? "?wait=" + waitSeconds : "";
+        return json.treeToValue(send(get("jobs/" + enc(jobId) + q)), JobResponse.class);
+    }
+
+    public JobList list(String status, int limit, String cursor) {
+        StringBuilder q = new StringBuilder("jobs?limit=").append(limit);
+        if (status != null) q.append("&status=").append(enc(status));
+        if (cursor != null) q.append("&cursor=").append(enc(cursor));
+        return json.treeToValue(send(get(q.toString())), JobList.class);
+    }
+
+    public JobResponse cancel(String jobId) {
+        return json.treeToValue(send(post("jobs/" + enc(jobId) + "/cancel", "{}")), JobResponse.class);
+    }
+
+    public byte[] artifact(String jobId, String name) {
+        HttpResponse<byte[]> r = exchange(get("jobs/" + enc(jobId) + "/artifacts/" + name),
+                HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() >= 400) throw error(r.statusCode(), new String(r.body(), StandardCharsets.UTF_8));
+        return r.body();
+    }
+
+    public JsonNode health() {
+        HttpResponse<String> r = exchange(get("health"), HttpResponse.BodyHandlers.ofString());
+        return json.readTree(r.body());
+    }
+
+    public JsonNode jobTypes() {
+        return send(get("job-types"));
+    }
+
+    private String body(JobRequest request, boolean async) {
+        ObjectNode o = json.createObjectNode();
+        o.put("code", request.code());
+        if (request.inputData() != null) o.set("input_data", json.valueToTree(request.inputData()));
+        if (request.jobType() != null) o.put("job_type", request.jobType());
+        if (request.timeout() != null) o.put("timeout", request.timeout());
+        if (request.files() != null && !request.files().isEmpty()) {
+            ObjectNode files = o.putObject("files");
+            for (Map.Entry<String, byte[]> f : request.files().entrySet()) {
+                files.putObject(f.getKey()).put("content", Base64.getEncoder().encodeToString(f.getValue()))
+                        .put("encoding", "base64");
+            }
+        }
+        if (async && request.idempotencyKey() != null) o.put("idempotency_key", request.idempotencyKey());
+        return json.writeValueAsString(o);
+    }
+
+    private HttpRequest post(String path, String body) {
+        return HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+    }
+
+    private HttpRequest get(String path) {
+        return HttpRequest.newBuilder(base.resolve(path)).GET().build();
+    }
+
+    private JsonNode send(HttpRequest request) {
+        HttpResponse<String> r = exchange(request, HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() >= 400) throw error(r.statusCode(), r.body());
+        return json.readTree(r.body());
+    }
+
+    private <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
+        try {
+            return http.send(request, handler);
+        } catch (ConnectException e) {
+            throw new UncheckedIOException("cannot connect to Kiln at " + base + " (is `kiln server` running?)", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    private KilnApiException error(int status, String body) {
+        try {
+            JsonNode n = json.readTree(body);
+            JsonNode e = n.path("error");
+            return new KilnApiException(status, e.path("code").asString(""), e.path("field").asString(null),
+                    n.path("detail").asString(body));
+        } catch (RuntimeException notJson) {
+            return new KilnApiException(status, "http_" + status, null, body);
+        }
+    }
+
+    private static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,46 @@
+package dev.kiln.core;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Durable job storage. Every state change is a compare-and-set on {@code version} (the fencing token) and returns
+ * whether it applied; implementations never change a row whose version differs. A method that returns normally
+ * has made its change durable.
+ */
+public interface JobStore extends AutoCloseable {
+
+    /** The job as inserted, or the existing one with the same idempotency key. */
+    record Inserted(JobRecord job, boolean created) {
+    }
+
+    /** Inserts a QUEUED job; with a non-null idempotency key already present returns that job, unchanged. */
+    Inserted insert(NewJob job);
+
+    Optional<JobRecord> find(String id);
+
+    /** Newest first. {@code status} null lists every status; {@code cursor} is a previous page's next cursor. */
+    JobPage list(JobStatus status, int limit, String cursor);
+
+    /** Oldest first (submission order). */
+    List<JobRecord> findByStatus(JobStatus status, int limit);
+
+    /** QUEUED -> RUNNING on {@code nodeId}, recording the attempt number; version + 1. */
+    boolean markRunning(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt);
+
+    /** RUNNING -> QUEUED (an interrupted attempt will be re-run); version + 1, node cleared. */
+    boolean requeue(String id, long expectedVersion);
+
+    /** Any non-terminal -> terminal {@code status} with its result; version + 1. */
+    boolean complete(String id, long expectedVersion, JobStatus status, JobResult result, Instant finishedAt);
+
+    Map<JobStatus, Long> countByStatus();
+
+    /** A cheap round trip to the database. */
+    boolean isHealthy();
+
+    @Override
+    void close();
+}

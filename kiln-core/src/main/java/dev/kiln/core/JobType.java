@@ -1,0 +1,33 @@
+package dev.kiln.core;
+
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * A named execution environment with its limits. {@code executor} is null to use the node's default executor.
+ * Sizes are bytes, times seconds.
+ */
+public record JobType(String name, long memoryLimitBytes, double cpuLimit, int timeoutSeconds, int maxTimeoutSeconds,
+                      int pidsLimit, boolean networkEnabled, Map<String, String> environment, String executor,
+                      long maxOutputBytes, long tmpSizeBytes) {
+
+    public static final long DEFAULT_MEMORY = 512L << 20;
+    public static final double DEFAULT_CPU = 1.0;
+    public static final int DEFAULT_TIMEOUT = 30;
+    public static final int DEFAULT_MAX_TIMEOUT = 300;
+    public static final int DEFAULT_PIDS = 64;
+    public static final long DEFAULT_MAX_OUTPUT = 64L << 10;
+    public static final long DEFAULT_TMP_SIZE = 64L << 20;
+
+    public JobType {
+        Objects.requireNonNull(name, "name");
+        environment = environment == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(environment));
+    }
+
+    /** The built-in type that exists without any configuration. */
+    public static JobType defaults(String name) {
+        return new JobType(name, DEFAULT_MEMORY, DEFAULT_CPU, DEFAULT_TIMEOUT, DEFAULT_MAX_TIMEOUT, DEFAULT_PIDS,
+                false, Map.of(), null, DEFAULT_MAX_OUTPUT, DEFAULT_TMP_SIZE);
+    }
+}

@@ -1,0 +1,330 @@
+package dev.kiln.core;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Accepts jobs, stores them durably, pushes them to compute nodes the moment one has a free slot, and records
+ * exactly one terminal result per job. The store is the truth; the ready queue and the in-flight table are caches of
+ * it rebuilt by {@link #start()} (which also re-queues executions a crash interrupted).
+ */
+public final class Orchestrator implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Orchestrator.class);
+
+    /** An execution handed to a node; {@code job} is the RUNNING record whose version fences the result. */
+    private record InFlight(JobRecord job, ComputeNode node) {
+    }
+
+    private final JobStore store;
+    private final ArtifactStore artifacts;
+    private final JobTypeCatalog jobTypes;
+    private final List<ComputeNode> nodes;
+    private final InstantSource clock;
+    private final OrchestratorEvents events;
+    private final OrchestratorSettings settings;
+    private final JobSpecValidator validator;
+    private final ReadyQueue ready;
+    private final CompletionWaiters waiters = new CompletionWaiters();
+    private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
+    private final Set<String> cancelRequested = ConcurrentHashMap.newKeySet();
+    private final Semaphore wakeUp = new Semaphore(0);
+    private volatile boolean running;
+    private Thread dispatcher;
+
+    public Orchestrator(JobStore store, ArtifactStore artifacts, JobTypeCatalog jobTypes, List<ComputeNode> nodes,
+                        InstantSource clock, OrchestratorEvents events, OrchestratorSettings settings) {
+        this.store = store;
+        this.artifacts = artifacts;
+        this.jobTypes = jobTypes;
+        this.nodes = List.copyOf(nodes);
+        this.clock = clock;
+        this.events = events;
+        this.settings = settings;
+        this.validator = new JobSpecValidator(settings.requestLimits());
+        this.ready = new ReadyQueue(settings.maxQueueSize());
+        for (ComputeNode n : this.nodes) n.onSlotFreed(this::signal);
+    }
+
+    /** Recovers from the store, then starts dispatching. */
+    public synchronized void start() {
+        if (running) return;
+        recover();
+        running = true;
+        dispatcher = Thread.ofPlatform().name("kiln-dispatcher").daemon().start(this::dispatchLoop);
+        signal();
+    }
+
+    private void recover() {
+        Instant now = clock.instant();
+        for (JobRecord r : store.findByStatus(JobStatus.RUNNING, Integer.MAX_VALUE)) {
+            if (r.attempt() < r.maxAttempts()) {
+                if (store.requeue(r.id(), r.version())) {
+                    events.requeued(r, "interrupted by an orchestrator restart");
+                }
+            } else {
+                JobError error = new JobError(ErrorType.SANDBOX_ERROR, "execution was interrupted (attempt "
+                        + r.attempt() + " of " + r.maxAttempts() + ") and no attempts are left",
+                        JobError.PHASE_EXECUTION);
+                if (store.complete(r.id(), r.version(), JobStatus.FAILED, JobResult.errorOnly(error), now)) {
+                    store.find(r.id()).ifPresent(events::finished);
+                }
+            }
+        }
+        List<JobRecord> queued = store.findByStatus(JobStatus.QUEUED, Integer.MAX_VALUE);
+        queued.forEach(ready::addRecovered);
+        if (!queued.isEmpty()) log.info("recovered {} queued job(s) from the store", queued.size());
+    }
+
+    /** Validates and durably stores a job; returns once it is stored (2xx means it will run). */
+    public JobRecord submit(JobSpec spec, String idempotencyKey) {
+        JobType type = jobTypes.require(spec.jobType());
+        validator.validate(spec, type);
+        if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 200)) {
+            throw KilnException.invalid("idempotency_key", "must be 1 to 200 characters");
+        }
+        String hash = SpecHash.of(spec);
+        if (!ready.tryReserve()) throw new QueueFullException(settings.maxQueueSize(), 1);
+        boolean added = false;
+        try {
+            JobStore.Inserted inserted = store.insert(new NewJob(JobIds.next(clock), spec, hash, idempotencyKey,
+                    settings.maxAttempts(), clock.instant()));
+            if (!inserted.created()) {
+                if (!inserted.job().specHash().equals(hash)) {
+                    throw KilnException.conflict("idempotency_key", "idempotency_key '" + idempotencyKey
+                            + "' was already used for job " + inserted.job().id() + " with a different body");
+                }
+                return inserted.job();
+            }
+            ready.addReserved(inserted.job());
+            added = true;
+            events.submitted(inserted.job());
+            signal();
+            return inserted.job();
+        } finally {
+            if (!added) ready.cancelReservation();
+        }
+    }
+
+    public Optional<JobRecord> find(String id) {
+        return store.find(id);
+    }
+
+    public JobRecord require(String id) {
+        return store.find(id).orElseThrow(() -> KilnException.notFound("job " + id));
+    }
+
+    /** The job once terminal, or as it is after {@code timeout}. */
+    public JobRecord await(String id, Duration timeout) throws InterruptedException {
+        Object handle = waiters.register(id);
+        try {
+            JobRecord job = require(id);
+            if (job.status().isTerminal() || timeout.isZero()) return job;
+            waiters.await(handle, timeout);
+            return require(id);
+        } finally {
+            waiters.release(id, handle);
+        }
+    }
+
+    public JobPage list(JobStatus status, int limit, String cursor) {
+        return store.list(status, limit, cursor);
+    }
+
+    /** Cancels a queued or running job; waits briefly for a running one to stop. */
+    public JobRecord cancel(String id) throws InterruptedException {
+        JobRecord job = require(id);
+        if (job.status().isTerminal()) {
+            throw KilnException.conflict(null, "job " + id + " already finished with status " + job.status().wireName());
+        }
+        if (job.status() == JobStatus.QUEUED && ready.remove(id)) {
+            JobError error = new JobError(ErrorType.CANCELLED, "cancelled before it started", JobError.PHASE_QUEUE);
+            if (finish(job, JobStatus.CANCELLED, JobResult.errorOnly(error))) return require(id);
+        }
+        // Running, or being handed to a node right now: whichever side sees the other's mark acts on it.
+        cancelRequested.add(id);
+        InFlight f = inFlight.get(id);
+        if (f != null) f.node().cancel(f.job().currentExecutionId());
+        return await(id, Duration.ofSeconds(5));
+    }
+
+    public int queueDepth() {
+        return ready.size();
+    }
+
+    public int runningCount() {
+        return inFlight.size();
+    }
+
+    public int capacity() {
+        return nodes.stream().mapToInt(ComputeNode::capacity).sum();
+    }
+
+    public JobTypeCatalog jobTypes() {
+        return jobTypes;
+    }
+
+    public boolean storeHealthy() {
+        try {
+            return store.isHealthy();
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private void signal() {
+        wakeUp.release();
+    }
+
+    private void dispatchLoop() {
+        while (running) {
+            try {
+                wakeUp.tryAcquire(1, TimeUnit.SECONDS); // the timeout only guards against a lost signal
+                wakeUp.drainPermits();
+                dispatchReady();
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.error("dispatch failed; retrying", e);
+                sleepQuietly();
+            }
+        }
+    }
+
+    private void dispatchReady() {
+        while (running) {
+            JobRecord job = ready.peek();
+            if (job == null) return;
+            JobType type = jobTypes.find(job.spec().jobType()).orElse(null);
+            String executor = type == null ? null : explicitExecutor(type);
+            if (type == null || (executor != null && !Placement.anyNodeHas(nodes, executor))) {
+                ready.poll();
+                failUnplaceable(job, type == null ? "job type '" + job.spec().jobType() + "' no longer exists"
+                        : "no compute node has executor '" + executor + "'");
+                continue;
+            }
+            ComputeNode node = executor != null ? Placement.pick(nodes, executor) : pickByDefault();
+            if (node == null) return; // every slot busy: a freed slot signals us
+            ready.poll();
+            start(job, type, node, executor != null ? executor : node.defaultExecutor());
+        }
+    }
+
+    private String explicitExecutor(JobType type) {
+        return type.executor() != null ? type.executor() : settings.defaultExecutor();
+    }
+
+    private ComputeNode pickByDefault() {
+        ComputeNode best = null;
+        for (ComputeNode n : nodes) {
+            if (n.freeSlots() > 0 && (best == null || n.freeSlots() > best.freeSlots())) best = n;
+        }
+        return best;
+    }
+
+    private void start(JobRecord queued, JobType type, ComputeNode node, String executor) {
+        int attempt = queued.attempt() + 1;
+        Instant now = clock.instant();
+        if (!store.markRunning(queued.id(), queued.version(), attempt, node.id(), now)) {
+            return; // cancelled or changed meanwhile
+        }
+        JobRecord job = new JobRecord(queued.id(), queued.seq(), JobStatus.RUNNING, queued.spec(), queued.specHash(),
+                queued.idempotencyKey(), attempt, queued.maxAttempts(), queued.version() + 1, node.id(),
+                queued.createdAt(), now, null, null);
+        InFlight f = new InFlight(job, node);
+        inFlight.put(job.id(), f);
+        events.started(job, Duration.between(job.createdAt(), now).toMillis());
+        if (cancelRequested.remove(job.id())) {
+            completeInFlight(f, ExecutionResult.failure(JobStatus.CANCELLED,
+                    new JobError(ErrorType.CANCELLED, "cancelled before it started", JobError.PHASE_QUEUE)));
+            return;
+        }
+        int timeout = JobSpecValidator.effectiveTimeout(job.spec().timeoutSeconds(), type);
+        ExecutionRequest request = new ExecutionRequest(job.currentExecutionId(), job.id(), attempt, job.spec(), type,
+                timeout, settings.outputLimits());
+        try {
+            node.execute(request, executor, (req, result) -> onResult(req, result));
+        } catch (RuntimeException e) {
+            log.error("node {} refused execution {}", node.id(), request.executionId(), e);
+            completeInFlight(f, ExecutionResult.failure(JobStatus.FAILED, new JobError(ErrorType.SANDBOX_ERROR,
+                    "compute node refused the execution: " + e.getMessage(), JobError.PHASE_SETUP)));
+        }
+    }
+
+    private void onResult(ExecutionRequest request, ExecutionResult result) {
+        InFlight f = inFlight.get(request.jobId());
+        if (f == null || !f.job().currentExecutionId().equals(request.executionId())) {
+            log.warn("dropping result of stale execution {}", request.executionId());
+            return;
+        }
+        completeInFlight(f, result);
+    }
+
+    private void completeInFlight(InFlight f, ExecutionResult result) {
+        JobRecord job = f.job();
+        List<Artifact> stored = List.of();
+        ExecutionResult outcome = result;
+        try {
+            if (!result.artifacts().isEmpty()) stored = artifacts.importArtifacts(job.id(), result.artifacts());
+        } catch (java.io.IOException | RuntimeException e) {
+            log.error("could not store artifacts of job {}", job.id(), e);
+            outcome = ExecutionResult.failure(JobStatus.FAILED, new JobError(ErrorType.SANDBOX_ERROR,
+                    "could not store artifacts: " + e.getMessage(), JobError.PHASE_OUTPUT));
+        }
+        try {
+            finish(job, outcome.status(), JobResult.of(outcome, stored));
+        } finally {
+            inFlight.remove(job.id(), f);
+            cancelRequested.remove(job.id());
+            signal();
+        }
+    }
+
+    /** Records the terminal state fenced by the job's version; true when this call won. */
+    private boolean finish(JobRecord job, JobStatus status, JobResult result) {
+        boolean won = store.complete(job.id(), job.version(), status, result, clock.instant());
+        if (won) {
+            store.find(job.id()).ifPresent(events::finished);
+            waiters.completed(job.id());
+        } else {
+            log.info("result for job {} (version {}) lost the race; it was already changed", job.id(), job.version());
+        }
+        return won;
+    }
+
+    private void failUnplaceable(JobRecord job, String reason) {
+        finish(job, JobStatus.FAILED, JobResult.errorOnly(new JobError(ErrorType.SANDBOX_ERROR, reason,
+                JobError.PHASE_QUEUE)));
+    }
+
+    private static void sleepQuietly() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        Thread t = dispatcher;
+        if (t != null) {
+            t.interrupt();
+            try {
+                t.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

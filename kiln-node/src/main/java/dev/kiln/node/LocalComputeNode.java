@@ -1,0 +1,140 @@
+package dev.kiln.node;
+
+import dev.kiln.core.ComputeNode;
+import dev.kiln.core.ErrorType;
+import dev.kiln.core.ExecutionListener;
+import dev.kiln.core.ExecutionRequest;
+import dev.kiln.core.ExecutionResult;
+import dev.kiln.core.Executor;
+import dev.kiln.core.JobError;
+import dev.kiln.core.JobStatus;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A compute node living in the orchestrator's process: runs each execution on a virtual thread with the named
+ * executor, in a work directory of its own that is deleted once the result has been delivered.
+ */
+public final class LocalComputeNode implements ComputeNode, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LocalComputeNode.class);
+
+    private final String id;
+    private final Map<String, Executor> executors;
+    private final String defaultExecutor;
+    private final int slots;
+    private final Path workRoot;
+    private final Semaphore free;
+    private final Map<String, Executor> running = new ConcurrentHashMap<>();
+    private final List<Runnable> slotListeners = new CopyOnWriteArrayList<>();
+
+    public LocalComputeNode(String id, Map<String, Executor> executors, String defaultExecutor, int slots,
+                            Path workRoot) throws IOException {
+        if (!executors.containsKey(defaultExecutor)) {
+            throw new IllegalArgumentException("default executor '" + defaultExecutor + "' is not among "
+                    + executors.keySet());
+        }
+        if (slots < 1) throw new IllegalArgumentException("slots must be at least 1, got " + slots);
+        this.id = id;
+        this.executors = Map.copyOf(executors);
+        this.defaultExecutor = defaultExecutor;
+        this.slots = slots;
+        this.workRoot = workRoot;
+        this.free = new Semaphore(slots);
+        // Leftovers of a crashed run: executors release what they hold (mounts) before the files go.
+        this.executors.values().forEach(e -> e.releaseStaleWork(workRoot));
+        WorkDirs.deleteRecursively(workRoot);
+        WorkRoots.create(workRoot);
+    }
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public int capacity() {
+        return slots;
+    }
+
+    @Override
+    public int freeSlots() {
+        return free.availablePermits();
+    }
+
+    @Override
+    public Set<String> executors() {
+        return executors.keySet();
+    }
+
+    @Override
+    public String defaultExecutor() {
+        return defaultExecutor;
+    }
+
+    @Override
+    public void execute(ExecutionRequest request, String executorName, ExecutionListener listener) {
+        Executor executor = executors.get(executorName);
+        if (executor == null) {
+            throw new IllegalArgumentException("node " + id + " has no executor '" + executorName + "'");
+        }
+        if (!free.tryAcquire()) throw new IllegalStateException("node " + id + " has no free slot");
+        running.put(request.executionId(), executor);
+        Thread.ofVirtual().name("exec-" + request.executionId()).start(() -> run(request, executor, listener));
+    }
+
+    private void run(ExecutionRequest request, Executor executor, ExecutionListener listener) {
+        Path workDir = workRoot.resolve(request.executionId());
+        try {
+            ExecutionResult result;
+            try {
+                Files.createDirectories(workDir);
+                result = executor.execute(request, workDir);
+            } catch (IOException | RuntimeException e) {
+                log.error("execution {} failed inside Kiln", request.executionId(), e);
+                result = ExecutionResult.failure(JobStatus.FAILED, new JobError(ErrorType.SANDBOX_ERROR,
+                        "sandbox failed: " + e, JobError.PHASE_SETUP));
+            }
+            try {
+                listener.completed(request, result);
+            } catch (RuntimeException e) {
+                log.error("result listener failed for {}", request.executionId(), e);
+            }
+        } finally {
+            running.remove(request.executionId());
+            try {
+                WorkDirs.deleteRecursively(workDir);
+            } catch (IOException e) {
+                log.warn("could not delete work dir {}", workDir, e);
+            }
+            free.release();
+            slotListeners.forEach(Runnable::run);
+        }
+    }
+
+    @Override
+    public void cancel(String executionId) {
+        Executor executor = running.get(executionId);
+        if (executor != null) executor.cancel(executionId);
+    }
+
+    @Override
+    public void onSlotFreed(Runnable listener) {
+        slotListeners.add(listener);
+    }
+
+    /** Kills what still runs; the sandboxes die with it. */
+    @Override
+    public void close() {
+        running.forEach((execId, executor) -> executor.cancel(execId));
+        executors.values().forEach(Executor::close);
+    }
+}

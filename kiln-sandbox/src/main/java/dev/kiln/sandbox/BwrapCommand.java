@@ -1,0 +1,114 @@
+package dev.kiln.sandbox;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds the argv of one sandboxed run:
+ * {@code /bin/sh -c <join cgroups, then exec> sh <n> <procs files...> [setpriv ...] bwrap ... python -u /code/main.py}.
+ * The shell puts itself into the execution's cgroups before anything else runs, so every descendant is born
+ * inside them; cgroup paths are positional arguments, never interpolated into the script.
+ */
+final class BwrapCommand {
+    /** Joins the cgroups named by the first $1 arguments, then execs the rest. */
+    static final String WRAPPER = "n=$1; shift; "
+            + "while [ \"$n\" -gt 0 ]; do "
+            + "echo $$ > \"$1\" || { echo \"" + ResultClassifier.SETUP_MARKER + " cannot join cgroup $1\" >&2; exit "
+            + ResultClassifier.SETUP_EXIT_CODE + "; }; "
+            + "shift; n=$((n-1)); done; "
+            + "exec \"$@\"";
+
+    static final Map<String, String> BASE_ENV = baseEnv();
+    private static final List<String> SYSTEM_DIRS = List.of("bin", "lib", "lib64", "sbin");
+    private static final List<String> HOST_ETC_FILES = List.of("/etc/ld.so.cache", "/etc/localtime");
+
+    private final BwrapConfig config;
+    private final Path hostRoot;
+
+    BwrapCommand(BwrapConfig config) {
+        this(config, Path.of("/"));
+    }
+
+    /** {@code hostRoot} is only for tests of the merged-/usr detection. */
+    BwrapCommand(BwrapConfig config, Path hostRoot) {
+        this.config = config;
+        this.hostRoot = hostRoot;
+    }
+
+    private static Map<String, String> baseEnv() {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
+        env.put("HOME", "/tmp");
+        env.put("TMPDIR", "/tmp");
+        env.put("LANG", "C.UTF-8");
+        env.put("PYTHONUNBUFFERED", "1");
+        env.put("PYTHONDONTWRITEBYTECODE", "1");
+        env.put("PYTHONPATH", "/input");
+        return env;
+    }
+
+    List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
+                       Map<String, String> jobEnvironment, long tmpBytes) {
+        List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", WRAPPER, "sh", Integer.toString(procsFiles.size())));
+        for (Path p : procsFiles) argv.add(p.toString());
+        if (dropPrivileges) {
+            argv.addAll(List.of(config.setpriv().toString(), "--reuid=" + Privileges.SANDBOX_UID,
+                    "--regid=" + Privileges.SANDBOX_GID, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"));
+        }
+        argv.add(config.bwrap().toString());
+        argv.add("--unshare-all");
+        if (network) argv.add("--share-net");
+        argv.addAll(List.of("--die-with-parent", "--new-session", "--clearenv"));
+        Map<String, String> env = new LinkedHashMap<>(BASE_ENV);
+        env.putAll(jobEnvironment);
+        env.forEach((k, v) -> argv.addAll(List.of("--setenv", k, v)));
+        argv.addAll(List.of("--uid", Integer.toString(Privileges.SANDBOX_UID), "--gid",
+                Integer.toString(Privileges.SANDBOX_GID), "--hostname", "kiln", "--cap-drop", "ALL"));
+        argv.addAll(List.of("--ro-bind", "/usr", "/usr"));
+        argv.addAll(systemDirArgs());
+        argv.addAll(List.of("--proc", "/proc", "--dev", "/dev"));
+        // bwrap's tmpfs with size 0 would be unlimited
+        argv.addAll(List.of("--size", Long.toString(Math.max(4096, tmpBytes)), "--tmpfs", "/tmp"));
+        for (String f : HOST_ETC_FILES) {
+            if (Files.exists(hostRoot.resolve(f.substring(1)))) argv.addAll(List.of("--ro-bind", f, f));
+        }
+        argv.addAll(List.of("--ro-bind", layout.etc().resolve("passwd").toString(), "/etc/passwd"));
+        argv.addAll(List.of("--ro-bind", layout.etc().resolve("group").toString(), "/etc/group"));
+        argv.addAll(List.of("--ro-bind", layout.input().toString(), "/input"));
+        argv.addAll(List.of("--ro-bind", layout.code().toString(), "/code"));
+        argv.addAll(List.of("--bind", layout.output().toString(), "/output"));
+        argv.addAll(List.of("--chdir", "/input", config.python().toString(), "-u", "/code/main.py"));
+        return argv;
+    }
+
+    /** Merged-/usr hosts get the same symlinks; otherwise the real directories are bound read-only. */
+    List<String> systemDirArgs() {
+        List<String> args = new ArrayList<>();
+        for (String d : SYSTEM_DIRS) {
+            Path host = hostRoot.resolve(d);
+            if (Files.isSymbolicLink(host)) {
+                String target = readLink(host);
+                if (target.equals("usr/" + d) || target.equals("/usr/" + d)) {
+                    args.addAll(List.of("--symlink", "usr/" + d, "/" + d));
+                }
+                // any other link target would expose a tree we have not vetted: leave it out
+            } else if (Files.isDirectory(host)) {
+                args.addAll(List.of("--ro-bind", "/" + d, "/" + d));
+            }
+        }
+        return args;
+    }
+
+    private static String readLink(Path link) {
+        try {
+            return Files.readSymbolicLink(link).toString();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+}

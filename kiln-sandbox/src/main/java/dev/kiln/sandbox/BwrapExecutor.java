@@ -1,0 +1,347 @@
+package dev.kiln.sandbox;
+
+import dev.kiln.core.ErrorType;
+import dev.kiln.core.ExecutionRequest;
+import dev.kiln.core.ExecutionResult;
+import dev.kiln.core.Executor;
+import dev.kiln.core.JobError;
+import dev.kiln.core.JobStatus;
+import dev.kiln.core.JobType;
+import dev.kiln.core.OutputLimits;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/**
+ * Runs each execution in a fresh bubblewrap sandbox (all namespaces unshared, uid/gid 65534, read-only /usr, no host
+ * files beyond that) inside its own cgroup (memory, pids, cpu limits). Nothing of a job outlives
+ * {@link #execute}: after the process exits the cgroup is killed until empty and removed.
+ */
+public final class BwrapExecutor implements Executor {
+    public static final String NAME = "bwrap";
+    static final String BWRAP_MISSING = "bubblewrap (bwrap) is not installed: run `apt-get install -y bubblewrap`";
+
+    private static final Logger log = LoggerFactory.getLogger(BwrapExecutor.class);
+    private static final Duration CLEANUP_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration STREAM_DRAIN_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration PENDING_CANCEL_TTL = Duration.ofMinutes(10);
+    private static final Pattern SAFE_ID = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
+    private static final Map<String, String> SPAWN_ENV = Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+
+    private final BwrapConfig config;
+    private final boolean root;
+    private final Cgroups cgroups;
+    private final BwrapCommand command;
+    // executionId -> handle; also holds cancels that arrived before their execution
+    private final ConcurrentHashMap<String, ExecutionHandle> handles = new ConcurrentHashMap<>();
+
+    /** With {@link BwrapConfig#defaults()}. */
+    public BwrapExecutor() {
+        this(BwrapConfig.defaults());
+    }
+
+    /**
+     * Checks the tools, detects cgroup v1/v2, creates Kiln's parent cgroup and removes children a crashed run left.
+     *
+     * @throws IllegalStateException when bwrap, setpriv (as root), python or a usable cgroup hierarchy is missing
+     */
+    public BwrapExecutor(BwrapConfig config) {
+        this.config = config;
+        if (!Files.isExecutable(config.bwrap())) {
+            throw new IllegalStateException(BWRAP_MISSING + " (looked for " + config.bwrap() + ")");
+        }
+        this.root = Privileges.isRoot();
+        if (root) {
+            requireTool(config.setpriv(), "setpriv (util-linux)");
+            requireTool(config.mount(), "mount (util-linux)");
+            requireTool(config.umount(), "umount (util-linux)");
+        } else {
+            log.warn("Kiln is not running as root: bwrap runs unprivileged (user namespace), /output is not "
+                    + "size-capped while the job runs, and cgroups need delegation");
+        }
+        Path python = config.python().normalize();
+        if (!python.isAbsolute() || !python.startsWith("/usr/")) {
+            throw new IllegalStateException("python must be an absolute path under /usr (the only host tree the "
+                    + "sandbox sees): " + config.python());
+        }
+        requireTool(python, "python3 (run `apt-get install -y python3`)");
+        this.cgroups = CgroupDetector.detect(config.cgroupRoot(), config.cgroupParent());
+        int stale = cgroups.removeStale();
+        if (stale > 0) log.warn("removed {} stale cgroup(s) under '{}' left by an earlier run", stale, config.cgroupParent());
+        this.command = new BwrapCommand(config);
+        log.info("bwrap executor ready: cgroup {}, parent '{}', {}", cgroups.version(), config.cgroupParent(),
+                root ? "root (setpriv to 65534, tmpfs /output)" : "unprivileged");
+    }
+
+    private static void requireTool(Path path, String what) {
+        if (!Files.isExecutable(path)) throw new IllegalStateException(what + " not found at " + path);
+    }
+
+    /**
+     * For the node at start, before it deletes leftover work dirs: unmounts the /output tmpfs of executions a
+     * crashed run left mounted anywhere below {@code workRoot}. Returns how many were unmounted.
+     */
+    public int unmountStaleOutputs(Path workRoot) {
+        return root ? OutputMount.unmountStale(workRoot, config.umount()) : 0;
+    }
+
+    @Override
+    public void releaseStaleWork(Path workRoot) {
+        unmountStaleOutputs(workRoot);
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    Cgroups cgroups() {
+        return cgroups;
+    }
+
+    /** For tests: the execution's process has been spawned and has not finished. */
+    boolean isRunning(String executionId) {
+        ExecutionHandle h = handles.get(executionId);
+        return h != null && h.isStarted();
+    }
+
+    @Override
+    public ExecutionResult execute(ExecutionRequest request, Path workDir) {
+        long entry = System.nanoTime();
+        String id = request.executionId();
+        ExecutionHandle handle = new ExecutionHandle();
+        ExecutionHandle existing = handles.putIfAbsent(id, handle);
+        if (existing != null) {
+            if (existing.isCancelled() && !existing.isStarted() && handles.remove(id, existing)) {
+                return cancelled(null, "", "", false, false, entry, entry);
+            }
+            return sandboxError("execution " + id + " is already running on this node");
+        }
+        try {
+            return run(request, workDir, handle, entry);
+        } catch (RuntimeException e) {
+            log.error("execution {} failed inside Kiln", id, e);
+            return sandboxError("internal error: " + e);
+        } finally {
+            handles.remove(id, handle);
+            if (handle.wasInterrupted()) Thread.currentThread().interrupt();
+        }
+    }
+
+    private ExecutionResult run(ExecutionRequest request, Path workDir, ExecutionHandle handle, long entry) {
+        JobType type = request.jobType();
+        OutputLimits limits = request.outputLimits();
+        WorkDirLayout layout = WorkDirLayout.of(workDir);
+        try {
+            layout.prepare(request.spec().code(), request.spec().inputDataJson(), request.spec().files());
+            if (root) {
+                Path blocker = layout.firstUntraversableAncestor();
+                if (blocker != null) {
+                    return sandboxError("the work dir is not reachable by the sandbox user: " + blocker
+                            + " lacks the search permission for others (chmod o+x)");
+                }
+            }
+        } catch (IOException e) {
+            return sandboxError("cannot prepare the work dir: " + e.getMessage());
+        }
+        OutputMount output;
+        try {
+            output = OutputMount.prepare(layout.output(), limits.maxOutputDirBytes(), root, config.mount(),
+                    config.umount());
+        } catch (IOException e) {
+            return sandboxError("cannot prepare /output: " + e);
+        }
+        try (output) {
+            Cgroup cgroup;
+            try {
+                cgroup = cgroups.create(cgroupName(request.executionId()), CgroupLimits.of(type));
+            } catch (IOException | RuntimeException e) {
+                return sandboxError("cannot create the cgroup: " + e);
+            }
+            boolean empty = false;
+            try {
+                RunOutcome outcome = runInCgroup(request, layout, cgroup, handle, entry);
+                empty = outcome.cgroupEmpty;
+                return outcome.result;
+            } finally {
+                if (!empty) empty = cgroup.killAndAwaitEmpty(CLEANUP_TIMEOUT);
+                if (empty) {
+                    try {
+                        cgroup.remove();
+                    } catch (IOException e) {
+                        log.error("cannot remove cgroup {}: {}", cgroup.name(), e.toString());
+                    }
+                } else {
+                    log.error("cgroup {} still has processes; left for the next start to remove", cgroup.name());
+                }
+            }
+        }
+    }
+
+    private record RunOutcome(ExecutionResult result, boolean cgroupEmpty) {
+    }
+
+    private RunOutcome runInCgroup(ExecutionRequest request, WorkDirLayout layout, Cgroup cgroup,
+                                   ExecutionHandle handle, long entry) {
+        JobType type = request.jobType();
+        OutputLimits limits = request.outputLimits();
+        if (!handle.attach(cgroup)) return new RunOutcome(cancelled(null, "", "", false, false, entry, entry), true);
+
+        List<String> argv = command.build(layout, cgroup.procsFiles(), root, type.networkEnabled(),
+                type.environment(), type.tmpSizeBytes());
+        ProcessBuilder pb = new ProcessBuilder(argv)
+                .directory(new File("/"))
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        // nothing of the server's environment reaches even bwrap itself
+        pb.environment().clear();
+        pb.environment().putAll(SPAWN_ENV);
+
+        Process process;
+        try {
+            process = handle.spawn(pb::start);
+        } catch (IOException e) {
+            return new RunOutcome(sandboxError("cannot start bwrap: " + e.getMessage()), false);
+        }
+        long spawned = System.nanoTime();
+        if (process == null) return new RunOutcome(cancelled(null, "", "", false, false, entry, spawned), true);
+
+        String id = request.executionId();
+        BoundedCapture stdout = new BoundedCapture(process.getInputStream(),
+                cap(limits.maxStdoutBytes(), type.maxOutputBytes())).start("kiln-stdout-" + id);
+        BoundedCapture stderr = new BoundedCapture(process.getErrorStream(),
+                cap(limits.maxStderrBytes(), type.maxOutputBytes())).start("kiln-stderr-" + id);
+
+        boolean interrupted = false;
+        boolean exited;
+        try {
+            exited = process.waitFor(Math.max(1, request.timeoutSeconds()), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            interrupted = true;
+            exited = false;
+        }
+        boolean timedOut = !exited && !interrupted && !handle.isCancelled();
+        if (!exited) {
+            cgroup.signalKill();
+            process.destroyForcibly();
+        }
+        interrupted |= awaitUninterruptibly(process);
+        long exitedAt = System.nanoTime();
+        Integer exitCode = process.exitValue();
+
+        // whatever is left (daemonized children, a fork bomb) dies before anything is read back
+        boolean empty = cgroup.killAndAwaitEmpty(CLEANUP_TIMEOUT);
+        CgroupStats stats = cgroup.stats();
+        stdout.await(STREAM_DRAIN_TIMEOUT);
+        stderr.await(STREAM_DRAIN_TIMEOUT);
+        interrupted |= Thread.interrupted(); // cleared until cleanup is done: file channels refuse interrupted threads
+        if (interrupted) handle.markInterrupted();
+        if (!empty) {
+            return new RunOutcome(sandboxError("could not kill every process of the job within "
+                    + CLEANUP_TIMEOUT.toSeconds() + " s"), false);
+        }
+        long startupMs = TimeUnit.NANOSECONDS.toMillis(spawned - entry);
+        long executionMs = TimeUnit.NANOSECONDS.toMillis(exitedAt - spawned);
+        if (handle.isCancelled()) {
+            return new RunOutcome(cancelled(exitCode, stdout.text(), stderr.text(), stdout.truncated(),
+                    stderr.truncated(), entry, spawned, exitedAt), true);
+        }
+        if (interrupted) {
+            return new RunOutcome(new ExecutionResult(JobStatus.FAILED, exitCode, stdout.text(), stderr.text(),
+                    stdout.truncated(), stderr.truncated(), null, new JobError(ErrorType.SANDBOX_ERROR,
+                    "interrupted: the node is shutting down", JobError.PHASE_EXECUTION), startupMs, executionMs,
+                    List.of()), true);
+        }
+
+        OutputCollector.Collected collected = new OutputCollector(limits).collect(layout.output(), layout.artifacts());
+        String stderrText = withWarnings(stderr.text(), collected.warnings());
+        var verdict = ResultClassifier.classify(new ResultClassifier.RunFacts(false, timedOut,
+                request.timeoutSeconds(), exitCode, stderr.textForClassification(), stats, type.memoryLimitBytes(),
+                type.pidsLimit(), type.networkEnabled(), collected.limitError(), collected.limitMessage()));
+        return new RunOutcome(new ExecutionResult(verdict.status(), exitCode, stdout.text(), stderrText,
+                stdout.truncated(), stderr.truncated(), collected.outputJson(), verdict.error(), startupMs,
+                executionMs, collected.artifacts()), true);
+    }
+
+    /** @return whether the thread was interrupted while waiting */
+    private static boolean awaitUninterruptibly(Process process) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                process.waitFor();
+                return interrupted;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+    }
+
+    private static long cap(long streamLimit, long jobTypeLimit) {
+        return jobTypeLimit > 0 ? Math.min(streamLimit, jobTypeLimit) : streamLimit;
+    }
+
+    static String withWarnings(String stderr, List<String> warnings) {
+        if (warnings.isEmpty()) return stderr;
+        String sep = stderr.isEmpty() || stderr.endsWith("\n") ? "" : "\n";
+        return stderr + sep + String.join("\n", warnings) + "\n";
+    }
+
+    /** Execution ids become directory names; anything unusual is hashed instead of trusted. */
+    static String cgroupName(String executionId) {
+        if (SAFE_ID.matcher(executionId).matches()) return executionId;
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(executionId.getBytes(StandardCharsets.UTF_8));
+            return "x-" + HexFormat.of().formatHex(digest, 0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static ExecutionResult cancelled(Integer exitCode, String stdout, String stderr, boolean outTrunc,
+                                             boolean errTrunc, long entry, long spawned) {
+        return cancelled(exitCode, stdout, stderr, outTrunc, errTrunc, entry, spawned, spawned);
+    }
+
+    private static ExecutionResult cancelled(Integer exitCode, String stdout, String stderr, boolean outTrunc,
+                                             boolean errTrunc, long entry, long spawned, long exited) {
+        return new ExecutionResult(JobStatus.CANCELLED, exitCode, stdout, stderr, outTrunc, errTrunc, null,
+                new JobError(ErrorType.CANCELLED, "cancelled", JobError.PHASE_EXECUTION),
+                TimeUnit.NANOSECONDS.toMillis(spawned - entry), TimeUnit.NANOSECONDS.toMillis(exited - spawned),
+                List.of());
+    }
+
+    private static ExecutionResult sandboxError(String message) {
+        log.warn("sandbox error: {}", message);
+        return ExecutionResult.failure(JobStatus.FAILED, new JobError(ErrorType.SANDBOX_ERROR, message,
+                JobError.PHASE_SETUP));
+    }
+
+    @Override
+    public void cancel(String executionId) {
+        ExecutionHandle h = handles.computeIfAbsent(executionId, k -> ExecutionHandle.cancelledBeforeStart());
+        h.cancel();
+        // forget cancels whose execution never came
+        handles.entrySet().removeIf(e -> e.getValue().isCancelled() && !e.getValue().isStarted()
+                && e.getValue().ageNanos() > PENDING_CANCEL_TTL.toNanos());
+    }
+
+    /** Kills what still runs, then removes Kiln's parent cgroup if it is empty. */
+    @Override
+    public void close() {
+        handles.values().forEach(ExecutionHandle::cancel);
+        cgroups.close();
+    }
+}

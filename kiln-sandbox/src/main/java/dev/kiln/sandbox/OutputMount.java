@@ -1,0 +1,131 @@
+package dev.kiln.sandbox;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The host directory behind {@code /output}. As root it is a size-capped tmpfs owned by the sandbox user, so the
+ * {@code /output} cap holds while the job runs (and its pages are charged to the job's memory cgroup). Without
+ * mount rights it is a plain directory and the cap is enforced only when reading it back.
+ */
+final class OutputMount implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(OutputMount.class);
+    private static final AtomicBoolean loggedFallback = new AtomicBoolean();
+    private static final Duration TOOL_TIMEOUT = Duration.ofSeconds(10);
+    // tmpfs size=0 means "unlimited": never pass it
+    private static final long MIN_SIZE = 4096;
+
+    private final Path dir;
+    private final Path umount;
+    private final boolean mounted;
+
+    private OutputMount(Path dir, Path umount, boolean mounted) {
+        this.dir = dir;
+        this.umount = umount;
+        this.mounted = mounted;
+    }
+
+    /** {@code dir} must exist and be empty. */
+    static OutputMount prepare(Path dir, long maxBytes, boolean root, Path mount, Path umount) throws IOException {
+        if (root) {
+            String options = "size=" + Math.max(MIN_SIZE, maxBytes) + ",uid=" + Privileges.SANDBOX_UID + ",gid="
+                    + Privileges.SANDBOX_GID + ",mode=0700,nosuid,nodev";
+            var outcome = HostCommand.run(List.of(mount.toString(), "-t", "tmpfs", "-o", options, "tmpfs",
+                    dir.toString()), TOOL_TIMEOUT);
+            if (outcome.ok()) return new OutputMount(dir, umount, true);
+            logFallback("mount of a tmpfs on " + dir + " failed: " + outcome.output());
+            Files.setAttribute(dir, "unix:uid", Privileges.SANDBOX_UID);
+            Files.setAttribute(dir, "unix:gid", Privileges.SANDBOX_GID);
+        } else {
+            // unprivileged bwrap maps our own uid to 65534 inside, so our own 0700 directory is writable
+            logFallback("not running as root");
+        }
+        Files.setPosixFilePermissions(dir, WorkDirLayout.DIR_700);
+        return new OutputMount(dir, umount, false);
+    }
+
+    /**
+     * Lazily unmounts every tmpfs mounted strictly below {@code workRoot}: the /output mounts of executions a crashed
+     * run never finished, which would otherwise make their work dirs impossible to delete.
+     */
+    static int unmountStale(Path workRoot, Path umount) {
+        Path root;
+        List<String> lines;
+        try {
+            root = workRoot.toRealPath();
+            lines = Files.readAllLines(Path.of("/proc/self/mountinfo"));
+        } catch (IOException e) {
+            return 0;
+        }
+        List<Path> stale = new ArrayList<>();
+        for (String line : lines) {
+            String[] fields = line.split(" ");
+            int dash = Arrays.asList(fields).indexOf("-");
+            if (fields.length < 5 || dash < 0 || dash + 1 >= fields.length || !fields[dash + 1].equals("tmpfs")) continue;
+            Path mountPoint = Path.of(unescape(fields[4]));
+            if (mountPoint.startsWith(root) && !mountPoint.equals(root)) stale.add(mountPoint);
+        }
+        // deepest first
+        stale.sort(Comparator.comparingInt(Path::getNameCount).reversed());
+        int removed = 0;
+        for (Path p : stale) {
+            var outcome = HostCommand.run(List.of(umount.toString(), "-l", p.toString()), TOOL_TIMEOUT);
+            if (outcome.ok()) {
+                removed++;
+            } else {
+                log.error("cannot unmount stale {}: {}", p, outcome.output());
+            }
+        }
+        if (removed > 0) log.warn("unmounted {} stale /output tmpfs mount(s) under {}", removed, root);
+        return removed;
+    }
+
+    /** mountinfo escapes space, tab, newline and backslash as \ooo. */
+    static String unescape(String field) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < field.length(); i++) {
+            char c = field.charAt(i);
+            if (c == '\\' && i + 3 < field.length() && field.substring(i + 1, i + 4).matches("[0-7]{3}")) {
+                out.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    private static void logFallback(String why) {
+        if (loggedFallback.compareAndSet(false, true)) {
+            log.warn("/output is a plain directory ({}): its size cap is enforced only when collecting", why);
+        }
+    }
+
+    boolean mounted() {
+        return mounted;
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    /** umount, then a lazy umount if something still holds it; never throws. */
+    @Override
+    public void close() {
+        if (!mounted) return;
+        var outcome = HostCommand.run(List.of(umount.toString(), dir.toString()), TOOL_TIMEOUT);
+        if (outcome.ok()) return;
+        var lazy = HostCommand.run(List.of(umount.toString(), "-l", dir.toString()), TOOL_TIMEOUT);
+        if (!lazy.ok()) log.error("cannot unmount {}: {} / {}", dir, outcome.output(), lazy.output());
+    }
+}

@@ -1,0 +1,153 @@
+package dev.kiln.server.config;
+
+import dev.kiln.core.JobType;
+import dev.kiln.core.OutputLimits;
+import dev.kiln.core.RequestLimits;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+/** Reads {@code kiln.yaml}, strictly: unknown fields and bad values stop start-up with the file, field and why. */
+public final class KilnConfigLoader {
+    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    static final Pattern JOB_TYPE_NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+    private static final Set<String> TOP = Set.of("host", "port", "data_dir", "executor", "slots", "max_queue_size",
+            "max_attempts", "limits", "sandbox", "job_types");
+    private static final Set<String> LIMITS = Set.of("max_body_size", "max_code_size", "max_input_size", "max_files",
+            "max_file_size", "max_files_total_size", "max_stdout", "max_stderr", "max_output_size",
+            "max_artifact_size", "max_artifacts");
+    private static final Set<String> SANDBOX = Set.of("python", "bwrap", "cgroup_parent");
+    private static final Set<String> JOB_TYPE = Set.of("name", "memory_limit", "cpu_limit", "timeout", "max_timeout",
+            "pids_limit", "network_enabled", "environment", "executor", "max_output_bytes", "tmp_size");
+    // Names the sandbox sets itself; a job type may not replace them.
+    private static final Set<String> RESERVED_ENV = Set.of("PYTHONPATH", "HOME", "TMPDIR");
+    private static final long GIB = 1L << 30;
+
+    private KilnConfigLoader() {
+    }
+
+    public static KilnConfig load(Path file, KilnConfig base) {
+        String name = file.toString();
+        JsonNode root;
+        try {
+            root = new YAMLMapper().readTree(Files.readString(file));
+        } catch (IOException e) {
+            throw new ConfigException(name + ": cannot read: " + e.getMessage());
+        } catch (JacksonException e) {
+            throw new ConfigException(name + ": not valid YAML: " + e.getOriginalMessage());
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) return base;
+        return parse(new ConfigNode(name, "", root), base);
+    }
+
+    public static KilnConfig parseYaml(String fileName, String yaml, KilnConfig base) {
+        JsonNode root = new YAMLMapper().readTree(yaml);
+        return parse(new ConfigNode(fileName, "", root), base);
+    }
+
+    private static KilnConfig parse(ConfigNode root, KilnConfig base) {
+        root.allowOnly(TOP);
+        String executor = root.string("executor", base.executor());
+        if (!executor.equals("bwrap") && !executor.equals("noop")) {
+            throw root.child("executor").error("must be bwrap or noop, got '" + executor + "'");
+        }
+        return new KilnConfig(
+                root.string("host", base.host()),
+                root.integer("port", base.port(), 0, 65535),
+                root.has("data_dir") ? Path.of(root.string("data_dir", null)) : base.dataDir(),
+                executor,
+                root.integer("slots", base.slots(), 1, 1024),
+                root.integer("max_queue_size", base.maxQueueSize(), 1, 10_000_000),
+                root.integer("max_attempts", base.maxAttempts(), 1, 100),
+                root.has("limits") ? requestLimits(root.child("limits"), base.requestLimits()) : base.requestLimits(),
+                root.has("limits") ? outputLimits(root.child("limits"), base.outputLimits()) : base.outputLimits(),
+                root.has("sandbox") ? sandbox(root.child("sandbox"), base.sandbox()) : base.sandbox(),
+                root.has("job_types") ? jobTypes(root) : base.jobTypes());
+    }
+
+    private static RequestLimits requestLimits(ConfigNode n, RequestLimits d) {
+        n.allowOnly(LIMITS);
+        return new RequestLimits(
+                n.size("max_body_size", d.maxBodyBytes(), 1024, GIB),
+                n.size("max_code_size", d.maxCodeBytes(), 1, GIB),
+                n.size("max_input_size", d.maxInputBytes(), 0, GIB),
+                n.integer("max_files", d.maxFiles(), 0, 100_000),
+                n.size("max_file_size", d.maxFileBytes(), 0, GIB),
+                n.size("max_files_total_size", d.maxFilesTotalBytes(), 0, GIB));
+    }
+
+    private static OutputLimits outputLimits(ConfigNode n, OutputLimits d) {
+        return new OutputLimits(
+                n.size("max_stdout", d.maxStdoutBytes(), 0, GIB),
+                n.size("max_stderr", d.maxStderrBytes(), 0, GIB),
+                n.size("max_output_size", d.maxOutputDirBytes(), 0, 64 * GIB),
+                n.size("max_artifact_size", d.maxArtifactBytes(), 0, 64 * GIB),
+                n.integer("max_artifacts", d.maxArtifacts(), 0, 100_000));
+    }
+
+    private static SandboxSettings sandbox(ConfigNode n, SandboxSettings d) {
+        n.allowOnly(SANDBOX);
+        String parent = n.string("cgroup_parent", d.cgroupParent());
+        if (!JOB_TYPE_NAME.matcher(parent).matches()) {
+            throw n.child("cgroup_parent").error("must be a simple name like 'kiln', got '" + parent + "'");
+        }
+        return new SandboxSettings(n.string("python", d.python()), n.string("bwrap", d.bwrap()), parent);
+    }
+
+    private static List<JobType> jobTypes(ConfigNode root) {
+        List<JobType> types = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (ConfigNode t : root.list("job_types")) {
+            JobType type = jobType(t);
+            if (!seen.add(type.name())) throw t.child("name").error("duplicate job type '" + type.name() + "'");
+            types.add(type);
+        }
+        return types;
+    }
+
+    static JobType jobType(ConfigNode t) {
+        t.allowOnly(JOB_TYPE);
+        String name = t.string("name", null);
+        if (name == null) throw t.child("name").error("is required");
+        if (!JOB_TYPE_NAME.matcher(name).matches()) {
+            throw t.child("name").error("must be lower-case letters, digits, '.', '_' or '-' (max 63), got '"
+                    + name + "'");
+        }
+        int timeout = t.integer("timeout", JobType.DEFAULT_TIMEOUT, 1, 86_400);
+        int maxTimeout = t.integer("max_timeout", Math.max(JobType.DEFAULT_MAX_TIMEOUT, timeout), 1, 86_400);
+        if (maxTimeout < timeout) {
+            throw t.child("max_timeout").error("must be at least timeout (" + timeout + "), got " + maxTimeout);
+        }
+        Map<String, String> env = t.stringMap("environment");
+        for (String key : env.keySet()) {
+            if (!ENV_NAME.matcher(key).matches()) {
+                throw t.child("environment").error("'" + key + "' is not a valid variable name");
+            }
+            if (RESERVED_ENV.contains(key)) {
+                throw t.child("environment").error("'" + key + "' is set by the sandbox and cannot be overridden");
+            }
+        }
+        String executor = t.string("executor", null);
+        if (executor != null && !executor.equals("bwrap") && !executor.equals("noop")) {
+            throw t.child("executor").error("must be bwrap or noop, got '" + executor + "'");
+        }
+        return new JobType(name,
+                t.size("memory_limit", JobType.DEFAULT_MEMORY, 16L << 20, 1L << 40),
+                t.decimal("cpu_limit", JobType.DEFAULT_CPU, 0.01, 1024),
+                timeout, maxTimeout,
+                t.integer("pids_limit", JobType.DEFAULT_PIDS, 8, 1_000_000),
+                t.bool("network_enabled", false),
+                env, executor,
+                t.size("max_output_bytes", JobType.DEFAULT_MAX_OUTPUT, 0, GIB),
+                t.size("tmp_size", JobType.DEFAULT_TMP_SIZE, 1L << 20, 64 * GIB));
+    }
+}

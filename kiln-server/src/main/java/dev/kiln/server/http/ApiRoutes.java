@@ -1,0 +1,175 @@
+package dev.kiln.server.http;
+
+import dev.kiln.core.JobPage;
+import dev.kiln.core.JobRecord;
+import dev.kiln.core.JobStatus;
+import dev.kiln.core.JobType;
+import dev.kiln.core.KilnException;
+import dev.kiln.core.Orchestrator;
+import dev.kiln.core.ArtifactStore;
+import dev.kiln.core.ByteSize;
+import dev.kiln.core.JobSpecValidator;
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.function.Supplier;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/** The HTTP API: thin handlers that parse, call the orchestrator and render. */
+public final class ApiRoutes {
+    private static final int MAX_WAIT_SECONDS = 300;
+    private static final int MAX_PAGE = 500;
+
+    private final Orchestrator orchestrator;
+    private final ArtifactStore artifacts;
+    private final JsonMapper json;
+    private final JobRequestParser parser;
+    private final JobJson jobJson;
+    private final long maxBodyBytes;
+    private final Supplier<String> metrics;
+    private final byte[] openApi;
+
+    public ApiRoutes(Orchestrator orchestrator, ArtifactStore artifacts, JsonMapper json, long maxBodyBytes,
+                     Supplier<String> metrics) {
+        this.orchestrator = orchestrator;
+        this.artifacts = artifacts;
+        this.json = json;
+        this.parser = new JobRequestParser(json);
+        this.jobJson = new JobJson(json);
+        this.maxBodyBytes = maxBodyBytes;
+        this.metrics = metrics;
+        this.openApi = OpenApiDocument.bytes();
+    }
+
+    public void register(JavalinConfig config) {
+        var r = config.routes;
+        r.post("/execute", this::execute);
+        r.post("/jobs", this::submit);
+        r.get("/jobs", this::list);
+        r.get("/jobs/{id}", this::get);
+        r.post("/jobs/{id}/cancel", this::cancel);
+        r.get("/jobs/{id}/artifacts/<name>", this::artifact);
+        r.get("/job-types", this::jobTypes);
+        r.get("/health", this::health);
+        r.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.get()));
+        r.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
+        ErrorResponses.register(config, json);
+    }
+
+    private void execute(Context ctx) throws InterruptedException {
+        JobRequestParser.Parsed p = parser.parse(RequestBodies.read(ctx, maxBodyBytes), false);
+        JobRecord job = orchestrator.submit(p.spec(), null);
+        JobType type = orchestrator.jobTypes().require(job.spec().jobType());
+        // The job's own timeout bounds the run; the extra hour bounds the time it may wait in the queue.
+        JobRecord done = orchestrator.await(job.id(), Duration.ofSeconds(type.maxTimeoutSeconds()).plusHours(1));
+        ctx.status(done.status().isTerminal() ? 200 : 202);
+        send(ctx, jobJson.render(done));
+    }
+
+    private void submit(Context ctx) {
+        JobRequestParser.Parsed p = parser.parse(RequestBodies.read(ctx, maxBodyBytes), true);
+        JobRecord job = orchestrator.submit(p.spec(), p.idempotencyKey());
+        ctx.status(202).header("Location", "/jobs/" + job.id());
+        send(ctx, jobJson.render(job));
+    }
+
+    private void get(Context ctx) throws InterruptedException {
+        String id = ctx.pathParam("id");
+        int wait = intParam(ctx, "wait", 0, 0, MAX_WAIT_SECONDS);
+        JobRecord job = wait > 0 ? orchestrator.await(id, Duration.ofSeconds(wait)) : orchestrator.require(id);
+        send(ctx, jobJson.render(job));
+    }
+
+    private void list(Context ctx) {
+        String statusParam = ctx.queryParam("status");
+        JobStatus status = null;
+        if (statusParam != null && !statusParam.isEmpty()) {
+            try {
+                status = JobStatus.fromWire(statusParam);
+            } catch (IllegalArgumentException e) {
+                throw KilnException.invalid("status", "must be one of queued, running, succeeded, failed, timeout, "
+                        + "oom, cancelled; got '" + statusParam + "'");
+            }
+        }
+        int limit = intParam(ctx, "limit", 50, 1, MAX_PAGE);
+        String cursor = ctx.queryParam("cursor");
+        if (cursor != null && !cursor.matches("\\d{1,19}")) {
+            throw KilnException.invalid("cursor", "is not a cursor returned by this API");
+        }
+        JobPage page = orchestrator.list(status, limit, cursor == null || cursor.isEmpty() ? null : cursor);
+        ObjectNode o = json.createObjectNode();
+        ArrayNode jobs = o.putArray("jobs");
+        page.jobs().forEach(j -> jobs.add(jobJson.render(j)));
+        o.put("next_cursor", page.nextCursor());
+        send(ctx, o);
+    }
+
+    private void cancel(Context ctx) throws InterruptedException {
+        send(ctx, jobJson.render(orchestrator.cancel(ctx.pathParam("id"))));
+    }
+
+    private void artifact(Context ctx) throws IOException {
+        String id = ctx.pathParam("id");
+        String name = ctx.pathParam("name");
+        JobSpecValidator.checkRelativePath("name", name);
+        orchestrator.require(id);
+        Optional<InputStream> in = artifacts.open(id, name);
+        if (in.isEmpty()) throw KilnException.notFound("artifact '" + name + "' of job " + id);
+        ctx.contentType("application/octet-stream").result(in.get());
+    }
+
+    private void jobTypes(Context ctx) {
+        ArrayNode list = json.createArrayNode();
+        for (JobType t : orchestrator.jobTypes().all()) {
+            ObjectNode o = list.addObject();
+            o.put("name", t.name());
+            o.putArray("requirements");
+            o.put("memory_limit", ByteSize.format(t.memoryLimitBytes()));
+            o.put("cpu_limit", t.cpuLimit());
+            o.put("timeout", t.timeoutSeconds());
+            o.put("max_timeout", t.maxTimeoutSeconds());
+            o.put("pids_limit", t.pidsLimit());
+            o.put("network_enabled", t.networkEnabled());
+            ObjectNode env = o.putObject("environment");
+            t.environment().forEach(env::put);
+            o.put("executor", t.executor());
+            o.put("max_output_bytes", t.maxOutputBytes());
+            o.put("tmp_size", ByteSize.format(t.tmpSizeBytes()));
+        }
+        send(ctx, list);
+    }
+
+    private void health(Context ctx) {
+        boolean storeOk = orchestrator.storeHealthy();
+        ObjectNode o = json.createObjectNode();
+        o.put("status", storeOk ? "ok" : "degraded");
+        o.put("store", storeOk ? "ok" : "error");
+        o.put("queue_depth", orchestrator.queueDepth());
+        o.put("running", orchestrator.runningCount());
+        o.put("capacity", orchestrator.capacity());
+        ctx.status(storeOk ? 200 : 503);
+        send(ctx, o);
+    }
+
+    private static int intParam(Context ctx, String name, int fallback, int min, int max) {
+        String v = ctx.queryParam(name);
+        if (v == null || v.isEmpty()) return fallback;
+        try {
+            int n = Integer.parseInt(v);
+            if (n < min || n > max) throw new NumberFormatException();
+            return n;
+        } catch (NumberFormatException e) {
+            throw KilnException.invalid(name, "must be a whole number between " + min + " and " + max + ", got '"
+                    + v + "'");
+        }
+    }
+
+    private void send(Context ctx, tools.jackson.databind.JsonNode body) {
+        ctx.contentType("application/json").result(json.writeValueAsBytes(body));
+    }
+}

@@ -1,0 +1,113 @@
+package dev.kiln.server.http;
+
+import dev.kiln.core.JobSpec;
+import dev.kiln.core.KilnException;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Turns a request body into a {@link JobSpec}. Every refusal names the field. {@code files} values are either a
+ * UTF-8 string or {@code {"content": "...", "encoding": "base64"|"utf-8"}}.
+ */
+final class JobRequestParser {
+    record Parsed(JobSpec spec, String idempotencyKey) {
+    }
+
+    private static final Set<String> FIELDS = Set.of("code", "input_data", "job_type", "timeout", "files",
+            "idempotency_key");
+
+    private final JsonMapper json;
+
+    JobRequestParser(JsonMapper json) {
+        this.json = json;
+    }
+
+    Parsed parse(byte[] body, boolean allowIdempotencyKey) {
+        JsonNode root;
+        try {
+            root = json.readTree(body);
+        } catch (JacksonException e) {
+            throw KilnException.invalid("body", "is not valid JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) throw KilnException.invalid("body", "must be a JSON object");
+        for (String name : root.propertyNames()) {
+            if (!FIELDS.contains(name) || (!allowIdempotencyKey && name.equals("idempotency_key"))) {
+                throw KilnException.invalid(name, "unknown field");
+            }
+        }
+        String code = requiredString(root, "code");
+        String input = root.has("input_data") && !root.get("input_data").isNull()
+                ? json.writeValueAsString(root.get("input_data")) : null;
+        String jobType = optionalString(root, "job_type");
+        Integer timeout = timeout(root);
+        Map<String, byte[]> files = files(root);
+        String key = allowIdempotencyKey ? optionalString(root, "idempotency_key") : null;
+        return new Parsed(new JobSpec(code, input, files, jobType, timeout), key);
+    }
+
+    private static String requiredString(JsonNode root, String field) {
+        JsonNode v = root.get(field);
+        if (v == null || v.isNull()) throw KilnException.invalid(field, "is required");
+        if (!v.isString()) throw KilnException.invalid(field, "must be a string");
+        return v.asString();
+    }
+
+    private static String optionalString(JsonNode root, String field) {
+        JsonNode v = root.get(field);
+        if (v == null || v.isNull()) return null;
+        if (!v.isString()) throw KilnException.invalid(field, "must be a string");
+        return v.asString();
+    }
+
+    private static Integer timeout(JsonNode root) {
+        JsonNode v = root.get("timeout");
+        if (v == null || v.isNull()) return null;
+        if (!v.isNumber()) throw KilnException.invalid("timeout", "must be a number of seconds");
+        double d = v.asDouble();
+        if (d != Math.floor(d) || d < 1 || d > Integer.MAX_VALUE) {
+            throw KilnException.invalid("timeout", "must be a whole number of seconds of at least 1, got "
+                    + v.asString());
+        }
+        return (int) d;
+    }
+
+    private static Map<String, byte[]> files(JsonNode root) {
+        JsonNode v = root.get("files");
+        if (v == null || v.isNull()) return Map.of();
+        if (!v.isObject()) throw KilnException.invalid("files", "must be an object of path -> content");
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        for (var e : v.properties()) {
+            String field = "files[" + e.getKey() + "]";
+            JsonNode c = e.getValue();
+            if (c.isString()) {
+                files.put(e.getKey(), c.asString().getBytes(StandardCharsets.UTF_8));
+            } else if (c.isObject() && c.has("content") && c.get("content").isString()) {
+                String encoding = c.has("encoding") ? c.get("encoding").asString() : "utf-8";
+                String content = c.get("content").asString();
+                files.put(e.getKey(), switch (encoding) {
+                    case "base64" -> decodeBase64(field, content);
+                    case "utf-8", "utf8" -> content.getBytes(StandardCharsets.UTF_8);
+                    default -> throw KilnException.invalid(field + ".encoding", "must be base64 or utf-8");
+                });
+            } else {
+                throw KilnException.invalid(field, "must be a string or {\"content\": ..., \"encoding\": ...}");
+            }
+        }
+        return files;
+    }
+
+    private static byte[] decodeBase64(String field, String content) {
+        try {
+            // Strict alphabet; line breaks (as in MIME-wrapped base64) are tolerated.
+            return Base64.getDecoder().decode(content.replaceAll("[\\r\\n]", ""));
+        } catch (IllegalArgumentException e) {
+            throw KilnException.invalid(field, "is not valid base64: " + e.getMessage());
+        }
+    }
+}

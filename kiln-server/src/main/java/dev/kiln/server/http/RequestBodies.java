@@ -1,0 +1,28 @@
+package dev.kiln.server.http;
+
+import dev.kiln.core.KilnException;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+
+/** Reads a request body with a hard cap, so an oversized or endless body is refused with 413, not buffered. */
+final class RequestBodies {
+    private RequestBodies() {
+    }
+
+    static byte[] read(Context ctx, long maxBytes) {
+        long declared = ctx.req().getContentLengthLong();
+        if (declared > maxBytes) throw KilnException.tooLarge("body", maxBytes, declared);
+        try (InputStream in = ctx.bodyInputStream()) {
+            byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+            if (body.length > maxBytes) {
+                throw new KilnException(413, "payload_too_large", "body",
+                        "body: exceeds the limit of " + maxBytes + " bytes");
+            }
+            return body;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package dev.kiln.store;
+
+import dev.kiln.core.JobPage;
+import dev.kiln.core.JobRecord;
+import dev.kiln.core.JobResult;
+import dev.kiln.core.JobStatus;
+import dev.kiln.core.JobStore;
+import dev.kiln.core.KilnException;
+import dev.kiln.core.NewJob;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.statement.Query;
+import org.jdbi.v3.core.statement.Update;
+
+/**
+ * Every SQL statement against {@code jobs}, in one place so that the state machine's guards are auditable and a
+ * second backend (PostgreSQL) can reuse them: the SQL is kept portable. Each state change is a single
+ * {@code UPDATE ... WHERE id AND version AND status IN (allowed sources)}: the version is the fencing token and
+ * the allowed sources come from {@link JobStatus#canTransitionTo}, so the database refuses what the table refuses.
+ * Callers pick the connection (and transaction); this class only talks SQL.
+ */
+final class JobsTable {
+    static final String COLUMNS = "seq, id, status, job_type, spec_json, spec_hash, idempotency_key, attempt, "
+            + "max_attempts, version, node_id, created_at, started_at, finished_at, result_json";
+
+    private static final String SELECT = "SELECT " + COLUMNS + " FROM jobs ";
+
+    // The fencing guard shared by every state change.
+    private static final String CAS_GUARD =
+            " WHERE id = :id AND version = :expectedVersion AND status IN (<fromStatuses>)";
+
+    private final JobJsonMapper json;
+    private final JobRowMapper rows;
+
+    JobsTable(JobJsonMapper json) {
+        this.json = json;
+        this.rows = new JobRowMapper(json);
+    }
+
+    /** Run inside one transaction: the insert and the read-back of a conflicting key must see the same state. */
+    JobStore.Inserted insert(Handle h, NewJob job) {
+        Objects.requireNonNull(job.id(), "id");
+        Objects.requireNonNull(job.spec(), "spec");
+        Objects.requireNonNull(job.createdAt(), "createdAt");
+        // ON CONFLICT on the key only: a duplicate id is a bug and must fail loudly.
+        int inserted = h.createUpdate("INSERT INTO jobs (id, status, job_type, spec_json, spec_hash, "
+                        + "idempotency_key, attempt, max_attempts, version, created_at) "
+                        + "VALUES (:id, :status, :jobType, :specJson, :specHash, :idempotencyKey, 0, :maxAttempts, 0, "
+                        + ":createdAt) ON CONFLICT (idempotency_key) DO NOTHING")
+                .bind("id", job.id())
+                .bind("status", JobStatus.QUEUED.wireName())
+                .bind("jobType", job.spec().jobType())
+                .bind("specJson", json.specToJson(job.spec()))
+                .bind("specHash", job.specHash())
+                .bind("idempotencyKey", job.idempotencyKey())
+                .bind("maxAttempts", job.maxAttempts())
+                .bind("createdAt", job.createdAt().toEpochMilli())
+                .execute();
+        if (inserted == 1) return new JobStore.Inserted(find(h, job.id()).orElseThrow(), true);
+        JobRecord existing = h.createQuery(SELECT + "WHERE idempotency_key = :key")
+                .bind("key", job.idempotencyKey())
+                .map(rows)
+                .findOne()
+                .orElseThrow(() -> new IllegalStateException("insert of " + job.id() + " skipped without a conflict"));
+        return new JobStore.Inserted(existing, false);
+    }
+
+    Optional<JobRecord> find(Handle h, String id) {
+        return h.createQuery(SELECT + "WHERE id = :id").bind("id", id).map(rows).findOne();
+    }
+
+    JobPage list(Handle h, JobStatus status, int limit, String cursor) {
+        if (limit < 1) throw KilnException.invalid("limit", "must be at least 1, got " + limit);
+        long before = ListCursor.decode(cursor);
+        // Two literal variants rather than "(:status IS NULL OR ...)", which would defeat the (status, seq) index.
+        Query query = status == null
+                ? h.createQuery(SELECT + "WHERE seq < :before ORDER BY seq DESC LIMIT :limit")
+                : h.createQuery(SELECT + "WHERE status = :status AND seq < :before ORDER BY seq DESC LIMIT :limit")
+                        .bind("status", status.wireName());
+        // One row more than asked tells whether another page exists without a COUNT.
+        List<JobRecord> jobs = query.bind("before", before).bind("limit", (long) limit + 1).map(rows).list();
+        if (jobs.size() <= limit) return new JobPage(jobs, null);
+        List<JobRecord> page = jobs.subList(0, limit);
+        return new JobPage(List.copyOf(page), ListCursor.encode(page.getLast().seq()));
+    }
+
+    List<JobRecord> findByStatus(Handle h, JobStatus status, int limit) {
+        Objects.requireNonNull(status, "status");
+        if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, got " + limit);
+        return h.createQuery(SELECT + "WHERE status = :status ORDER BY seq LIMIT :limit")
+                .bind("status", status.wireName())
+                .bind("limit", limit)
+                .map(rows)
+                .list();
+    }
+
+    Map<JobStatus, Long> countByStatus(Handle h) {
+        Map<JobStatus, Long> counts = new EnumMap<>(JobStatus.class);
+        for (JobStatus s : JobStatus.values()) counts.put(s, 0L);
+        h.createQuery("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
+                .map((rs, ctx) -> Map.entry(JobStatus.fromWire(rs.getString("status")), rs.getLong("n")))
+                .forEach(e -> counts.put(e.getKey(), e.getValue()));
+        return Collections.unmodifiableMap(counts);
+    }
+
+    boolean markRunning(Handle h, String id, long expectedVersion, int attempt, String nodeId, Instant startedAt) {
+        Objects.requireNonNull(startedAt, "startedAt");
+        return transition(h, id, expectedVersion, JobStatus.RUNNING,
+                "attempt = :attempt, node_id = :nodeId, started_at = :startedAt",
+                u -> u.bind("attempt", attempt).bind("nodeId", nodeId).bind("startedAt", startedAt.toEpochMilli()));
+    }
+
+    boolean requeue(Handle h, String id, long expectedVersion) {
+        return transition(h, id, expectedVersion, JobStatus.QUEUED, "node_id = NULL", u -> u);
+    }
+
+    boolean complete(Handle h, String id, long expectedVersion, JobStatus status, JobResult result,
+                     Instant finishedAt) {
+        if (!status.isTerminal()) throw new IllegalArgumentException("complete needs a terminal status, got " + status);
+        Objects.requireNonNull(result, "result");
+        Objects.requireNonNull(finishedAt, "finishedAt");
+        String resultJson = json.resultToJson(result);
+        return transition(h, id, expectedVersion, status, "result_json = :resultJson, finished_at = :finishedAt",
+                u -> u.bind("resultJson", resultJson).bind("finishedAt", finishedAt.toEpochMilli()));
+    }
+
+    private interface Bindings {
+        Update bind(Update update);
+    }
+
+    /** The one compare-and-set: applies iff the row has {@code expectedVersion} and may move to {@code to}. */
+    private static boolean transition(Handle h, String id, long expectedVersion, JobStatus to, String setColumns,
+                                      Bindings bindings) {
+        List<String> from = Arrays.stream(JobStatus.values())
+                .filter(s -> s.canTransitionTo(to))
+                .map(JobStatus::wireName)
+                .toList();
+        if (from.isEmpty()) return false;
+        Update update = h.createUpdate("UPDATE jobs SET status = :to, version = version + 1, " + setColumns + CAS_GUARD)
+                .bind("to", to.wireName())
+                .bind("id", id)
+                .bind("expectedVersion", expectedVersion)
+                .bindList("fromStatuses", from);
+        return bindings.bind(update).execute() == 1;
+    }
+}
