@@ -27,4 +27,22 @@ class QueueLimitTest {
             assertThat(kiln.post("/jobs", "{\"code\": \"pass\"}").statusCode()).isEqualTo(202);
         }
     }
+
+    @Test
+    void cancelAQueuedJobAndARunningOne() throws Exception {
+        assumeTrue(TestServer.bwrapUsable(), "needs /usr/bin/bwrap, root and cgroups (not available here)");
+        try (TestServer kiln = TestServer.start("bwrap", c -> c.withSlots(1))) {
+            var sleeper = dev.kiln.client.JobRequest.python("import time\ntime.sleep(30)");
+            var running = kiln.client.submit(sleeper);
+            Awaitility.await().until(() -> kiln.client.get(running.jobId(), 0).status().equals("running"));
+            var queued = kiln.client.submit(sleeper);
+            var cancelledQueued = kiln.client.cancel(queued.jobId());
+            assertThat(cancelledQueued.status()).isEqualTo("cancelled");
+            assertThat(cancelledQueued.error().phase()).isEqualTo("queue");
+            assertThat(cancelledQueued.attempt()).isZero();
+            var cancelledRunning = kiln.client.cancel(running.jobId());
+            assertThat(cancelledRunning.status()).isEqualTo("cancelled");
+            assertThat(kiln.server.orchestrator().runningCount()).isZero();
+        }
+    }
 }

@@ -1,0 +1,61 @@
+package dev.kiln.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.core.JobType;
+import dev.kiln.server.config.ConfigException;
+import dev.kiln.server.config.KilnConfig;
+import dev.kiln.server.config.KilnConfigLoader;
+import org.junit.jupiter.api.Test;
+
+class KilnConfigLoaderTest {
+    private static KilnConfig parse(String yaml) {
+        return KilnConfigLoader.parseYaml("kiln.yaml", yaml, KilnConfig.defaults());
+    }
+
+    @Test
+    void readsJobTypesAndLimits() {
+        KilnConfig c = parse("""
+                port: 9000
+                max_queue_size: 5
+                limits: {max_code_size: 2k, max_stdout: 1m}
+                job_types:
+                  - name: data
+                    memory_limit: 1g
+                    cpu_limit: 2.0
+                    timeout: 60
+                    network_enabled: true
+                    environment: {OMP_NUM_THREADS: 2}
+                """);
+        assertThat(c.port()).isEqualTo(9000);
+        assertThat(c.maxQueueSize()).isEqualTo(5);
+        assertThat(c.requestLimits().maxCodeBytes()).isEqualTo(2048);
+        assertThat(c.outputLimits().maxStdoutBytes()).isEqualTo(1L << 20);
+        JobType t = c.jobTypes().getFirst();
+        assertThat(t.memoryLimitBytes()).isEqualTo(1L << 30);
+        assertThat(t.maxTimeoutSeconds()).isEqualTo(300);
+        assertThat(t.networkEnabled()).isTrue();
+        assertThat(t.environment()).containsEntry("OMP_NUM_THREADS", "2");
+    }
+
+    @Test
+    void rejectsBadValuesNamingFileFieldAndWhy() {
+        assertThatThrownBy(() -> parse("job_types: [{name: a, memory_limit: 5x}]"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("kiln.yaml: job_types[0].memory_limit: '5x' is not a size (examples: 512m, 1g, 65536)");
+        assertThatThrownBy(() -> parse("job_types: [{name: a, timeout: 60, max_timeout: 10}]"))
+                .hasMessageContaining("job_types[0].max_timeout: must be at least timeout (60)");
+        assertThatThrownBy(() -> parse("job_types: [{name: a}, {name: a}]"))
+                .hasMessageContaining("job_types[1].name: duplicate job type 'a'");
+        assertThatThrownBy(() -> parse("job_types: [{memory_limit: 1g}]"))
+                .hasMessageContaining("job_types[0].name: is required");
+        assertThatThrownBy(() -> parse("job_types: [{name: a, memmory_limit: 1g}]"))
+                .hasMessageContaining("job_types[0].memmory_limit: unknown field");
+        assertThatThrownBy(() -> parse("job_types: [{name: a, environment: {PYTHONPATH: /x}}]"))
+                .hasMessageContaining("cannot be overridden");
+        assertThatThrownBy(() -> parse("prot: 8000")).hasMessageContaining("kiln.yaml: prot: unknown field");
+        assertThatThrownBy(() -> parse("port: 70000")).hasMessageContaining("port: must be between 0 and 65535");
+        assertThatThrownBy(() -> parse("executor: docker")).hasMessageContaining("executor: must be bwrap or noop");
+    }
+}
