@@ -33,6 +33,7 @@ import java.util.regex.Pattern;
  */
 public final class BwrapExecutor implements Executor {
     public static final String NAME = "bwrap";
+    private static final long CLOSE_WAIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
     static final String BWRAP_MISSING = "bubblewrap (bwrap) is not installed: run `apt-get install -y bubblewrap`";
 
     private static final Logger log = LoggerFactory.getLogger(BwrapExecutor.class);
@@ -342,6 +343,16 @@ public final class BwrapExecutor implements Executor {
     @Override
     public void close() {
         handles.values().forEach(ExecutionHandle::cancel);
+        // The executing threads reap and remove their own cgroups; wait for that so the parent can go too.
+        long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
+        while (handles.values().stream().anyMatch(ExecutionHandle::holdsCgroup) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         cgroups.close();
     }
 }

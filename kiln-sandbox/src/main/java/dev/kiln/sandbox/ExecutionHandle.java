@@ -29,6 +29,11 @@ final class ExecutionHandle {
         return process != null;
     }
 
+    /** True once the execution owns a cgroup; it stays in the executor's table until it has removed it. */
+    synchronized boolean holdsCgroup() {
+        return cgroup != null;
+    }
+
     void markInterrupted() {
         interrupted = true;
     }

@@ -15,7 +15,6 @@ import dev.kiln.store.SqliteJobStore;
 import io.javalin.Javalin;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +50,7 @@ public final class KilnServer implements AutoCloseable {
         LocalComputeNode node = null;
         Orchestrator orchestrator = null;
         try {
-            Files.createDirectories(config.dataDir());
+            DataDirectory.prepare(config.dataDir());
             store = SqliteJobStore.open(config.dataDir());
             ArtifactStore artifacts = FileArtifactStore.open(config.dataDir());
             Map<String, Executor> executors = Executors.create(config);

@@ -21,19 +21,23 @@ final class TestServer implements AutoCloseable {
     final KilnClient client;
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
-    private TestServer(Path dataDir, KilnServer server) {
+    final String cgroupParent;
+
+    private TestServer(Path dataDir, KilnServer server, String cgroupParent) {
         this.dataDir = dataDir;
         this.server = server;
+        this.cgroupParent = cgroupParent;
         this.client = new KilnClient(server.baseUrl());
     }
 
     static TestServer start(String executor, UnaryOperator<KilnConfig> customise) throws IOException {
         Path dir = Files.createTempDirectory("kiln-test-");
+        String parent = "kiln-test-" + UUID.randomUUID().toString().substring(0, 8);
         KilnConfig config = KilnConfig.defaults().withDataDir(dir).withHost("127.0.0.1").withPort(0)
                 .withExecutor(executor)
                 .withSandbox(new SandboxSettings(SandboxSettings.DEFAULTS.python(), SandboxSettings.DEFAULTS.bwrap(),
-                        "kiln-test-" + UUID.randomUUID().toString().substring(0, 8)));
-        return new TestServer(dir, KilnServer.start(customise.apply(config)));
+                        parent));
+        return new TestServer(dir, KilnServer.start(customise.apply(config)), parent);
     }
 
     static boolean bwrapUsable() {
@@ -55,6 +59,11 @@ final class TestServer implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.close();
+        // Kiln removes every cgroup it created, its parent included.
+        for (String c : new String[]{"", "memory", "pids", "cpu", "freezer"}) {
+            Path leftover = Path.of("/sys/fs/cgroup", c, cgroupParent);
+            if (Files.exists(leftover)) throw new AssertionError("cgroup left behind: " + leftover);
+        }
         try (var paths = Files.walk(dataDir)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
