@@ -83,7 +83,7 @@ class CrashRecoveryTest {
             Map<String, JobResponse> after = terminal(client);
             assertThat(after.keySet()).containsExactlyInAnyOrderElementsOf(ids);
             for (int i = 0; i < JOBS; i++) {
-                JobResponse j = after.get(ids.get(i));
+                JobResponse j = client.get(ids.get(i), 0);
                 assertThat(j.status()).as(j.jobId()).isEqualTo("succeeded");
                 assertThat(j.stdout()).isEqualTo("done " + i + "\n");
                 assertThat(j.attempt()).isBetween(1, 2);

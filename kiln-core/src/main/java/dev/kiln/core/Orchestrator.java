@@ -39,6 +39,7 @@ public final class Orchestrator implements AutoCloseable {
     private final Set<String> cancelRequested = ConcurrentHashMap.newKeySet();
     private final Semaphore wakeUp = new Semaphore(0);
     private volatile boolean running;
+    private volatile boolean shuttingDown;
     private Thread dispatcher;
 
     public Orchestrator(JobStore store, ArtifactStore artifacts, JobTypeCatalog jobTypes, List<ComputeNode> nodes,
@@ -271,6 +272,15 @@ public final class Orchestrator implements AutoCloseable {
 
     private void completeInFlight(InFlight f, ExecutionResult result) {
         JobRecord job = f.job();
+        if (shuttingDown && result.status() == JobStatus.CANCELLED && !cancelRequested.contains(job.id())) {
+            // Interrupted by our own shutdown, not by the user: the job runs again after the restart.
+            try {
+                if (store.requeue(job.id(), job.version())) events.requeued(job, "interrupted by shutdown");
+            } finally {
+                inFlight.remove(job.id(), f);
+            }
+            return;
+        }
         List<Artifact> stored = List.of();
         ExecutionResult outcome = result;
         try {
@@ -291,9 +301,12 @@ public final class Orchestrator implements AutoCloseable {
 
     /** Records the terminal state fenced by the job's version; true when this call won. */
     private boolean finish(JobRecord job, JobStatus status, JobResult result) {
-        boolean won = store.complete(job.id(), job.version(), status, result, clock.instant());
+        Instant now = clock.instant();
+        boolean won = store.complete(job.id(), job.version(), status, result, now);
         if (won) {
-            store.find(job.id()).ifPresent(events::finished);
+            events.finished(new JobRecord(job.id(), job.seq(), status, job.spec(), job.specHash(),
+                    job.idempotencyKey(), job.attempt(), job.maxAttempts(), job.version() + 1, job.nodeId(),
+                    job.createdAt(), job.startedAt(), now, result));
             waiters.completed(job.id());
         } else {
             log.info("result for job {} (version {}) lost the race; it was already changed", job.id(), job.version());
@@ -314,9 +327,22 @@ public final class Orchestrator implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts a graceful stop: no new executions are started, and waits up to {@code grace} for running ones to
+     * finish. Executions the nodes interrupt after this are re-queued (they run again after a restart), not recorded
+     * as cancelled.
+     */
+    public void drain(Duration grace) throws InterruptedException {
+        running = false;
+        shuttingDown = true;
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (!inFlight.isEmpty() && System.nanoTime() < deadline) Thread.sleep(20);
+    }
+
     @Override
     public void close() {
         running = false;
+        shuttingDown = true;
         Thread t = dispatcher;
         if (t != null) {
             t.interrupt();

@@ -131,10 +131,19 @@ public final class LocalComputeNode implements ComputeNode, AutoCloseable {
         slotListeners.add(listener);
     }
 
-    /** Kills what still runs; the sandboxes die with it. */
+    /** Kills what still runs and waits (bounded) until every interrupted result has been delivered. */
     @Override
     public void close() {
         running.forEach((execId, executor) -> executor.cancel(execId));
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(15);
+        while (!running.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         executors.values().forEach(Executor::close);
     }
 }

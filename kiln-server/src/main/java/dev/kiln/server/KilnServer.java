@@ -117,9 +117,18 @@ public final class KilnServer implements AutoCloseable {
         return orchestrator;
     }
 
+    /**
+     * Stops gracefully: no new requests or executions, running ones get {@code shutdown_grace} seconds to finish;
+     * what is still running then is interrupted and re-queued, to run again after a restart.
+     */
     @Override
     public void close() {
         http.stop();
-        closeQuietly(orchestrator, node, store);
+        try {
+            orchestrator.drain(java.time.Duration.ofSeconds(config.shutdownGraceSeconds()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        closeQuietly(node, orchestrator, store);
     }
 }

@@ -5,14 +5,15 @@ import dev.kiln.core.OutputLimits;
 import dev.kiln.core.RequestLimits;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Everything a Kiln server is configured with. Sources, strongest first: command-line flags, KILN_* environment
  * variables, {@code kiln.yaml}, defaults.
  */
 public record KilnConfig(String host, int port, Path dataDir, String executor, int slots, int maxQueueSize,
-                         int maxAttempts, RequestLimits requestLimits, OutputLimits outputLimits,
-                         SandboxSettings sandbox, List<JobType> jobTypes) {
+                         int maxAttempts, int shutdownGraceSeconds, RequestLimits requestLimits,
+                         OutputLimits outputLimits, SandboxSettings sandbox, List<JobType> jobTypes) {
     public static final int DEFAULT_PORT = 8000;
 
     public KilnConfig {
@@ -21,52 +22,89 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     public static KilnConfig defaults() {
         return new KilnConfig("0.0.0.0", DEFAULT_PORT, Path.of("kiln-data"), "bwrap",
-                Math.max(1, Runtime.getRuntime().availableProcessors()), 10_000, 2, RequestLimits.DEFAULTS,
+                Math.max(1, Runtime.getRuntime().availableProcessors()), 10_000, 2, 10, RequestLimits.DEFAULTS,
                 OutputLimits.DEFAULTS, SandboxSettings.DEFAULTS, List.of());
     }
 
+    /** A mutable copy for the with-methods; one place lists the fields. */
+    static final class Builder {
+        String host;
+        int port;
+        Path dataDir;
+        String executor;
+        int slots;
+        int maxQueueSize;
+        int maxAttempts;
+        int shutdownGraceSeconds;
+        RequestLimits requestLimits;
+        OutputLimits outputLimits;
+        SandboxSettings sandbox;
+        List<JobType> jobTypes;
+
+        Builder(KilnConfig c) {
+            host = c.host;
+            port = c.port;
+            dataDir = c.dataDir;
+            executor = c.executor;
+            slots = c.slots;
+            maxQueueSize = c.maxQueueSize;
+            maxAttempts = c.maxAttempts;
+            shutdownGraceSeconds = c.shutdownGraceSeconds;
+            requestLimits = c.requestLimits;
+            outputLimits = c.outputLimits;
+            sandbox = c.sandbox;
+            jobTypes = c.jobTypes;
+        }
+
+        KilnConfig build() {
+            return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts,
+                    shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes);
+        }
+    }
+
+    KilnConfig with(Consumer<Builder> change) {
+        Builder b = new Builder(this);
+        change.accept(b);
+        return b.build();
+    }
+
     public KilnConfig withPort(int p) {
-        return new KilnConfig(host, p, dataDir, executor, slots, maxQueueSize, maxAttempts, requestLimits,
-                outputLimits, sandbox, jobTypes);
+        return with(b -> b.port = p);
     }
 
     public KilnConfig withHost(String h) {
-        return new KilnConfig(h, port, dataDir, executor, slots, maxQueueSize, maxAttempts, requestLimits,
-                outputLimits, sandbox, jobTypes);
+        return with(b -> b.host = h);
     }
 
     public KilnConfig withDataDir(Path d) {
-        return new KilnConfig(host, port, d, executor, slots, maxQueueSize, maxAttempts, requestLimits,
-                outputLimits, sandbox, jobTypes);
+        return with(b -> b.dataDir = d);
     }
 
     public KilnConfig withExecutor(String e) {
-        return new KilnConfig(host, port, dataDir, e, slots, maxQueueSize, maxAttempts, requestLimits,
-                outputLimits, sandbox, jobTypes);
+        return with(b -> b.executor = e);
     }
 
     public KilnConfig withSlots(int s) {
-        return new KilnConfig(host, port, dataDir, executor, s, maxQueueSize, maxAttempts, requestLimits,
-                outputLimits, sandbox, jobTypes);
+        return with(b -> b.slots = s);
     }
 
     public KilnConfig withMaxQueueSize(int q) {
-        return new KilnConfig(host, port, dataDir, executor, slots, q, maxAttempts, requestLimits, outputLimits,
-                sandbox, jobTypes);
+        return with(b -> b.maxQueueSize = q);
+    }
+
+    public KilnConfig withShutdownGraceSeconds(int s) {
+        return with(b -> b.shutdownGraceSeconds = s);
     }
 
     public KilnConfig withSandbox(SandboxSettings s) {
-        return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts, requestLimits,
-                outputLimits, s, jobTypes);
+        return with(b -> b.sandbox = s);
     }
 
     public KilnConfig withJobTypes(List<JobType> types) {
-        return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts, requestLimits,
-                outputLimits, sandbox, types);
+        return with(b -> b.jobTypes = types);
     }
 
     public KilnConfig withRequestLimits(RequestLimits r) {
-        return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts, r, outputLimits,
-                sandbox, jobTypes);
+        return with(b -> b.requestLimits = r);
     }
 }

@@ -21,7 +21,7 @@ public final class KilnConfigLoader {
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     static final Pattern JOB_TYPE_NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Set<String> TOP = Set.of("host", "port", "data_dir", "executor", "slots", "max_queue_size",
-            "max_attempts", "limits", "sandbox", "job_types");
+            "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types");
     private static final Set<String> LIMITS = Set.of("max_body_size", "max_code_size", "max_input_size", "max_files",
             "max_file_size", "max_files_total_size", "max_stdout", "max_stderr", "max_output_size",
             "max_artifact_size", "max_artifacts");
@@ -68,6 +68,7 @@ public final class KilnConfigLoader {
                 root.integer("slots", base.slots(), 1, 1024),
                 root.integer("max_queue_size", base.maxQueueSize(), 1, 10_000_000),
                 root.integer("max_attempts", base.maxAttempts(), 1, 100),
+                root.integer("shutdown_grace", base.shutdownGraceSeconds(), 0, 3600),
                 root.has("limits") ? requestLimits(root.child("limits"), base.requestLimits()) : base.requestLimits(),
                 root.has("limits") ? outputLimits(root.child("limits"), base.outputLimits()) : base.outputLimits(),
                 root.has("sandbox") ? sandbox(root.child("sandbox"), base.sandbox()) : base.sandbox(),

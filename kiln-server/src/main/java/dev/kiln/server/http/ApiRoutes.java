@@ -104,7 +104,7 @@ public final class ApiRoutes {
         JobPage page = orchestrator.list(status, limit, cursor == null || cursor.isEmpty() ? null : cursor);
         ObjectNode o = json.createObjectNode();
         ArrayNode jobs = o.putArray("jobs");
-        page.jobs().forEach(j -> jobs.add(jobJson.render(j)));
+        page.jobs().forEach(j -> jobs.add(jobJson.renderSummary(j)));
         o.put("next_cursor", page.nextCursor());
         send(ctx, o);
     }

@@ -22,15 +22,26 @@ final class JobJson {
     }
 
     ObjectNode render(JobRecord job) {
+        return render(job, true);
+    }
+
+    /** For listings: without output, stdout and stderr, which can be large (fetch the job for them). */
+    ObjectNode renderSummary(JobRecord job) {
+        return render(job, false);
+    }
+
+    private ObjectNode render(JobRecord job, boolean full) {
         ObjectNode o = json.createObjectNode();
         JobResult r = job.result();
         o.put("job_id", job.id());
         o.put("status", job.status().wireName());
         o.put("success", job.status() == JobStatus.SUCCEEDED);
         o.put("job_type", job.spec().jobType());
-        o.set("output", r == null ? null : parseOutput(r.outputJson()));
-        o.put("stdout", r == null ? "" : r.stdout());
-        o.put("stderr", r == null ? "" : r.stderr());
+        if (full) {
+            o.set("output", r == null ? null : parseOutput(r.outputJson()));
+            o.put("stdout", r == null ? "" : r.stdout());
+            o.put("stderr", r == null ? "" : r.stderr());
+        }
         o.put("stdout_truncated", r != null && r.stdoutTruncated());
         o.put("stderr_truncated", r != null && r.stderrTruncated());
         if (r == null || r.exitCode() == null) o.putNull("exit_code"); else o.put("exit_code", r.exitCode());
