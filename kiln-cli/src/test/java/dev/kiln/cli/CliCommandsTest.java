@@ -101,4 +101,18 @@ class CliCommandsTest {
         assertThat(missing.exit()).isNotZero();
         assertThat(missing.err()).contains("not found");
     }
+
+    @Test
+    void jobTypeListDescribeAndBuild() {
+        Result list = kiln("job-type", "list");
+        assertThat(list.exit()).isZero();
+        assertThat(list.out()).contains("NAME").contains("default").contains("built_in").contains("none");
+        assertThat(kiln("job-type", "describe", "default").out()).contains("\"memory_limit\" : \"512m\"");
+        Result build = kiln("job-type", "build", "default");
+        assertThat(build.exit()).isZero();
+        assertThat(build.out()).contains("needs no layer");
+        Result missing = kiln("job-type", "describe", "nope");
+        assertThat(missing.exit()).isNotZero();
+        assertThat(missing.err()).contains("unknown job type 'nope'");
+    }
 }

@@ -79,6 +79,36 @@ public final class KilnClient {
         return send(get("job-types"));
     }
 
+    public JsonNode jobType(String name) {
+        return send(get("job-types/" + enc(name)));
+    }
+
+    /** Builds a job type's layer; blocks until built unless {@code async}. A failed build is a 422 error. */
+    public JsonNode buildJobType(String name, boolean async) {
+        return send(post("job-types/" + enc(name) + "/build" + (async ? "?async=true" : ""), "{}"));
+    }
+
+    public String jobTypeBuildLog(String name) {
+        HttpResponse<String> r = exchange(get("job-types/" + enc(name) + "/build-log"),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() >= 400) throw error(r.statusCode(), r.body());
+        return r.body();
+    }
+
+    /** Registers or replaces a run-time job type; {@code definition} has the kiln.yaml fields. */
+    public JsonNode putJobType(String name, Object definition) {
+        HttpRequest request = HttpRequest.newBuilder(base.resolve("job-types/" + enc(name)))
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(definition))).build();
+        return send(request);
+    }
+
+    public void deleteJobType(String name) {
+        HttpResponse<String> r = exchange(HttpRequest.newBuilder(base.resolve("job-types/" + enc(name))).DELETE()
+                .build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() >= 400) throw error(r.statusCode(), r.body());
+    }
+
     private String body(JobRequest request, boolean async) {
         ObjectNode o = json.createObjectNode();
         o.put("code", request.code());

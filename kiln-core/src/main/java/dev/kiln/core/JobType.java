@@ -6,11 +6,12 @@ import java.util.TreeMap;
 
 /**
  * A named execution environment with its limits. {@code executor} is null to use the node's default executor.
- * Sizes are bytes, times seconds.
+ * Sizes are bytes, times seconds. {@code packages} says what its pre-built layer holds ({@link PackageSpec#NONE}:
+ * no layer).
  */
 public record JobType(String name, long memoryLimitBytes, double cpuLimit, int timeoutSeconds, int maxTimeoutSeconds,
                       int pidsLimit, boolean networkEnabled, Map<String, String> environment, String executor,
-                      long maxOutputBytes, long tmpSizeBytes) {
+                      long maxOutputBytes, long tmpSizeBytes, PackageSpec packages) {
 
     public static final long DEFAULT_MEMORY = 512L << 20;
     public static final double DEFAULT_CPU = 1.0;
@@ -23,11 +24,24 @@ public record JobType(String name, long memoryLimitBytes, double cpuLimit, int t
     public JobType {
         Objects.requireNonNull(name, "name");
         environment = environment == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(environment));
+        packages = packages == null ? PackageSpec.NONE : packages;
+    }
+
+    /** A type without a pre-built layer. */
+    public JobType(String name, long memoryLimitBytes, double cpuLimit, int timeoutSeconds, int maxTimeoutSeconds,
+                   int pidsLimit, boolean networkEnabled, Map<String, String> environment, String executor,
+                   long maxOutputBytes, long tmpSizeBytes) {
+        this(name, memoryLimitBytes, cpuLimit, timeoutSeconds, maxTimeoutSeconds, pidsLimit, networkEnabled,
+                environment, executor, maxOutputBytes, tmpSizeBytes, PackageSpec.NONE);
+    }
+
+    public boolean needsLayer() {
+        return !packages.isEmpty();
     }
 
     /** The built-in type that exists without any configuration. */
     public static JobType defaults(String name) {
         return new JobType(name, DEFAULT_MEMORY, DEFAULT_CPU, DEFAULT_TIMEOUT, DEFAULT_MAX_TIMEOUT, DEFAULT_PIDS,
-                false, Map.of(), null, DEFAULT_MAX_OUTPUT, DEFAULT_TMP_SIZE);
+                false, Map.of(), null, DEFAULT_MAX_OUTPUT, DEFAULT_TMP_SIZE, PackageSpec.NONE);
     }
 }

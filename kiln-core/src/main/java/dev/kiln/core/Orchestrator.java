@@ -22,12 +22,13 @@ public final class Orchestrator implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Orchestrator.class);
 
     /** An execution handed to a node; {@code job} is the RUNNING record whose version fences the result. */
-    private record InFlight(JobRecord job, ComputeNode node) {
+    private record InFlight(JobRecord job, ComputeNode node, String layerDigest) {
     }
 
     private final JobStore store;
     private final ArtifactStore artifacts;
-    private final JobTypeCatalog jobTypes;
+    private final JobTypeRegistry jobTypes;
+    private final Environments environments;
     private final List<ComputeNode> nodes;
     private final InstantSource clock;
     private final OrchestratorEvents events;
@@ -42,11 +43,13 @@ public final class Orchestrator implements AutoCloseable {
     private volatile boolean shuttingDown;
     private Thread dispatcher;
 
-    public Orchestrator(JobStore store, ArtifactStore artifacts, JobTypeCatalog jobTypes, List<ComputeNode> nodes,
-                        InstantSource clock, OrchestratorEvents events, OrchestratorSettings settings) {
+    public Orchestrator(JobStore store, ArtifactStore artifacts, JobTypeRegistry jobTypes, Environments environments,
+                        List<ComputeNode> nodes, InstantSource clock, OrchestratorEvents events,
+                        OrchestratorSettings settings) {
         this.store = store;
         this.artifacts = artifacts;
         this.jobTypes = jobTypes;
+        this.environments = environments;
         this.nodes = List.copyOf(nodes);
         this.clock = clock;
         this.events = events;
@@ -90,6 +93,7 @@ public final class Orchestrator implements AutoCloseable {
     public JobRecord submit(JobSpec spec, String idempotencyKey) {
         JobType type = jobTypes.require(spec.jobType());
         validator.validate(spec, type);
+        environments.digestToRun(type); // production mode refuses a type with no built layer
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 200)) {
             throw KilnException.invalid("idempotency_key", "must be 1 to 200 characters");
         }
@@ -170,7 +174,7 @@ public final class Orchestrator implements AutoCloseable {
         return nodes.stream().mapToInt(ComputeNode::capacity).sum();
     }
 
-    public JobTypeCatalog jobTypes() {
+    public JobTypeRegistry jobTypes() {
         return jobTypes;
     }
 
@@ -233,6 +237,14 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     private void start(JobRecord queued, JobType type, ComputeNode node, String executor) {
+        String layerDigest;
+        try {
+            layerDigest = environments.digestToRun(type); // pinned: a later rebuild does not move this execution
+        } catch (KilnException e) {
+            finish(queued, JobStatus.FAILED, JobResult.errorOnly(new JobError(ErrorType.SANDBOX_ERROR,
+                    e.getMessage(), JobError.PHASE_QUEUE)));
+            return;
+        }
         int attempt = queued.attempt() + 1;
         Instant now = clock.instant();
         if (!store.markRunning(queued.id(), queued.version(), attempt, node.id(), now)) {
@@ -241,7 +253,7 @@ public final class Orchestrator implements AutoCloseable {
         JobRecord job = new JobRecord(queued.id(), queued.seq(), JobStatus.RUNNING, queued.spec(), queued.specHash(),
                 queued.idempotencyKey(), attempt, queued.maxAttempts(), queued.version() + 1, node.id(),
                 queued.createdAt(), now, null, null);
-        InFlight f = new InFlight(job, node);
+        InFlight f = new InFlight(job, node, layerDigest);
         inFlight.put(job.id(), f);
         events.started(job, Duration.between(job.createdAt(), now).toMillis());
         if (cancelRequested.remove(job.id())) {
@@ -251,7 +263,7 @@ public final class Orchestrator implements AutoCloseable {
         }
         int timeout = JobSpecValidator.effectiveTimeout(job.spec().timeoutSeconds(), type);
         ExecutionRequest request = new ExecutionRequest(job.currentExecutionId(), job.id(), attempt, job.spec(), type,
-                timeout, settings.outputLimits());
+                timeout, settings.outputLimits(), layerDigest);
         try {
             node.execute(request, executor, (req, result) -> onResult(req, result));
         } catch (RuntimeException e) {
@@ -291,7 +303,7 @@ public final class Orchestrator implements AutoCloseable {
                     "could not store artifacts: " + e.getMessage(), JobError.PHASE_OUTPUT));
         }
         try {
-            finish(job, outcome.status(), JobResult.of(outcome, stored));
+            finish(job, outcome.status(), JobResult.of(outcome, stored, f.layerDigest()));
         } finally {
             inFlight.remove(job.id(), f);
             cancelRequested.remove(job.id());

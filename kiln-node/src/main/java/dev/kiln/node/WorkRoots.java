@@ -9,10 +9,10 @@ import java.util.HexFormat;
 import java.util.Set;
 
 /**
- * Where execution work directories live. bubblewrap resolves its bind sources as the sandbox user (uid 65534), so
- * every directory above a work dir must be searchable by others. The data directory's own work/ is used when that
- * holds (the data directory itself is made searchable, not listable); otherwise, e.g. under /root or a 0700 temp
- * dir, a directory of its own under /var/tmp/kiln-work.
+ * Where what sandboxes bind-mount lives (execution work dirs, job-type layers). bubblewrap resolves its bind
+ * sources as the sandbox user (uid 65534), so every directory above them must be searchable by others. The data
+ * directory is used when that holds (the data directory itself is made searchable, not listable); otherwise, e.g.
+ * under /root or a 0700 temp dir, a directory of its own under /var/tmp/kiln.
  */
 public final class WorkRoots {
     private static final Set<PosixFilePermission> SEARCHABLE = PosixFilePermissions.fromString("rwx--x--x");
@@ -20,17 +20,20 @@ public final class WorkRoots {
     private WorkRoots() {
     }
 
-    public static Path choose(Path dataDir) throws IOException {
+    /** The directory to put {@code work/} and {@code layers/} in, for this data directory. */
+    public static Path sandboxVisibleRoot(Path dataDir) throws IOException {
         Path abs = dataDir.toAbsolutePath().normalize();
         if (ancestorsSearchable(abs.getParent())) {
             addSearch(abs);
-            return abs.resolve("work");
+            return abs;
         }
         String key = HexFormat.of().formatHex(dev.kiln.core.SpecHash.sha256().digest(
                 abs.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))).substring(0, 16);
-        Path base = Path.of("/var/tmp/kiln-work");
+        Path base = Path.of("/var/tmp/kiln");
         create(base);
-        return base.resolve(key);
+        Path root = base.resolve(key);
+        create(root);
+        return root;
     }
 
     /** Creates the directory (and missing parents) as rwx--x--x. */

@@ -24,6 +24,10 @@ final class BwrapCommand {
             + "exec \"$@\"";
 
     static final Map<String, String> BASE_ENV = baseEnv();
+    /** Where a layer's packages and shared code appear in the sandbox. */
+    static final String LAYER_SITE = "/kiln/site";
+    static final String LAYER_SHARED = "/kiln/shared";
+    static final String LAYER_PYTHONPATH = "/input:" + LAYER_SHARED + ":" + LAYER_SITE;
     private static final List<String> SYSTEM_DIRS = List.of("bin", "lib", "lib64", "sbin");
     private static final List<String> HOST_ETC_FILES = List.of("/etc/ld.so.cache", "/etc/localtime");
 
@@ -54,6 +58,45 @@ final class BwrapCommand {
 
     List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
                        Map<String, String> jobEnvironment, long tmpBytes) {
+        return build(layout, procsFiles, dropPrivileges, network, jobEnvironment, tmpBytes, null);
+    }
+
+    /**
+     * {@code layer} (null: none) adds {@code /kiln/site} and {@code /kiln/shared} read-only, puts them on
+     * {@code PYTHONPATH} after {@code /input}, and runs the layer's interpreter instead of the configured one.
+     */
+    List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
+                       Map<String, String> jobEnvironment, long tmpBytes, Layer layer) {
+        List<String> argv = launcher(procsFiles, dropPrivileges, network);
+        Map<String, String> env = new LinkedHashMap<>(BASE_ENV);
+        if (layer != null) env.put("PYTHONPATH", LAYER_PYTHONPATH);
+        env.putAll(jobEnvironment);
+        env.forEach((k, v) -> argv.addAll(List.of("--setenv", k, v)));
+        argv.addAll(identityArgs("kiln"));
+        argv.addAll(hostTreeArgs());
+        // bwrap's tmpfs with size 0 would be unlimited
+        argv.addAll(List.of("--size", Long.toString(Math.max(4096, tmpBytes)), "--tmpfs", "/tmp"));
+        argv.addAll(hostEtcArgs());
+        argv.addAll(List.of("--ro-bind", layout.etc().resolve("passwd").toString(), "/etc/passwd"));
+        argv.addAll(List.of("--ro-bind", layout.etc().resolve("group").toString(), "/etc/group"));
+        argv.addAll(List.of("--ro-bind", layout.input().toString(), "/input"));
+        argv.addAll(List.of("--ro-bind", layout.code().toString(), "/code"));
+        argv.addAll(List.of("--bind", layout.output().toString(), "/output"));
+        String python = config.python().toString();
+        if (layer != null) {
+            argv.addAll(List.of("--ro-bind", layer.sitePackages().toString(), LAYER_SITE));
+            if (layer.sharedCode() != null) argv.addAll(List.of("--ro-bind", layer.sharedCode().toString(), LAYER_SHARED));
+            python = layer.interpreter().path().toString();
+        }
+        argv.addAll(List.of("--chdir", "/input", python, "-u", "/code/main.py"));
+        return argv;
+    }
+
+    /**
+     * {@code /bin/sh -c <join cgroups> sh <n> <procs...> [setpriv ...] bwrap --unshare-all [--share-net]
+     * --die-with-parent --new-session --clearenv}: everything up to the environment.
+     */
+    List<String> launcher(List<Path> procsFiles, boolean dropPrivileges, boolean network) {
         List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", WRAPPER, "sh", Integer.toString(procsFiles.size())));
         for (Path p : procsFiles) argv.add(p.toString());
         if (dropPrivileges) {
@@ -64,26 +107,35 @@ final class BwrapCommand {
         argv.add("--unshare-all");
         if (network) argv.add("--share-net");
         argv.addAll(List.of("--die-with-parent", "--new-session", "--clearenv"));
-        Map<String, String> env = new LinkedHashMap<>(BASE_ENV);
-        env.putAll(jobEnvironment);
-        env.forEach((k, v) -> argv.addAll(List.of("--setenv", k, v)));
-        argv.addAll(List.of("--uid", Integer.toString(Privileges.SANDBOX_UID), "--gid",
-                Integer.toString(Privileges.SANDBOX_GID), "--hostname", "kiln", "--cap-drop", "ALL"));
-        argv.addAll(List.of("--ro-bind", "/usr", "/usr"));
-        argv.addAll(systemDirArgs());
-        argv.addAll(List.of("--proc", "/proc", "--dev", "/dev"));
-        // bwrap's tmpfs with size 0 would be unlimited
-        argv.addAll(List.of("--size", Long.toString(Math.max(4096, tmpBytes)), "--tmpfs", "/tmp"));
-        for (String f : HOST_ETC_FILES) {
-            if (Files.exists(hostRoot.resolve(f.substring(1)))) argv.addAll(List.of("--ro-bind", f, f));
-        }
-        argv.addAll(List.of("--ro-bind", layout.etc().resolve("passwd").toString(), "/etc/passwd"));
-        argv.addAll(List.of("--ro-bind", layout.etc().resolve("group").toString(), "/etc/group"));
-        argv.addAll(List.of("--ro-bind", layout.input().toString(), "/input"));
-        argv.addAll(List.of("--ro-bind", layout.code().toString(), "/code"));
-        argv.addAll(List.of("--bind", layout.output().toString(), "/output"));
-        argv.addAll(List.of("--chdir", "/input", config.python().toString(), "-u", "/code/main.py"));
         return argv;
+    }
+
+    /** uid/gid 65534 inside, the hostname, no capabilities. */
+    static List<String> identityArgs(String hostname) {
+        return List.of("--uid", Integer.toString(Privileges.SANDBOX_UID), "--gid", Integer.toString(Privileges.SANDBOX_GID),
+                "--hostname", hostname, "--cap-drop", "ALL");
+    }
+
+    /** Read-only /usr, the system dirs, private /proc and /dev. */
+    List<String> hostTreeArgs() {
+        List<String> args = new ArrayList<>(List.of("--ro-bind", "/usr", "/usr"));
+        args.addAll(systemDirArgs());
+        args.addAll(List.of("--proc", "/proc", "--dev", "/dev"));
+        return args;
+    }
+
+    /** The few host files of /etc every sandbox gets (when the host has them). */
+    List<String> hostEtcArgs() {
+        return hostFileArgs(HOST_ETC_FILES);
+    }
+
+    /** Read-only binds of those of {@code files} (absolute host paths) that exist, at the same place. */
+    List<String> hostFileArgs(List<String> files) {
+        List<String> args = new ArrayList<>();
+        for (String f : files) {
+            if (Files.exists(hostRoot.resolve(f.substring(1)))) args.addAll(List.of("--ro-bind", f, f));
+        }
+        return args;
     }
 
     /** Merged-/usr hosts get the same symlinks; otherwise the real directories are bound read-only. */

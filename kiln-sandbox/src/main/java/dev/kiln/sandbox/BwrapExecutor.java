@@ -29,7 +29,9 @@ import java.util.regex.Pattern;
 /**
  * Runs each execution in a fresh bubblewrap sandbox (all namespaces unshared, uid/gid 65534, read-only /usr, no host
  * files beyond that) inside its own cgroup (memory, pids, cpu limits). Nothing of a job outlives
- * {@link #execute}: after the process exits the cgroup is killed until empty and removed.
+ * {@link #execute}: after the process exits the cgroup is killed until empty and removed. A request naming a layer
+ * digest runs on that layer of the {@link LayerStore} (read-only {@code /kiln/site} and {@code /kiln/shared} on
+ * {@code PYTHONPATH}, the layer's interpreter), leased for the whole execution.
  */
 public final class BwrapExecutor implements Executor {
     public static final String NAME = "bwrap";
@@ -47,6 +49,7 @@ public final class BwrapExecutor implements Executor {
     private final boolean root;
     private final Cgroups cgroups;
     private final BwrapCommand command;
+    private final LayerStore layers; // null: this executor runs no layers
     // executionId -> handle; also holds cancels that arrived before their execution
     private final ConcurrentHashMap<String, ExecutionHandle> handles = new ConcurrentHashMap<>();
 
@@ -61,7 +64,16 @@ public final class BwrapExecutor implements Executor {
      * @throws IllegalStateException when bwrap, setpriv (as root), python or a usable cgroup hierarchy is missing
      */
     public BwrapExecutor(BwrapConfig config) {
+        this(config, null);
+    }
+
+    /**
+     * Like {@link #BwrapExecutor(BwrapConfig)}, and runs executions whose request names a layer digest on that layer
+     * of {@code layers} (null: requests naming a layer fail with {@code sandbox_error}).
+     */
+    public BwrapExecutor(BwrapConfig config, LayerStore layers) {
         this.config = config;
+        this.layers = layers;
         if (!Files.isExecutable(config.bwrap())) {
             throw new IllegalStateException(BWRAP_MISSING + " (looked for " + config.bwrap() + ")");
         }
@@ -143,7 +155,23 @@ public final class BwrapExecutor implements Executor {
         }
     }
 
+    /** With a layer: leased for the whole execution, so it cannot be removed while the job runs. */
     private ExecutionResult run(ExecutionRequest request, Path workDir, ExecutionHandle handle, long entry) {
+        String digest = request.layerDigest();
+        if (digest == null) return run(request, workDir, handle, entry, null);
+        String notBuilt = "layer " + digest + " of job type " + request.jobType().name() + " is not built";
+        if (layers == null || !LayerDigest.isDigest(digest)) {
+            return sandboxError(notBuilt + (layers == null ? " (this executor has no layer store)" : ""));
+        }
+        try (LayerLease lease = layers.acquire(digest)) {
+            Layer layer = layers.find(lease.digest()).orElse(null);
+            if (layer == null) return sandboxError(notBuilt);
+            return run(request, workDir, handle, entry, layer);
+        }
+    }
+
+    private ExecutionResult run(ExecutionRequest request, Path workDir, ExecutionHandle handle, long entry,
+                                Layer layer) {
         JobType type = request.jobType();
         OutputLimits limits = request.outputLimits();
         WorkDirLayout layout = WorkDirLayout.of(workDir);
@@ -175,7 +203,7 @@ public final class BwrapExecutor implements Executor {
             }
             boolean empty = false;
             try {
-                RunOutcome outcome = runInCgroup(request, layout, cgroup, handle, entry);
+                RunOutcome outcome = runInCgroup(request, layout, cgroup, handle, entry, layer);
                 empty = outcome.cgroupEmpty;
                 return outcome.result;
             } finally {
@@ -197,13 +225,13 @@ public final class BwrapExecutor implements Executor {
     }
 
     private RunOutcome runInCgroup(ExecutionRequest request, WorkDirLayout layout, Cgroup cgroup,
-                                   ExecutionHandle handle, long entry) {
+                                   ExecutionHandle handle, long entry, Layer layer) {
         JobType type = request.jobType();
         OutputLimits limits = request.outputLimits();
         if (!handle.attach(cgroup)) return new RunOutcome(cancelled(null, "", "", false, false, entry, entry), true);
 
         List<String> argv = command.build(layout, cgroup.procsFiles(), root, type.networkEnabled(),
-                type.environment(), type.tmpSizeBytes());
+                type.environment(), type.tmpSizeBytes(), layer);
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(new File("/"))
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));

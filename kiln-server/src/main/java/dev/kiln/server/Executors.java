@@ -3,7 +3,9 @@ package dev.kiln.server;
 import dev.kiln.core.Executor;
 import dev.kiln.sandbox.BwrapConfig;
 import dev.kiln.sandbox.BwrapExecutor;
+import dev.kiln.sandbox.LayerStore;
 import dev.kiln.sandbox.NoopExecutor;
+import dev.kiln.sandbox.PipSources;
 import dev.kiln.server.config.KilnConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -11,27 +13,34 @@ import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Builds the executors a node offers: noop always; bwrap when the machine can run it. */
-final class Executors {
+/**
+ * The executors a node offers (noop always; bwrap when the machine can run it) and the layer store bwrap mounts
+ * job-type layers from ({@code layers} is null without bwrap).
+ */
+record Executors(Map<String, Executor> executors, LayerStore layers) {
     private static final Logger log = LoggerFactory.getLogger(Executors.class);
 
-    private Executors() {
-    }
-
-    static Map<String, Executor> create(KilnConfig config) {
+    static Executors create(KilnConfig config, Path layerRoot) {
         Map<String, Executor> executors = new LinkedHashMap<>();
         executors.put("noop", new NoopExecutor());
         boolean bwrapWanted = config.executor().equals("bwrap")
                 || config.jobTypes().stream().anyMatch(t -> "bwrap".equals(t.executor()));
+        LayerStore layers = null;
         try {
             BwrapConfig d = BwrapConfig.defaults();
-            executors.put("bwrap", new BwrapExecutor(new BwrapConfig(Path.of(config.sandbox().bwrap()), d.setpriv(),
+            BwrapConfig bwrap = new BwrapConfig(Path.of(config.sandbox().bwrap()), d.setpriv(),
                     Path.of(config.sandbox().python()), d.mount(), d.umount(), d.cgroupRoot(),
-                    config.sandbox().cgroupParent())));
+                    config.sandbox().cgroupParent());
+            var pip = config.pip();
+            layers = new LayerStore(layerRoot, bwrap,
+                    new PipSources(pip.indexUrl(), pip.extraIndexUrls(), pip.findLinks(), pip.noIndex()));
+            executors.put("bwrap", new BwrapExecutor(bwrap, layers));
         } catch (RuntimeException e) {
+            if (layers != null) layers.close();
             if (bwrapWanted) throw e;
             log.info("bwrap executor unavailable ({}); running with noop only", e.getMessage());
+            layers = null;
         }
-        return executors;
+        return new Executors(executors, layers);
     }
 }

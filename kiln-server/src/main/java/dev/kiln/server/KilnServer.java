@@ -1,9 +1,13 @@
 package dev.kiln.server;
 
 import dev.kiln.core.ArtifactStore;
-import dev.kiln.core.Executor;
+import dev.kiln.core.CompositeEvents;
 import dev.kiln.core.JobStore;
-import dev.kiln.core.JobTypeCatalog;
+import dev.kiln.core.JobTypeRegistry;
+import dev.kiln.sandbox.LayerStore;
+import dev.kiln.server.http.JobTypeRoutes;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import dev.kiln.core.Orchestrator;
 import dev.kiln.core.OrchestratorSettings;
 import dev.kiln.node.LocalComputeNode;
@@ -17,7 +21,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.util.List;
-import java.util.Map;
 import org.eclipse.jetty.server.ServerConnector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,37 +37,52 @@ public final class KilnServer implements AutoCloseable {
     private final JobStore store;
     private final LocalComputeNode node;
     private final Orchestrator orchestrator;
+    private final EnvironmentService environments;
+    private final LayerStore layers;
     private final Javalin http;
 
     private KilnServer(KilnConfig config, JobStore store, LocalComputeNode node, Orchestrator orchestrator,
-                       Javalin http) {
+                       EnvironmentService environments, LayerStore layers, Javalin http) {
         this.config = config;
         this.store = store;
         this.node = node;
         this.orchestrator = orchestrator;
+        this.environments = environments;
+        this.layers = layers;
         this.http = http;
     }
 
     public static KilnServer start(KilnConfig config) {
-        JobStore store = null;
-        LocalComputeNode node = null;
-        Orchestrator orchestrator = null;
+        List<AutoCloseable> opened = new ArrayList<>();
         try {
             DataDirectory.prepare(config.dataDir());
-            store = SqliteJobStore.open(config.dataDir());
+            SqliteJobStore store = SqliteJobStore.open(config.dataDir());
+            opened.add(store);
             ArtifactStore artifacts = FileArtifactStore.open(config.dataDir());
-            Map<String, Executor> executors = Executors.create(config);
-            node = new LocalComputeNode("local", executors, config.executor(), config.slots(),
-                    WorkRoots.choose(config.dataDir()));
+            JobTypeRegistry registry = new JobTypeRegistry(config.jobTypes(), store.jobTypes());
+            Path visible = WorkRoots.sandboxVisibleRoot(config.dataDir());
+            Executors sandboxes = Executors.create(config, visible.resolve("layers"));
+            if (sandboxes.layers() != null) opened.add(sandboxes.layers());
+            EnvironmentService environments = new EnvironmentService(sandboxes.layers(),
+                    sandboxes.layers() == null ? null : sandboxes.layers().interpreters(), registry,
+                    config.productionMode(), config.dataDir().resolve("layer-state"));
+            opened.add(environments);
+            LocalComputeNode node = new LocalComputeNode("local", sandboxes.executors(), config.executor(),
+                    config.slots(), visible.resolve("work"), environments);
+            opened.add(node);
             KilnMetrics metrics = new KilnMetrics();
-            orchestrator = new Orchestrator(store, artifacts, new JobTypeCatalog(config.jobTypes()), List.of(node),
-                    Clock.systemUTC(), metrics, new OrchestratorSettings(config.maxQueueSize(), config.maxAttempts(),
-                    config.requestLimits(), config.outputLimits(), null));
+            Orchestrator orchestrator = new Orchestrator(store, artifacts, registry, environments, List.of(node),
+                    Clock.systemUTC(), new CompositeEvents(metrics, environments),
+                    new OrchestratorSettings(config.maxQueueSize(),
+                    config.maxAttempts(), config.requestLimits(), config.outputLimits(), null));
+            opened.add(orchestrator);
             metrics.bind(orchestrator);
             orchestrator.start();
             JsonMapper json = JsonMapper.builder().build();
             ApiRoutes routes = new ApiRoutes(orchestrator, artifacts, json, config.requestLimits().maxBodyBytes(),
                     metrics::scrape);
+            JobTypeRoutes typeRoutes = new JobTypeRoutes(registry, environments, json,
+                    config.requestLimits().maxBodyBytes());
             Javalin http = Javalin.create(c -> {
                 c.concurrency.useVirtualThreads = true;
                 c.startup.showJavalinBanner = false;
@@ -79,18 +97,25 @@ public final class KilnServer implements AutoCloseable {
                     }
                 }));
                 routes.register(c);
+                typeRoutes.register(c);
             });
             http.start(config.host(), config.port());
-            log.info("Kiln listening on http://{}:{} (executor {}, {} slot(s), data {})", config.host(), http.port(),
-                    config.executor(), config.slots(), config.dataDir().toAbsolutePath());
-            return new KilnServer(config, store, node, orchestrator, http);
+            log.info("Kiln listening on http://{}:{} (executor {}, {} slot(s), data {}{})", config.host(), http.port(),
+                    config.executor(), config.slots(), config.dataDir().toAbsolutePath(),
+                    config.productionMode() ? ", production mode" : "");
+            return new KilnServer(config, store, node, orchestrator, environments, sandboxes.layers(), http);
         } catch (IOException e) {
-            closeQuietly(orchestrator, node, store);
+            closeAll(opened);
             throw new UncheckedIOException(e);
         } catch (RuntimeException e) {
-            closeQuietly(orchestrator, node, store);
+            closeAll(opened);
             throw e;
         }
+    }
+
+    private static void closeAll(List<AutoCloseable> opened) {
+        java.util.Collections.reverse(opened);
+        closeQuietly(opened.toArray(AutoCloseable[]::new));
     }
 
     private static void closeQuietly(AutoCloseable... things) {
@@ -117,6 +142,11 @@ public final class KilnServer implements AutoCloseable {
         return orchestrator;
     }
 
+    /** Where job-type layers live (null without a sandbox). */
+    public Path layerRoot() {
+        return layers == null ? null : layers.root();
+    }
+
     /**
      * Stops gracefully: no new requests or executions, running ones get {@code shutdown_grace} seconds to finish;
      * what is still running then is interrupted and re-queued, to run again after a restart.
@@ -129,6 +159,6 @@ public final class KilnServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        closeQuietly(node, orchestrator, store);
+        closeQuietly(node, orchestrator, environments, layers, store);
     }
 }

@@ -62,6 +62,7 @@ final class JobJsonMapper {
         }
         n.put("startup_ms", r.startupMs());
         n.put("execution_ms", r.executionMs());
+        n.put("layer_digest", r.layerDigest());
         ArrayNode artifacts = n.putArray("artifacts");
         for (Artifact a : r.artifacts()) {
             artifacts.addObject().put("name", a.name()).put("size", a.size()).put("sha256", a.sha256());
@@ -83,7 +84,7 @@ final class JobJsonMapper {
         return new JobResult(nullableInt(n, "exit_code"), nullableString(n, "stdout"), nullableString(n, "stderr"),
                 n.path("stdout_truncated").booleanValue(), n.path("stderr_truncated").booleanValue(),
                 nullableString(n, "output_json"), error, n.path("startup_ms").longValue(),
-                n.path("execution_ms").longValue(), artifacts);
+                n.path("execution_ms").longValue(), artifacts, nullableString(n, "layer_digest"));
     }
 
     private static boolean isAbsent(JsonNode n) {

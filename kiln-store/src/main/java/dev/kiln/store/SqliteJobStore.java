@@ -6,6 +6,7 @@ import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobResult;
 import dev.kiln.core.JobStatus;
 import dev.kiln.core.JobStore;
+import dev.kiln.core.JobTypeStore;
 import dev.kiln.core.NewJob;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -101,6 +102,11 @@ public final class SqliteJobStore implements JobStore {
     @Override
     public boolean complete(String id, long expectedVersion, JobStatus status, JobResult result, Instant finishedAt) {
         return writer.withHandle(h -> jobs.complete(h, id, expectedVersion, status, result, finishedAt));
+    }
+
+    /** Run-time job types, stored in the same database. */
+    public JobTypeStore jobTypes() {
+        return new SqliteJobTypeStore(writer, reader);
     }
 
     @Override

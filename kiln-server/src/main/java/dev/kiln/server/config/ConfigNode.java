@@ -22,7 +22,8 @@ final class ConfigNode {
     }
 
     ConfigException error(String why) {
-        return new ConfigException(file + ": " + (path.isEmpty() ? "" : path + ": ") + why);
+        return new ConfigException(file + ": " + (path.isEmpty() ? "" : path + ": ") + why,
+                path.isEmpty() ? null : path, why);
     }
 
     private String childPath(String name) {
@@ -113,6 +114,15 @@ final class ConfigNode {
             m.put(e.getKey(), e.getValue().asString());
         }
         return m;
+    }
+
+    List<String> stringList(String name) {
+        List<String> out = new ArrayList<>();
+        for (ConfigNode item : list(name)) {
+            if (!item.node.isString() && !item.node.isNumber()) throw item.error("must be a string");
+            out.add(item.node.asString());
+        }
+        return out;
     }
 
     List<ConfigNode> list(String name) {

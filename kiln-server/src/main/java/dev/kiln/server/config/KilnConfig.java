@@ -13,7 +13,8 @@ import java.util.function.Consumer;
  */
 public record KilnConfig(String host, int port, Path dataDir, String executor, int slots, int maxQueueSize,
                          int maxAttempts, int shutdownGraceSeconds, RequestLimits requestLimits,
-                         OutputLimits outputLimits, SandboxSettings sandbox, List<JobType> jobTypes) {
+                         OutputLimits outputLimits, SandboxSettings sandbox, List<JobType> jobTypes,
+                         boolean productionMode, PipSettings pip) {
     public static final int DEFAULT_PORT = 8000;
 
     public KilnConfig {
@@ -23,7 +24,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
     public static KilnConfig defaults() {
         return new KilnConfig("0.0.0.0", DEFAULT_PORT, Path.of("kiln-data"), "bwrap",
                 Math.max(1, Runtime.getRuntime().availableProcessors()), 10_000, 2, 10, RequestLimits.DEFAULTS,
-                OutputLimits.DEFAULTS, SandboxSettings.DEFAULTS, List.of());
+                OutputLimits.DEFAULTS, SandboxSettings.DEFAULTS, List.of(), false, PipSettings.DEFAULTS);
     }
 
     /** A mutable copy for the with-methods; one place lists the fields. */
@@ -40,6 +41,8 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         OutputLimits outputLimits;
         SandboxSettings sandbox;
         List<JobType> jobTypes;
+        boolean productionMode;
+        PipSettings pip;
 
         Builder(KilnConfig c) {
             host = c.host;
@@ -54,11 +57,13 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
             outputLimits = c.outputLimits;
             sandbox = c.sandbox;
             jobTypes = c.jobTypes;
+            productionMode = c.productionMode;
+            pip = c.pip;
         }
 
         KilnConfig build() {
             return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts,
-                    shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes);
+                    shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip);
         }
     }
 
@@ -102,6 +107,14 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     public KilnConfig withJobTypes(List<JobType> types) {
         return with(b -> b.jobTypes = types);
+    }
+
+    public KilnConfig withProductionMode(boolean on) {
+        return with(b -> b.productionMode = on);
+    }
+
+    public KilnConfig withPip(PipSettings p) {
+        return with(b -> b.pip = p);
     }
 
     public KilnConfig withRequestLimits(RequestLimits r) {

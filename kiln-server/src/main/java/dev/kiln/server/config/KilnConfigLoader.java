@@ -1,6 +1,8 @@
 package dev.kiln.server.config;
 
 import dev.kiln.core.JobType;
+import dev.kiln.core.PackageSpec;
+import dev.kiln.sandbox.PythonInterpreters;
 import dev.kiln.core.OutputLimits;
 import dev.kiln.core.RequestLimits;
 import java.io.IOException;
@@ -21,13 +23,20 @@ public final class KilnConfigLoader {
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     static final Pattern JOB_TYPE_NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Set<String> TOP = Set.of("host", "port", "data_dir", "executor", "slots", "max_queue_size",
-            "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types");
+            "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types", "production_mode", "pip");
+    private static final Set<String> PIP = Set.of("index_url", "extra_index_urls", "find_links", "no_index");
     private static final Set<String> LIMITS = Set.of("max_body_size", "max_code_size", "max_input_size", "max_files",
             "max_file_size", "max_files_total_size", "max_stdout", "max_stderr", "max_output_size",
             "max_artifact_size", "max_artifacts");
     private static final Set<String> SANDBOX = Set.of("python", "bwrap", "cgroup_parent");
     private static final Set<String> JOB_TYPE = Set.of("name", "memory_limit", "cpu_limit", "timeout", "max_timeout",
-            "pids_limit", "network_enabled", "environment", "executor", "max_output_bytes", "tmp_size");
+            "pids_limit", "network_enabled", "environment", "executor", "max_output_bytes", "tmp_size",
+            "requirements", "python_version", "shared_code");
+    // A PEP 508 requirement: a name, optional extras, version specifiers, markers. Never an option ("-r", "--index").
+    private static final Pattern REQUIREMENT = Pattern.compile(
+            "[A-Za-z0-9][A-Za-z0-9._-]*(\\[[A-Za-z0-9._, -]+])?\\s*([<>=!~]=?=?\\s*[A-Za-z0-9.*+!_-]+"
+                    + "(\\s*,\\s*[<>=!~]=?=?\\s*[A-Za-z0-9.*+!_-]+)*)?(\\s*;[^\\n]*)?");
+    private static final Pattern PYTHON_VERSION = Pattern.compile("3(\\.\\d{1,2}){0,2}");
     // Names the sandbox sets itself; a job type may not replace them.
     private static final Set<String> RESERVED_ENV = Set.of("PYTHONPATH", "HOME", "TMPDIR");
     private static final long GIB = 1L << 30;
@@ -46,16 +55,40 @@ public final class KilnConfigLoader {
             throw new ConfigException(name + ": not valid YAML: " + e.getOriginalMessage());
         }
         if (root == null || root.isMissingNode() || root.isNull()) return base;
-        return parse(new ConfigNode(name, "", root), base);
+        Path dir = file.toAbsolutePath().getParent();
+        return parse(new ConfigNode(name, "", root), base, dir);
+    }
+
+    /** Parses YAML text; relative {@code shared_code} paths resolve against {@code baseDir}. */
+    public static KilnConfig parseYaml(String fileName, String yaml, KilnConfig base, Path baseDir) {
+        JsonNode root = new YAMLMapper().readTree(yaml);
+        return parse(new ConfigNode(fileName, "", root), base, baseDir);
     }
 
     public static KilnConfig parseYaml(String fileName, String yaml, KilnConfig base) {
-        JsonNode root = new YAMLMapper().readTree(yaml);
-        return parse(new ConfigNode(fileName, "", root), base);
+        return parseYaml(fileName, yaml, base, Path.of("").toAbsolutePath());
     }
 
-    private static KilnConfig parse(ConfigNode root, KilnConfig base) {
+    /**
+     * A job type registered at run time (PUT /job-types/{name}): the same fields as in the file, except
+     * {@code shared_code}, which would copy host files and so stays the operator's (file-defined types only).
+     */
+    public static JobType runtimeJobType(String name, JsonNode body) {
+        ConfigNode t = new ConfigNode("body", "", body);
+        if (t.has("shared_code")) {
+            throw t.child("shared_code").error("only job types defined in the configuration file may copy host files");
+        }
+        if (body.isObject() && !body.has("name")) ((tools.jackson.databind.node.ObjectNode) body).put("name", name);
+        JobType type = jobType(t, Path.of("/"));
+        if (!type.name().equals(name)) throw t.child("name").error("must match the path ('" + name + "')");
+        return type;
+    }
+
+    private static KilnConfig parse(ConfigNode root, KilnConfig base, Path baseDir) {
         root.allowOnly(TOP);
+        SandboxSettings sandbox = root.has("sandbox") ? sandbox(root.child("sandbox"), base.sandbox()) : base.sandbox();
+        List<JobType> jobTypes = root.has("job_types") ? jobTypes(root, baseDir) : base.jobTypes();
+        checkInterpreters(root, jobTypes, sandbox);
         String executor = root.string("executor", base.executor());
         if (!executor.equals("bwrap") && !executor.equals("noop")) {
             throw root.child("executor").error("must be bwrap or noop, got '" + executor + "'");
@@ -71,8 +104,37 @@ public final class KilnConfigLoader {
                 root.integer("shutdown_grace", base.shutdownGraceSeconds(), 0, 3600),
                 root.has("limits") ? requestLimits(root.child("limits"), base.requestLimits()) : base.requestLimits(),
                 root.has("limits") ? outputLimits(root.child("limits"), base.outputLimits()) : base.outputLimits(),
-                root.has("sandbox") ? sandbox(root.child("sandbox"), base.sandbox()) : base.sandbox(),
-                root.has("job_types") ? jobTypes(root) : base.jobTypes());
+                sandbox,
+                jobTypes,
+                root.bool("production_mode", base.productionMode()),
+                root.has("pip") ? pip(root.child("pip"), baseDir) : base.pip());
+    }
+
+    /** "python_version: error if the host has none that matches" (a job type's interpreter must exist). */
+    private static void checkInterpreters(ConfigNode root, List<JobType> types, SandboxSettings sandbox) {
+        PythonInterpreters interpreters = null;
+        for (int i = 0; i < types.size(); i++) {
+            String version = types.get(i).packages().pythonVersion();
+            if (version == null) continue;
+            if (interpreters == null) interpreters = new PythonInterpreters(Path.of(sandbox.python()));
+            try {
+                interpreters.resolve(version);
+            } catch (IllegalArgumentException e) {
+                throw root.list("job_types").get(i).child("python_version").error(e.getMessage());
+            }
+        }
+    }
+
+    private static PipSettings pip(ConfigNode n, Path baseDir) {
+        n.allowOnly(PIP);
+        List<Path> findLinks = new ArrayList<>();
+        for (String dir : n.stringList("find_links")) {
+            Path p = baseDir.resolve(dir).normalize();
+            if (!Files.isDirectory(p)) throw n.child("find_links").error("'" + dir + "' is not a directory");
+            findLinks.add(p);
+        }
+        return new PipSettings(n.string("index_url", null), n.stringList("extra_index_urls"), findLinks,
+                n.bool("no_index", false));
     }
 
     private static RequestLimits requestLimits(ConfigNode n, RequestLimits d) {
@@ -104,18 +166,18 @@ public final class KilnConfigLoader {
         return new SandboxSettings(n.string("python", d.python()), n.string("bwrap", d.bwrap()), parent);
     }
 
-    private static List<JobType> jobTypes(ConfigNode root) {
+    private static List<JobType> jobTypes(ConfigNode root, Path baseDir) {
         List<JobType> types = new ArrayList<>();
         Set<String> seen = new HashSet<>();
         for (ConfigNode t : root.list("job_types")) {
-            JobType type = jobType(t);
+            JobType type = jobType(t, baseDir);
             if (!seen.add(type.name())) throw t.child("name").error("duplicate job type '" + type.name() + "'");
             types.add(type);
         }
         return types;
     }
 
-    static JobType jobType(ConfigNode t) {
+    static JobType jobType(ConfigNode t, Path baseDir) {
         t.allowOnly(JOB_TYPE);
         String name = t.string("name", null);
         if (name == null) throw t.child("name").error("is required");
@@ -149,6 +211,33 @@ public final class KilnConfigLoader {
                 t.bool("network_enabled", false),
                 env, executor,
                 t.size("max_output_bytes", JobType.DEFAULT_MAX_OUTPUT, 0, GIB),
-                t.size("tmp_size", JobType.DEFAULT_TMP_SIZE, 1L << 20, 64 * GIB));
+                t.size("tmp_size", JobType.DEFAULT_TMP_SIZE, 1L << 20, 64 * GIB),
+                packages(t, baseDir));
+    }
+
+    private static PackageSpec packages(ConfigNode t, Path baseDir) {
+        String python = t.string("python_version", null);
+        if (python != null && !PYTHON_VERSION.matcher(python).matches()) {
+            throw t.child("python_version").error("must look like 3.11 or 3.11.2, got '" + python + "'");
+        }
+        List<String> requirements = t.stringList("requirements");
+        for (int i = 0; i < requirements.size(); i++) {
+            String r = requirements.get(i).strip();
+            if (!REQUIREMENT.matcher(r).matches()) {
+                throw t.child("requirements").error("entry " + i + " '" + r + "' is not a requirement specifier "
+                        + "like 'pandas', 'numpy>=1.26' or 'requests[socks]==2.31' (options are not allowed)");
+            }
+            requirements.set(i, r);
+        }
+        List<String> shared = new ArrayList<>();
+        for (String s : t.stringList("shared_code")) {
+            Path p = baseDir.resolve(s).normalize();
+            if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) || Files.isSymbolicLink(p)) {
+                throw t.child("shared_code").error("'" + s + "' does not exist (or is a symbolic link), resolved to "
+                        + p);
+            }
+            shared.add(p.toString());
+        }
+        return new PackageSpec(python, requirements, shared);
     }
 }

@@ -7,7 +7,6 @@ import dev.kiln.core.JobType;
 import dev.kiln.core.KilnException;
 import dev.kiln.core.Orchestrator;
 import dev.kiln.core.ArtifactStore;
-import dev.kiln.core.ByteSize;
 import dev.kiln.core.JobSpecValidator;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
@@ -54,7 +53,6 @@ public final class ApiRoutes {
         r.get("/jobs/{id}", this::get);
         r.post("/jobs/{id}/cancel", this::cancel);
         r.get("/jobs/{id}/artifacts/<name>", this::artifact);
-        r.get("/job-types", this::jobTypes);
         r.get("/health", this::health);
         r.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.get()));
         r.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
@@ -121,27 +119,6 @@ public final class ApiRoutes {
         Optional<InputStream> in = artifacts.open(id, name);
         if (in.isEmpty()) throw KilnException.notFound("artifact '" + name + "' of job " + id);
         ctx.contentType("application/octet-stream").result(in.get());
-    }
-
-    private void jobTypes(Context ctx) {
-        ArrayNode list = json.createArrayNode();
-        for (JobType t : orchestrator.jobTypes().all()) {
-            ObjectNode o = list.addObject();
-            o.put("name", t.name());
-            o.putArray("requirements");
-            o.put("memory_limit", ByteSize.format(t.memoryLimitBytes()));
-            o.put("cpu_limit", t.cpuLimit());
-            o.put("timeout", t.timeoutSeconds());
-            o.put("max_timeout", t.maxTimeoutSeconds());
-            o.put("pids_limit", t.pidsLimit());
-            o.put("network_enabled", t.networkEnabled());
-            ObjectNode env = o.putObject("environment");
-            t.environment().forEach(env::put);
-            o.put("executor", t.executor());
-            o.put("max_output_bytes", t.maxOutputBytes());
-            o.put("tmp_size", ByteSize.format(t.tmpSizeBytes()));
-        }
-        send(ctx, list);
     }
 
     private void health(Context ctx) {

@@ -37,6 +37,7 @@ final class JobJson {
         o.put("status", job.status().wireName());
         o.put("success", job.status() == JobStatus.SUCCEEDED);
         o.put("job_type", job.spec().jobType());
+        o.put("layer_digest", r == null ? null : r.layerDigest());
         if (full) {
             o.set("output", r == null ? null : parseOutput(r.outputJson()));
             o.put("stdout", r == null ? "" : r.stdout());

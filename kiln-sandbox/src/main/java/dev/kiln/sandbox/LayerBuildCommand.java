@@ -1,0 +1,89 @@
+package dev.kiln.sandbox;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The argv of one layer build: the same launcher as a job ({@link BwrapCommand#launcher}: cgroups joined first, uid
+ * 65534, all namespaces unshared), read-only {@code /usr}, the staging {@code site/} writable at {@code /kiln/site}
+ * (the path jobs see it at, so compiled files name the right paths), the staging {@code tmp/} writable at
+ * {@code /tmp}, each find-links path read-only under {@code /kiln/find-links/<i>}, and nothing else of the host.
+ * The sandbox's root is remounted read-only. The network (plus the few {@code /etc} files name resolution and TLS
+ * need) only when an index may be consulted.
+ */
+final class LayerBuildCommand {
+    static final String FIND_LINKS = "/kiln/find-links";
+    static final List<String> NETWORK_ETC = List.of("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf",
+            "/etc/host.conf", "/etc/gai.conf", "/etc/ssl", "/etc/ca-certificates", "/etc/pki");
+    private static final Map<String, String> ENV = buildEnv();
+
+    private final BwrapCommand base;
+
+    LayerBuildCommand(BwrapConfig config) {
+        this.base = new BwrapCommand(config);
+    }
+
+    private static Map<String, String> buildEnv() {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
+        env.put("HOME", "/tmp");
+        env.put("TMPDIR", "/tmp");
+        env.put("LANG", "C.UTF-8");
+        env.put("PYTHONUNBUFFERED", "1");
+        return env;
+    }
+
+    /** The staging directories the sandbox gets: {@code site} and {@code tmp} writable, {@code etc} with passwd/group. */
+    record Dirs(Path site, Path tmp, Path etc) {
+    }
+
+    /** Runs {@code command} (absolute paths as the sandbox sees them) in the build sandbox. */
+    List<String> build(Dirs dirs, List<Path> procsFiles, boolean dropPrivileges, PipSources sources,
+                       List<String> command) {
+        boolean network = sources.needsNetwork();
+        List<String> argv = base.launcher(procsFiles, dropPrivileges, network);
+        ENV.forEach((k, v) -> argv.addAll(List.of("--setenv", k, v)));
+        argv.addAll(BwrapCommand.identityArgs("kiln-build"));
+        argv.addAll(base.hostTreeArgs());
+        argv.addAll(base.hostEtcArgs());
+        if (network) argv.addAll(base.hostFileArgs(NETWORK_ETC));
+        argv.addAll(List.of("--ro-bind", dirs.etc().resolve("passwd").toString(), "/etc/passwd"));
+        argv.addAll(List.of("--ro-bind", dirs.etc().resolve("group").toString(), "/etc/group"));
+        argv.addAll(List.of("--bind", dirs.tmp().toString(), "/tmp"));
+        argv.addAll(List.of("--bind", dirs.site().toString(), BwrapCommand.LAYER_SITE));
+        List<String> inside = sandboxFindLinks(sources);
+        for (int i = 0; i < inside.size(); i++) {
+            argv.addAll(List.of("--ro-bind", sources.findLinks().get(i).toString(), inside.get(i)));
+        }
+        // the sandbox's own root (and /etc in it) read-only too: only site/ and tmp/ take writes
+        argv.addAll(List.of("--remount-ro", "/", "--chdir", "/tmp"));
+        argv.addAll(command);
+        return argv;
+    }
+
+    /** Where each find-links path appears: a directory as {@code /kiln/find-links/<i>}, a file under it by its name. */
+    static List<String> sandboxFindLinks(PipSources sources) {
+        List<String> paths = new ArrayList<>();
+        for (int i = 0; i < sources.findLinks().size(); i++) {
+            Path p = sources.findLinks().get(i);
+            String dir = FIND_LINKS + "/" + i;
+            paths.add(Files.isDirectory(p) || p.getFileName() == null ? dir : dir + "/" + p.getFileName());
+        }
+        return paths;
+    }
+
+    /** {@code <python> -m pip install ... --target /kiln/site <source flags> <requirements>}. */
+    static List<String> pipInstall(PythonInterpreters.Interpreter interpreter, PipSources sources,
+                                   List<String> requirements) {
+        List<String> cmd = new ArrayList<>(List.of(interpreter.path().toString(), "-m", "pip", "install",
+                "--isolated", "--no-input", "--no-cache-dir", "--disable-pip-version-check",
+                "--no-warn-script-location", "--progress-bar", "off", "--target", BwrapCommand.LAYER_SITE));
+        cmd.addAll(sources.pipArgs(sandboxFindLinks(sources)));
+        cmd.addAll(requirements);
+        return cmd;
+    }
+}

@@ -1,0 +1,40 @@
+package dev.kiln.store;
+
+import dev.kiln.core.JobType;
+import dev.kiln.core.JobTypeStore;
+import java.util.List;
+import org.jdbi.v3.core.Jdbi;
+
+/** Run-time job types in the same SQLite database as the jobs (table {@code job_types}). */
+final class SqliteJobTypeStore implements JobTypeStore {
+    private final Jdbi writer;
+    private final Jdbi reader;
+    private final JobTypeJsonMapper mapper = new JobTypeJsonMapper();
+
+    SqliteJobTypeStore(Jdbi writer, Jdbi reader) {
+        this.writer = writer;
+        this.reader = reader;
+    }
+
+    @Override
+    public List<JobType> loadAll() {
+        return reader.withHandle(h -> h.createQuery("SELECT definition_json FROM job_types ORDER BY name")
+                .mapTo(String.class).map(mapper::fromJson).list());
+    }
+
+    @Override
+    public void save(JobType type) {
+        writer.useHandle(h -> h.createUpdate("""
+                        INSERT INTO job_types (name, definition_json, updated_at) VALUES (:name, :json, :now)
+                        ON CONFLICT (name) DO UPDATE SET definition_json = excluded.definition_json,
+                                                         updated_at = excluded.updated_at""")
+                .bind("name", type.name()).bind("json", mapper.toJson(type))
+                .bind("now", System.currentTimeMillis()).execute());
+    }
+
+    @Override
+    public boolean delete(String name) {
+        return writer.withHandle(h -> h.createUpdate("DELETE FROM job_types WHERE name = :name")
+                .bind("name", name).execute()) > 0;
+    }
+}
