@@ -44,13 +44,19 @@ final class BwrapCommand {
         this.hostRoot = hostRoot;
     }
 
-    private static Map<String, String> baseEnv() {
+    /** What every sandbox starts with after --clearenv (jobs and layer builds alike). */
+    static Map<String, String> commonEnv() {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
         env.put("HOME", "/tmp");
         env.put("TMPDIR", "/tmp");
         env.put("LANG", "C.UTF-8");
         env.put("PYTHONUNBUFFERED", "1");
+        return env;
+    }
+
+    private static Map<String, String> baseEnv() {
+        Map<String, String> env = commonEnv();
         env.put("PYTHONDONTWRITEBYTECODE", "1");
         env.put("PYTHONPATH", "/input");
         return env;

@@ -207,16 +207,7 @@ public final class BwrapExecutor implements Executor {
                 empty = outcome.cgroupEmpty;
                 return outcome.result;
             } finally {
-                if (!empty) empty = cgroup.killAndAwaitEmpty(CLEANUP_TIMEOUT);
-                if (empty) {
-                    try {
-                        cgroup.remove();
-                    } catch (IOException e) {
-                        log.error("cannot remove cgroup {}: {}", cgroup.name(), e.toString());
-                    }
-                } else {
-                    log.error("cgroup {} still has processes; left for the next start to remove", cgroup.name());
-                }
+                cgroup.dispose(empty, CLEANUP_TIMEOUT);
             }
         }
     }

@@ -25,4 +25,22 @@ interface Cgroup {
 
     /** rmdir of every directory of this cgroup; the cgroup must be empty. */
     void remove() throws IOException;
+
+    /**
+     * The end of every sandbox's cgroup: kill what is left (unless known empty), then remove it; a cgroup that
+     * cannot be emptied is logged and left for the next start's stale-cgroup sweep.
+     */
+    default void dispose(boolean knownEmpty, Duration timeout) {
+        org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Cgroup.class);
+        boolean empty = knownEmpty || killAndAwaitEmpty(timeout);
+        if (!empty) {
+            log.error("cgroup {} still has processes; left for the next start to remove", name());
+            return;
+        }
+        try {
+            remove();
+        } catch (IOException e) {
+            log.error("cannot remove cgroup {}: {}", name(), e.toString());
+        }
+    }
 }

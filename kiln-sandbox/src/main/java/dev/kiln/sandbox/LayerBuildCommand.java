@@ -3,7 +3,6 @@ package dev.kiln.sandbox;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -28,13 +27,7 @@ final class LayerBuildCommand {
     }
 
     private static Map<String, String> buildEnv() {
-        Map<String, String> env = new LinkedHashMap<>();
-        env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
-        env.put("HOME", "/tmp");
-        env.put("TMPDIR", "/tmp");
-        env.put("LANG", "C.UTF-8");
-        env.put("PYTHONUNBUFFERED", "1");
-        return env;
+        return BwrapCommand.commonEnv();
     }
 
     /** The staging directories the sandbox gets: {@code site} and {@code tmp} writable, {@code etc} with passwd/group. */

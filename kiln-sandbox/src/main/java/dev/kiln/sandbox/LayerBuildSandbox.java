@@ -159,16 +159,7 @@ final class LayerBuildSandbox {
             if (setup != null) return setup;
             return what + " failed (exit code " + exit + "): " + lastLines(tail);
         } finally {
-            if (!empty) empty = cgroup.killAndAwaitEmpty(CLEANUP_TIMEOUT);
-            if (empty) {
-                try {
-                    cgroup.remove();
-                } catch (IOException e) {
-                    log.error("cannot remove build cgroup {}: {}", cgroup.name(), e.toString());
-                }
-            } else {
-                log.error("build cgroup {} still has processes; left for the next start to remove", cgroup.name());
-            }
+            cgroup.dispose(empty, CLEANUP_TIMEOUT);
             active.remove(cgroup);
         }
     }
