@@ -3,11 +3,11 @@ package dev.kiln.core;
 import java.util.List;
 
 /** Chooses the node for an execution: among nodes with the executor and a free slot, the one with most free slots. */
-final class Placement {
+public final class Placement {
     private Placement() {
     }
 
-    static ComputeNode pick(List<ComputeNode> nodes, String executor) {
+    public static ComputeNode pick(List<ComputeNode> nodes, String executor) {
         ComputeNode best = null;
         int bestFree = 0;
         for (ComputeNode n : nodes) {

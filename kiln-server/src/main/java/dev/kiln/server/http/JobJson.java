@@ -14,14 +14,14 @@ import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
 
 /** Renders a job in the Tako-VM-compatible response shape. */
-final class JobJson {
+public final class JobJson {
     private final JsonMapper json;
 
-    JobJson(JsonMapper json) {
+    public JobJson(JsonMapper json) {
         this.json = json;
     }
 
-    ObjectNode render(JobRecord job) {
+    public ObjectNode render(JobRecord job) {
         return render(job, true);
     }
 

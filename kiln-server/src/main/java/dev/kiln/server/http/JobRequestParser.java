@@ -15,8 +15,8 @@ import tools.jackson.databind.json.JsonMapper;
  * Turns a request body into a {@link JobSpec}. Every refusal names the field. {@code files} values are either a
  * UTF-8 string or {@code {"content": "...", "encoding": "base64"|"utf-8"}}.
  */
-final class JobRequestParser {
-    record Parsed(JobSpec spec, String idempotencyKey) {
+public final class JobRequestParser {
+    public record Parsed(JobSpec spec, String idempotencyKey) {
     }
 
     private static final Set<String> FIELDS = Set.of("code", "input_data", "job_type", "timeout", "files",
@@ -24,11 +24,11 @@ final class JobRequestParser {
 
     private final JsonMapper json;
 
-    JobRequestParser(JsonMapper json) {
+    public JobRequestParser(JsonMapper json) {
         this.json = json;
     }
 
-    Parsed parse(byte[] body, boolean allowIdempotencyKey) {
+    public Parsed parse(byte[] body, boolean allowIdempotencyKey) {
         JsonNode root;
         try {
             root = json.readTree(body);
