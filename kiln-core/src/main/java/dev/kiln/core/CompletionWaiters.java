@@ -8,10 +8,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** Lets callers block until a job reaches a terminal state, without polling the store. */
+/** Lets callers block until a job reaches a terminal state, without polling or re-reading the store. */
 final class CompletionWaiters {
     private static final class Entry {
-        final CompletableFuture<Void> done = new CompletableFuture<>();
+        final CompletableFuture<JobRecord> done = new CompletableFuture<>();
         int waiters;
     }
 
@@ -29,20 +29,21 @@ final class CompletionWaiters {
         if (--e.waiters == 0 && entries.get(jobId) == e) entries.remove(jobId);
     }
 
-    void await(Object handle, Duration timeout) throws InterruptedException {
+    /** The terminal record, or null when the timeout passed first. */
+    JobRecord await(Object handle, Duration timeout) throws InterruptedException {
         try {
-            ((Entry) handle).done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return ((Entry) handle).done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException | ExecutionException e) {
-            // the caller re-reads the store either way
+            return null;
         }
     }
 
-    void completed(String jobId) {
+    void completed(JobRecord job) {
         Entry e;
         synchronized (this) {
-            e = entries.remove(jobId);
+            e = entries.remove(job.id());
         }
-        if (e != null) e.done.complete(null);
+        if (e != null) e.done.complete(job);
     }
 
     synchronized int size() {

@@ -3,6 +3,7 @@ package dev.kiln.core;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -39,6 +40,9 @@ public final class Orchestrator implements AutoCloseable {
     private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
     private final Set<String> cancelRequested = ConcurrentHashMap.newKeySet();
     private final Semaphore wakeUp = new Semaphore(0);
+    private static final int MAX_ROUND = 256;
+    private final java.util.concurrent.ExecutorService starters =
+            java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private volatile boolean running;
     private volatile boolean shuttingDown;
     private Thread dispatcher;
@@ -91,6 +95,23 @@ public final class Orchestrator implements AutoCloseable {
 
     /** Validates and durably stores a job; returns once it is stored (2xx means it will run). */
     public JobRecord submit(JobSpec spec, String idempotencyKey) {
+        return submit(spec, idempotencyKey, JobIds.next(clock));
+    }
+
+    /** Submits and waits up to {@code timeout} for the result ({@code POST /execute}). */
+    public JobRecord execute(JobSpec spec, Duration timeout) throws InterruptedException {
+        String id = JobIds.next(clock);
+        Object handle = waiters.register(id); // before the job can possibly finish
+        try {
+            JobRecord job = submit(spec, null, id);
+            JobRecord done = waiters.await(handle, timeout);
+            return done != null ? done : require(job.id());
+        } finally {
+            waiters.release(id, handle);
+        }
+    }
+
+    private JobRecord submit(JobSpec spec, String idempotencyKey, String id) {
         JobType type = jobTypes.require(spec.jobType());
         validator.validate(spec, type);
         environments.digestToRun(type); // production mode refuses a type with no built layer
@@ -101,7 +122,7 @@ public final class Orchestrator implements AutoCloseable {
         if (!ready.tryReserve()) throw new QueueFullException(settings.maxQueueSize(), 1);
         boolean added = false;
         try {
-            JobStore.Inserted inserted = store.insert(new NewJob(JobIds.next(clock), spec, hash, idempotencyKey,
+            JobStore.Inserted inserted = store.insert(new NewJob(id, spec, hash, idempotencyKey,
                     settings.maxAttempts(), clock.instant()));
             if (!inserted.created()) {
                 if (!inserted.job().specHash().equals(hash)) {
@@ -134,8 +155,8 @@ public final class Orchestrator implements AutoCloseable {
         try {
             JobRecord job = require(id);
             if (job.status().isTerminal() || timeout.isZero()) return job;
-            waiters.await(handle, timeout);
-            return require(id);
+            JobRecord done = waiters.await(handle, timeout);
+            return done != null ? done : require(id);
         } finally {
             waiters.release(id, handle);
         }
@@ -205,10 +226,35 @@ public final class Orchestrator implements AutoCloseable {
         }
     }
 
-    private void dispatchReady() {
+    /** One placed execution of a dispatch round. */
+    private record Start(JobRecord job, JobType type, ComputeNode node, String executor) {
+    }
+
+    /**
+     * Places ready jobs in rounds: each round takes as many as the nodes have room for (counting locally, so a
+     * round never over-commits a node), then claims them concurrently, so the store commits a whole round at once.
+     */
+    private void dispatchReady() throws InterruptedException {
         while (running) {
+            List<Start> round = placeRound();
+            if (round.isEmpty()) return; // nothing ready, or every slot busy: a submission or freed slot signals us
+            if (round.size() == 1) {
+                start(round.getFirst());
+            } else {
+                List<java.util.concurrent.Callable<Void>> starts = new ArrayList<>();
+                for (Start st : round) starts.add(() -> { start(st); return null; });
+                starters.invokeAll(starts);
+            }
+        }
+    }
+
+    private List<Start> placeRound() {
+        Map<ComputeNode, Integer> free = new java.util.IdentityHashMap<>();
+        for (ComputeNode n : nodes) free.put(n, n.freeSlots());
+        List<Start> round = new ArrayList<>();
+        while (round.size() < MAX_ROUND) {
             JobRecord job = ready.peek();
-            if (job == null) return;
+            if (job == null) break;
             JobType type = jobTypes.find(job.spec().jobType()).orElse(null);
             String executor = type == null ? null : explicitExecutor(type);
             if (type == null || (executor != null && !Placement.anyNodeHas(nodes, executor))) {
@@ -217,26 +263,24 @@ public final class Orchestrator implements AutoCloseable {
                         : "no compute node has executor '" + executor + "'");
                 continue;
             }
-            ComputeNode node = executor != null ? Placement.pick(nodes, executor) : pickByDefault();
-            if (node == null) return; // every slot busy: a freed slot signals us
+            ComputeNode node = Placement.pick(nodes, executor, free::get);
+            if (node == null) break;
             ready.poll();
-            start(job, type, node, executor != null ? executor : node.defaultExecutor());
+            free.merge(node, -1, Integer::sum);
+            round.add(new Start(job, type, node, executor != null ? executor : node.defaultExecutor()));
         }
+        return round;
     }
 
     private String explicitExecutor(JobType type) {
         return type.executor() != null ? type.executor() : settings.defaultExecutor();
     }
 
-    private ComputeNode pickByDefault() {
-        ComputeNode best = null;
-        for (ComputeNode n : nodes) {
-            if (n.freeSlots() > 0 && (best == null || n.freeSlots() > best.freeSlots())) best = n;
-        }
-        return best;
-    }
-
-    private void start(JobRecord queued, JobType type, ComputeNode node, String executor) {
+    private void start(Start st) {
+        JobRecord queued = st.job();
+        JobType type = st.type();
+        ComputeNode node = st.node();
+        String executor = st.executor();
         String layerDigest;
         try {
             layerDigest = environments.digestToRun(type); // pinned: a later rebuild does not move this execution
@@ -316,10 +360,11 @@ public final class Orchestrator implements AutoCloseable {
         Instant now = clock.instant();
         boolean won = store.complete(job.id(), job.version(), status, result, now);
         if (won) {
-            events.finished(new JobRecord(job.id(), job.seq(), status, job.spec(), job.specHash(),
+            JobRecord terminal = new JobRecord(job.id(), job.seq(), status, job.spec(), job.specHash(),
                     job.idempotencyKey(), job.attempt(), job.maxAttempts(), job.version() + 1, job.nodeId(),
-                    job.createdAt(), job.startedAt(), now, result));
-            waiters.completed(job.id());
+                    job.createdAt(), job.startedAt(), now, result);
+            events.finished(terminal);
+            waiters.completed(terminal);
         } else {
             log.info("result for job {} (version {}) lost the race; it was already changed", job.id(), job.version());
         }
@@ -355,6 +400,7 @@ public final class Orchestrator implements AutoCloseable {
     public void close() {
         running = false;
         shuttingDown = true;
+        starters.shutdown();
         Thread t = dispatcher;
         if (t != null) {
             t.interrupt();
