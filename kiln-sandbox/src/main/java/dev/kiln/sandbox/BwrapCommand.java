@@ -73,6 +73,15 @@ final class BwrapCommand {
      */
     List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
                        Map<String, String> jobEnvironment, long tmpBytes, Layer layer) {
+        return build(layout, procsFiles, dropPrivileges, network, jobEnvironment, tmpBytes, layer, List.of());
+    }
+
+    /**
+     * {@code interpreterFlags} go before {@code -u} (only for Kiln's own probes, e.g. {@code -vv}: a job's
+     * interpreter always runs as {@code python -u /code/main.py}).
+     */
+    List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
+                       Map<String, String> jobEnvironment, long tmpBytes, Layer layer, List<String> interpreterFlags) {
         List<String> argv = launcher(procsFiles, dropPrivileges, network);
         Map<String, String> env = new LinkedHashMap<>(BASE_ENV);
         if (layer != null) env.put("PYTHONPATH", LAYER_PYTHONPATH);
@@ -94,7 +103,9 @@ final class BwrapCommand {
             if (layer.sharedCode() != null) argv.addAll(List.of("--ro-bind", layer.sharedCode().toString(), LAYER_SHARED));
             python = layer.interpreter().path().toString();
         }
-        argv.addAll(List.of("--chdir", "/input", python, "-u", "/code/main.py"));
+        argv.addAll(List.of("--chdir", "/input", python));
+        argv.addAll(interpreterFlags);
+        argv.addAll(List.of("-u", "/code/main.py"));
         return argv;
     }
 

@@ -32,6 +32,13 @@ import java.util.regex.Pattern;
  * {@link #execute}: after the process exits the cgroup is killed until empty and removed. A request naming a layer
  * digest runs on that layer of the {@link LayerStore} (read-only {@code /kiln/site} and {@code /kiln/shared} on
  * {@code PYTHONPATH}, the layer's interpreter), leased for the whole execution.
+ * <p>
+ * Warm pools (optional, {@link #configurePool}): per job type, a few sandboxes started ahead of time exactly like a
+ * cold one, whose interpreter has finished its start-up and waits in {@code open("/code/main.py")} on a FIFO (see
+ * {@link WarmSandbox}). An execution takes one when its type and layer match, writes its files and code, and sends
+ * the code through the FIFO; the wall timeout starts there. Each sandbox runs one job and is destroyed; the pool
+ * refills in the background. A miss (empty pool, other definition, a job that must start cold) is a cold start,
+ * never a wait. Warm and cold runs of the same job give the same result.
  */
 public final class BwrapExecutor implements Executor {
     public static final String NAME = "bwrap";
@@ -43,13 +50,17 @@ public final class BwrapExecutor implements Executor {
     private static final Duration STREAM_DRAIN_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration PENDING_CANCEL_TTL = Duration.ofMinutes(10);
     private static final Pattern SAFE_ID = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
-    private static final Map<String, String> SPAWN_ENV = Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    static final Map<String, String> SPAWN_ENV = Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    private static final Duration POOL_CLOSE_WAIT = Duration.ofSeconds(30);
+    /** Warm sandboxes tried for one execution (each found dead at hand-over) before it starts cold. */
+    private static final int MAX_WARM_ATTEMPTS = 3;
 
     private final BwrapConfig config;
     private final boolean root;
     private final Cgroups cgroups;
     private final BwrapCommand command;
     private final LayerStore layers; // null: this executor runs no layers
+    private final WarmPools pools; // null: no warm root, no pools
     // executionId -> handle; also holds cancels that arrived before their execution
     private final ConcurrentHashMap<String, ExecutionHandle> handles = new ConcurrentHashMap<>();
 
@@ -72,6 +83,20 @@ public final class BwrapExecutor implements Executor {
      * of {@code layers} (null: requests naming a layer fail with {@code sandbox_error}).
      */
     public BwrapExecutor(BwrapConfig config, LayerStore layers) {
+        this(config, layers, null);
+    }
+
+    /**
+     * Like {@link #BwrapExecutor(BwrapConfig, LayerStore)}, and able to keep warm pools
+     * ({@link #configurePool}) of pre-spawned sandboxes with their work dirs under {@code warmRoot} (null: no pools).
+     * {@code warmRoot} belongs to this executor alone (what a crashed run left there is removed now); like the work
+     * root, every directory above it must be searchable by others (bubblewrap resolves binds as uid 65534), and it
+     * must not lie inside the node's work root, which the node empties at start.
+     *
+     * @throws IllegalStateException also when {@code warmRoot} cannot be created, is not reachable by the sandbox
+     *                               user, or {@code mkfifo} is missing
+     */
+    public BwrapExecutor(BwrapConfig config, LayerStore layers, Path warmRoot) {
         this.config = config;
         this.layers = layers;
         if (!Files.isExecutable(config.bwrap())) {
@@ -96,8 +121,59 @@ public final class BwrapExecutor implements Executor {
         int stale = cgroups.removeStale();
         if (stale > 0) log.warn("removed {} stale cgroup(s) under '{}' left by an earlier run", stale, config.cgroupParent());
         this.command = new BwrapCommand(config);
+        this.pools = warmRoot == null ? null : createPools(warmRoot);
         log.info("bwrap executor ready: cgroup {}, parent '{}', {}", cgroups.version(), config.cgroupParent(),
                 root ? "root (setpriv to 65534, tmpfs /output)" : "unprivileged");
+    }
+
+    private WarmPools createPools(Path warmRoot) {
+        requireTool(WarmSandbox.MKFIFO, "mkfifo (coreutils)");
+        Path dir = warmRoot.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, WorkDirLayout.DIR_711);
+            if (root) {
+                Path blocker = LayerFiles.firstUntraversable(dir);
+                if (blocker != null) {
+                    throw new IllegalStateException("the warm root " + dir + " is not reachable by the sandbox user: "
+                            + blocker + " lacks the search permission for others (chmod o+x)");
+                }
+            }
+            return new WarmPools(new WarmSandbox.Context(config, root, cgroups, command, layers, dir));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot prepare the warm root " + dir + ": " + e, e);
+        }
+    }
+
+    /**
+     * Keeps {@code settings.size()} pre-spawned sandboxes ready for job type {@code type} on layer
+     * {@code layerDigest} (null: the type has no layer), or removes the type's pool ({@code size} 0). Returns at once;
+     * the pool fills in the background. A request is served warm only when its {@link ExecutionRequest#jobType()}
+     * equals {@code type} (the whole definition) and its layer digest equals {@code layerDigest}; call again whenever
+     * the type is redefined or its layer rebuilt: the old pool drains (idle sandboxes destroyed) and a new one fills.
+     * Calling again with the same definition only changes the settings. A type whose layer is not built yet fails
+     * to fill and retries with back-off (counted in {@link WarmPoolStats#spawnFailures()}).
+     *
+     * @throws IllegalStateException when enabling a pool on an executor built without a warm root, or closed
+     */
+    public void configurePool(JobType type, String layerDigest, PoolSettings settings) {
+        if (pools == null) {
+            if (settings.enabled()) {
+                throw new IllegalStateException("warm pools need a warm root: construct the executor with "
+                        + "BwrapExecutor(config, layers, warmRoot)");
+            }
+            return;
+        }
+        pools.configure(type, layerDigest, settings);
+    }
+
+    /** One entry per job type that has or had a pool, by name; empty without pools. */
+    public List<WarmPoolStats> poolStats() {
+        return pools == null ? List.of() : pools.stats();
+    }
+
+    WarmPools pools() {
+        return pools;
     }
 
     private static void requireTool(Path path, String what) {
@@ -155,8 +231,65 @@ public final class BwrapExecutor implements Executor {
         }
     }
 
-    /** With a layer: leased for the whole execution, so it cannot be removed while the job runs. */
+    /** Warm when the type's pool has a ready sandbox for it, else cold. */
     private ExecutionResult run(ExecutionRequest request, Path workDir, ExecutionHandle handle, long entry) {
+        if (pools != null) {
+            for (int attempt = 0; attempt < MAX_WARM_ATTEMPTS; attempt++) {
+                WarmSandbox s = pools.take(request);
+                if (s == null) break;
+                ExecutionResult r = runWarm(request, workDir, handle, entry, s);
+                if (r != null) return r;
+            }
+        }
+        return runCold(request, workDir, handle, entry);
+    }
+
+    /**
+     * Runs the job in a pre-spawned sandbox; null when that sandbox turned out dead at hand-over (nothing of the
+     * job ran; the caller goes on). The sandbox is destroyed afterwards in every case.
+     */
+    private ExecutionResult runWarm(ExecutionRequest request, Path workDir, ExecutionHandle handle, long entry,
+                                    WarmSandbox s) {
+        try {
+            WorkDirLayout caller = WorkDirLayout.of(workDir);
+            try {
+                caller.prepareArtifacts();
+                s.writeJob(request.spec(), request.outputLimits().maxOutputDirBytes(), config.mount());
+            } catch (IOException e) {
+                return sandboxError("cannot prepare the work dir: " + e.getMessage());
+            }
+            if (!handle.attach(s.cgroup())) return cancelled(null, "", "", false, false, entry, entry);
+            byte[] code = WorkDirLayout.codeBytes(request.spec().code());
+            long[] go = new long[1];
+            Process process;
+            try {
+                process = handle.spawn(() -> {
+                    go[0] = System.nanoTime();
+                    pools.go(s, code);
+                    return s.process();
+                });
+            } catch (WarmSandbox.GoneException e) {
+                pools.discard(s, e.getMessage());
+                try {
+                    Files.deleteIfExists(caller.artifacts()); // empty: the next attempt lays the work dir out afresh
+                } catch (IOException ex) {
+                    return sandboxError("cannot prepare the work dir: " + ex.getMessage());
+                }
+                return null;
+            } catch (IOException e) {
+                return sandboxError("cannot hand the job to the warm sandbox: " + e.getMessage());
+            }
+            if (process == null) return cancelled(null, "", "", false, false, entry, entry);
+            pools.hit(s);
+            return supervise(request, s.cgroup(), handle, process, entry, go[0], s.layout().output(),
+                    caller.artifacts()).result;
+        } finally {
+            pools.release(s);
+        }
+    }
+
+    /** With a layer: leased for the whole execution, so it cannot be removed while the job runs. */
+    private ExecutionResult runCold(ExecutionRequest request, Path workDir, ExecutionHandle handle, long entry) {
         String digest = request.layerDigest();
         if (digest == null) return run(request, workDir, handle, entry, null);
         String notBuilt = "layer " + digest + " of job type " + request.jobType().name() + " is not built";
@@ -218,7 +351,6 @@ public final class BwrapExecutor implements Executor {
     private RunOutcome runInCgroup(ExecutionRequest request, WorkDirLayout layout, Cgroup cgroup,
                                    ExecutionHandle handle, long entry, Layer layer) {
         JobType type = request.jobType();
-        OutputLimits limits = request.outputLimits();
         if (!handle.attach(cgroup)) return new RunOutcome(cancelled(null, "", "", false, false, entry, entry), true);
 
         List<String> argv = command.build(layout, cgroup.procsFiles(), root, type.networkEnabled(),
@@ -232,13 +364,24 @@ public final class BwrapExecutor implements Executor {
 
         Process process;
         try {
-            process = handle.spawn(pb::start);
+            process = handle.spawn(() -> Spawner.start(pb));
         } catch (IOException e) {
             return new RunOutcome(sandboxError("cannot start bwrap: " + e.getMessage()), false);
         }
         long spawned = System.nanoTime();
         if (process == null) return new RunOutcome(cancelled(null, "", "", false, false, entry, spawned), true);
+        return supervise(request, cgroup, handle, process, entry, spawned, layout.output(), layout.artifacts());
+    }
 
+    /**
+     * From the start of the job (a cold spawn, or a warm sandbox's go signal, at {@code spawned}) to its result:
+     * captures stdout/stderr, enforces the wall timeout, kills what is left, reads {@code outputDir} back into
+     * {@code artifactsDir} and classifies.
+     */
+    private RunOutcome supervise(ExecutionRequest request, Cgroup cgroup, ExecutionHandle handle, Process process,
+                                 long entry, long spawned, Path outputDir, Path artifactsDir) {
+        JobType type = request.jobType();
+        OutputLimits limits = request.outputLimits();
         String id = request.executionId();
         BoundedCapture stdout = new BoundedCapture(process.getInputStream(),
                 cap(limits.maxStdoutBytes(), type.maxOutputBytes())).start("kiln-stdout-" + id);
@@ -286,7 +429,7 @@ public final class BwrapExecutor implements Executor {
                     List.of()), true);
         }
 
-        OutputCollector.Collected collected = new OutputCollector(limits).collect(layout.output(), layout.artifacts());
+        OutputCollector.Collected collected = new OutputCollector(limits).collect(outputDir, artifactsDir);
         String stderrText = withWarnings(stderr.text(), collected.warnings());
         var verdict = ResultClassifier.classify(new ResultClassifier.RunFacts(false, timedOut,
                 request.timeoutSeconds(), exitCode, stderr.textForClassification(), stats, type.memoryLimitBytes(),
@@ -358,9 +501,12 @@ public final class BwrapExecutor implements Executor {
                 && e.getValue().ageNanos() > PENDING_CANCEL_TTL.toNanos());
     }
 
-    /** Kills what still runs, then removes Kiln's parent cgroup if it is empty. */
+    /**
+     * Destroys the warm pools' sandboxes, kills what still runs, then removes Kiln's parent cgroup if it is empty.
+     */
     @Override
     public void close() {
+        if (pools != null) pools.shutdown();
         handles.values().forEach(ExecutionHandle::cancel);
         // The executing threads reap and remove their own cgroups; wait for that so the parent can go too.
         long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
@@ -372,6 +518,7 @@ public final class BwrapExecutor implements Executor {
                 break;
             }
         }
+        if (pools != null) pools.awaitTermination(POOL_CLOSE_WAIT);
         cgroups.close();
     }
 }

@@ -117,7 +117,7 @@ final class LayerBuildSandbox {
             pb.environment().putAll(SPAWN_ENV);
             Process process;
             try {
-                process = pb.start();
+                process = Spawner.start(pb);
             } catch (IOException e) {
                 return "cannot start bwrap: " + e.getMessage();
             }

@@ -28,21 +28,27 @@ final class OutputMount implements AutoCloseable {
     private final Path dir;
     private final Path umount;
     private final boolean mounted;
+    private long sizeBytes;
 
-    private OutputMount(Path dir, Path umount, boolean mounted) {
+    private OutputMount(Path dir, Path umount, boolean mounted, long sizeBytes) {
         this.dir = dir;
         this.umount = umount;
         this.mounted = mounted;
+        this.sizeBytes = sizeBytes;
+    }
+
+    private static long tmpfsSize(long maxBytes) {
+        return Math.max(MIN_SIZE, maxBytes);
     }
 
     /** {@code dir} must exist and be empty. */
     static OutputMount prepare(Path dir, long maxBytes, boolean root, Path mount, Path umount) throws IOException {
         if (root) {
-            String options = "size=" + Math.max(MIN_SIZE, maxBytes) + ",uid=" + Privileges.SANDBOX_UID + ",gid="
+            String options = "size=" + tmpfsSize(maxBytes) + ",uid=" + Privileges.SANDBOX_UID + ",gid="
                     + Privileges.SANDBOX_GID + ",mode=0700,nosuid,nodev";
             var outcome = HostCommand.run(List.of(mount.toString(), "-t", "tmpfs", "-o", options, "tmpfs",
                     dir.toString()), TOOL_TIMEOUT);
-            if (outcome.ok()) return new OutputMount(dir, umount, true);
+            if (outcome.ok()) return new OutputMount(dir, umount, true, tmpfsSize(maxBytes));
             logFallback("mount of a tmpfs on " + dir + " failed: " + outcome.output());
             Files.setAttribute(dir, "unix:uid", Privileges.SANDBOX_UID);
             Files.setAttribute(dir, "unix:gid", Privileges.SANDBOX_GID);
@@ -51,7 +57,23 @@ final class OutputMount implements AutoCloseable {
             logFallback("not running as root");
         }
         Files.setPosixFilePermissions(dir, WorkDirLayout.DIR_700);
-        return new OutputMount(dir, umount, false);
+        return new OutputMount(dir, umount, false, 0);
+    }
+
+    /**
+     * Makes a mounted, still empty tmpfs hold at most {@code maxBytes} (a warm sandbox's /output, mounted before its
+     * job's limit was known): a remount changes the size of the one superblock the sandbox's bind shows too. No-op
+     * when not mounted or already that size.
+     */
+    void resize(long maxBytes, Path mount) throws IOException {
+        long size = tmpfsSize(maxBytes);
+        if (!mounted || size == sizeBytes) return;
+        var outcome = HostCommand.run(List.of(mount.toString(), "-o", "remount,size=" + size, dir.toString()),
+                TOOL_TIMEOUT);
+        if (!outcome.ok()) {
+            throw new IOException("remount of " + dir + " with size " + size + " failed: " + outcome.output());
+        }
+        sizeBytes = size;
     }
 
     /**

@@ -50,19 +50,51 @@ record WorkDirLayout(Path root, Path input, Path code, Path output, Path artifac
         Files.createDirectories(root);
         Files.setPosixFilePermissions(root, DIR_711);
         mkdir(input, DIR_755);
+        writeInputs(inputDataJson, files);
+        mkdir(this.code, DIR_755);
+        writeFile(mainPy(), codeBytes(code));
+        writeEtc();
+        mkdir(artifacts, DIR_700);
+        Files.createDirectory(output);
+    }
+
+    /**
+     * A warm sandbox's dirs before its job is known: empty {@code input/} and {@code code/}, {@code etc/}, the
+     * {@code output/} mount point; no {@code artifacts/} (a warm run collects into its caller's work dir).
+     */
+    void prepareEmpty() throws IOException {
+        Files.createDirectory(root);
+        Files.setPosixFilePermissions(root, DIR_711);
+        mkdir(input, DIR_755);
+        mkdir(code, DIR_755);
+        writeEtc();
+        Files.createDirectory(output);
+    }
+
+    /** {@code files} under {@code input/}, then {@code data.json} when there is input data. */
+    void writeInputs(String inputDataJson, Map<String, byte[]> files) throws IOException {
         for (var e : files.entrySet()) {
             Path target = inputFile(e.getKey());
             createDirs(target.getParent());
             writeFile(target, e.getValue());
         }
         if (inputDataJson != null) writeFile(input.resolve("data.json"), inputDataJson.getBytes(StandardCharsets.UTF_8));
-        mkdir(this.code, DIR_755);
-        writeFile(mainPy(), (code == null ? "" : code).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** {@code artifacts/} alone, for a warm run's caller. */
+    void prepareArtifacts() throws IOException {
+        Files.createDirectories(root);
+        mkdir(artifacts, DIR_700);
+    }
+
+    static byte[] codeBytes(String code) {
+        return (code == null ? "" : code).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private void writeEtc() throws IOException {
         mkdir(etc, DIR_755);
         writeFile(etc.resolve("passwd"), PASSWD.getBytes(StandardCharsets.US_ASCII));
         writeFile(etc.resolve("group"), GROUP.getBytes(StandardCharsets.US_ASCII));
-        mkdir(artifacts, DIR_700);
-        Files.createDirectory(output);
     }
 
     /** Re-checks the name even though the server validated it: a bad name must not write outside input/. */
@@ -89,7 +121,7 @@ record WorkDirLayout(Path root, Path input, Path code, Path output, Path artifac
         Files.setPosixFilePermissions(dir, perms); // explicit: the umask must not decide
     }
 
-    private static void writeFile(Path file, byte[] content) throws IOException {
+    static void writeFile(Path file, byte[] content) throws IOException {
         Files.write(file, content);
         Files.setPosixFilePermissions(file, FILE_644);
     }
