@@ -7,11 +7,11 @@ import java.util.TreeMap;
 /**
  * A named execution environment with its limits. {@code executor} is null to use the node's default executor.
  * Sizes are bytes, times seconds. {@code packages} says what its pre-built layer holds ({@link PackageSpec#NONE}:
- * no layer).
+ * no layer); {@code pool} how many warm sandboxes nodes keep for it.
  */
 public record JobType(String name, long memoryLimitBytes, double cpuLimit, int timeoutSeconds, int maxTimeoutSeconds,
                       int pidsLimit, boolean networkEnabled, Map<String, String> environment, String executor,
-                      long maxOutputBytes, long tmpSizeBytes, PackageSpec packages) {
+                      long maxOutputBytes, long tmpSizeBytes, PackageSpec packages, WarmPoolSpec pool) {
 
     public static final long DEFAULT_MEMORY = 512L << 20;
     public static final double DEFAULT_CPU = 1.0;
@@ -25,6 +25,14 @@ public record JobType(String name, long memoryLimitBytes, double cpuLimit, int t
         Objects.requireNonNull(name, "name");
         environment = environment == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(environment));
         packages = packages == null ? PackageSpec.NONE : packages;
+        pool = pool == null ? WarmPoolSpec.DEFAULT : pool;
+    }
+
+    public JobType(String name, long memoryLimitBytes, double cpuLimit, int timeoutSeconds, int maxTimeoutSeconds,
+                   int pidsLimit, boolean networkEnabled, Map<String, String> environment, String executor,
+                   long maxOutputBytes, long tmpSizeBytes, PackageSpec packages) {
+        this(name, memoryLimitBytes, cpuLimit, timeoutSeconds, maxTimeoutSeconds, pidsLimit, networkEnabled,
+                environment, executor, maxOutputBytes, tmpSizeBytes, packages, WarmPoolSpec.DEFAULT);
     }
 
     /** A type without a pre-built layer. */
@@ -32,7 +40,7 @@ public record JobType(String name, long memoryLimitBytes, double cpuLimit, int t
                    int pidsLimit, boolean networkEnabled, Map<String, String> environment, String executor,
                    long maxOutputBytes, long tmpSizeBytes) {
         this(name, memoryLimitBytes, cpuLimit, timeoutSeconds, maxTimeoutSeconds, pidsLimit, networkEnabled,
-                environment, executor, maxOutputBytes, tmpSizeBytes, PackageSpec.NONE);
+                environment, executor, maxOutputBytes, tmpSizeBytes, PackageSpec.NONE, WarmPoolSpec.DEFAULT);
     }
 
     public boolean needsLayer() {
@@ -42,6 +50,6 @@ public record JobType(String name, long memoryLimitBytes, double cpuLimit, int t
     /** The built-in type that exists without any configuration. */
     public static JobType defaults(String name) {
         return new JobType(name, DEFAULT_MEMORY, DEFAULT_CPU, DEFAULT_TIMEOUT, DEFAULT_MAX_TIMEOUT, DEFAULT_PIDS,
-                false, Map.of(), null, DEFAULT_MAX_OUTPUT, DEFAULT_TMP_SIZE, PackageSpec.NONE);
+                false, Map.of(), null, DEFAULT_MAX_OUTPUT, DEFAULT_TMP_SIZE, PackageSpec.NONE, WarmPoolSpec.DEFAULT);
     }
 }

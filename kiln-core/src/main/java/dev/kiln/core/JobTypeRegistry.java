@@ -23,6 +23,7 @@ public final class JobTypeRegistry {
     private final Map<String, JobType> fileTypes;
     private final Map<String, JobType> runtimeTypes = new ConcurrentHashMap<>();
     private final JobTypeStore store;
+    private final List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** Types from the configuration only (no run-time registration persisted). */
     public JobTypeRegistry(Collection<JobType> configured) {
@@ -69,7 +70,13 @@ public final class JobTypeRegistry {
         }
         store.save(type);
         runtimeTypes.put(type.name(), type);
+        listeners.forEach(Runnable::run);
         return type;
+    }
+
+    /** Called after a run-time type was registered, replaced or removed. */
+    public void onChange(Runnable listener) {
+        listeners.add(listener);
     }
 
     /** Removes a run-time type. File-defined and built-in types cannot be removed (409). */
@@ -81,6 +88,7 @@ public final class JobTypeRegistry {
         if (!runtimeTypes.containsKey(name)) throw new UnknownJobTypeException(name, names());
         store.delete(name);
         runtimeTypes.remove(name);
+        listeners.forEach(Runnable::run);
     }
 
     public List<String> names() {

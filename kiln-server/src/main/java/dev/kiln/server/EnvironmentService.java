@@ -62,6 +62,7 @@ public final class EnvironmentService implements Environments, OrchestratorEvent
     private final Map<JobType, String> digests = new ConcurrentHashMap<>();
     private final Map<String, TypeBuild> builds = new ConcurrentHashMap<>();
     private final ExecutorService background = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+    private final java.util.List<Runnable> builtListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /**
      * @param layers null when this host cannot build layers (no sandbox): types that need one are refused
@@ -145,9 +146,21 @@ public final class EnvironmentService implements Environments, OrchestratorEvent
         }
         if (b.log.isEmpty() && outcome.log() != null) b.log.append(outcome.log());
         b.running = false;
-        if (outcome.success()) removeUnusedLayers();
+        if (outcome.success()) {
+            removeUnusedLayers();
+            builtListeners.forEach(Runnable::run);
+        }
         return new BuildReport(outcome.success(), outcome.ranPip(), outcome.millis(), outcome.digest(),
                 b.log.toString(), outcome.error());
+    }
+
+    public boolean isBuilt(String digest) {
+        return layers != null && layers.find(digest).isPresent();
+    }
+
+    /** Called after every successful build (e.g. to pool sandboxes on the new layer). */
+    public void onLayerBuilt(Runnable listener) {
+        builtListeners.add(listener);
     }
 
     public void buildAsync(JobType type) {

@@ -17,15 +17,17 @@ import org.slf4j.LoggerFactory;
  * The executors a node offers (noop always; bwrap when the machine can run it) and the layer store bwrap mounts
  * job-type layers from ({@code layers} is null without bwrap).
  */
-record Executors(Map<String, Executor> executors, LayerStore layers) {
+record Executors(Map<String, Executor> executors, LayerStore layers, BwrapExecutor bwrap) {
     private static final Logger log = LoggerFactory.getLogger(Executors.class);
 
-    static Executors create(KilnConfig config, Path layerRoot) {
+    /** {@code layerRoot} and {@code warmRoot} must be reachable by the sandbox user (see WorkRoots). */
+    static Executors create(KilnConfig config, Path layerRoot, Path warmRoot) {
         Map<String, Executor> executors = new LinkedHashMap<>();
         executors.put("noop", new NoopExecutor());
         boolean bwrapWanted = config.executor().equals("bwrap")
                 || config.jobTypes().stream().anyMatch(t -> "bwrap".equals(t.executor()));
         LayerStore layers = null;
+        BwrapExecutor executor = null;
         try {
             BwrapConfig d = BwrapConfig.defaults();
             BwrapConfig bwrap = new BwrapConfig(Path.of(config.sandbox().bwrap()), d.setpriv(),
@@ -34,13 +36,14 @@ record Executors(Map<String, Executor> executors, LayerStore layers) {
             var pip = config.pip();
             layers = new LayerStore(layerRoot, bwrap,
                     new PipSources(pip.indexUrl(), pip.extraIndexUrls(), pip.findLinks(), pip.noIndex()));
-            executors.put("bwrap", new BwrapExecutor(bwrap, layers));
+            executor = new BwrapExecutor(bwrap, layers, warmRoot);
+            executors.put("bwrap", executor);
         } catch (RuntimeException e) {
             if (layers != null) layers.close();
             if (bwrapWanted) throw e;
             log.info("bwrap executor unavailable ({}); running with noop only", e.getMessage());
             layers = null;
         }
-        return new Executors(executors, layers);
+        return new Executors(executors, layers, executor);
     }
 }

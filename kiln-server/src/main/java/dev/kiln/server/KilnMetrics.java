@@ -79,6 +79,10 @@ public final class KilnMetrics implements OrchestratorEvents {
         requeued.increment();
     }
 
+    io.micrometer.core.instrument.MeterRegistry registry() {
+        return registry;
+    }
+
     public String scrape() {
         return registry.scrape();
     }

@@ -61,7 +61,7 @@ public final class KilnServer implements AutoCloseable {
             ArtifactStore artifacts = FileArtifactStore.open(config.dataDir());
             JobTypeRegistry registry = new JobTypeRegistry(config.jobTypes(), store.jobTypes());
             Path visible = WorkRoots.sandboxVisibleRoot(config.dataDir());
-            Executors sandboxes = Executors.create(config, visible.resolve("layers"));
+            Executors sandboxes = Executors.create(config, visible.resolve("layers"), visible.resolve("warm"));
             if (sandboxes.layers() != null) opened.add(sandboxes.layers());
             EnvironmentService environments = new EnvironmentService(sandboxes.layers(),
                     sandboxes.layers() == null ? null : sandboxes.layers().interpreters(), registry,
@@ -78,6 +78,11 @@ public final class KilnServer implements AutoCloseable {
             opened.add(orchestrator);
             metrics.bind(orchestrator);
             orchestrator.start();
+            WarmPoolManager pools = new WarmPoolManager(sandboxes.bwrap(), registry, environments, config.executor(),
+                    config.slots(), metrics.registry());
+            environments.onLayerBuilt(pools::refresh);
+            registry.onChange(pools::refresh);
+            pools.refresh();
             JsonMapper json = JsonMapper.builder().build();
             ApiRoutes routes = new ApiRoutes(orchestrator, artifacts, json, config.requestLimits().maxBodyBytes(),
                     metrics::scrape);

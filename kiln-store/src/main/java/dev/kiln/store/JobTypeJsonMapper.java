@@ -2,6 +2,7 @@ package dev.kiln.store;
 
 import dev.kiln.core.JobType;
 import dev.kiln.core.PackageSpec;
+import dev.kiln.core.WarmPoolSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,6 +33,9 @@ final class JobTypeJsonMapper {
         t.packages().requirements().forEach(n.putArray("requirements")::add);
         var shared = n.putArray("shared_code");
         t.packages().sharedCode().forEach(shared::add);
+        if (t.pool().size() == null) n.putNull("pool_size"); else n.put("pool_size", t.pool().size());
+        n.put("pool_refill_concurrency", t.pool().refillConcurrency());
+        n.put("pool_idle_ttl", t.pool().idleTtlSeconds());
         return json.writeValueAsString(n);
     }
 
@@ -45,7 +49,10 @@ final class JobTypeJsonMapper {
                 n.path("executor").isString() ? n.get("executor").stringValue() : null,
                 n.get("max_output_bytes").longValue(), n.get("tmp_size_bytes").longValue(),
                 new PackageSpec(n.path("python_version").isString() ? n.get("python_version").stringValue() : null,
-                        strings(n.path("requirements")), strings(n.path("shared_code"))));
+                        strings(n.path("requirements")), strings(n.path("shared_code"))),
+                new WarmPoolSpec(n.path("pool_size").isInt() ? n.get("pool_size").intValue() : null,
+                        n.path("pool_refill_concurrency").asInt(WarmPoolSpec.DEFAULT.refillConcurrency()),
+                        n.path("pool_idle_ttl").asInt(WarmPoolSpec.DEFAULT.idleTtlSeconds())));
     }
 
     private static List<String> strings(JsonNode array) {

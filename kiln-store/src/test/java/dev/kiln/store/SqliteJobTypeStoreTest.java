@@ -18,7 +18,8 @@ class SqliteJobTypeStoreTest {
     @Test
     void savesReplacesDeletesAndSurvivesReopen() {
         JobType t = new JobType("data", 1L << 30, 2.0, 60, 120, 100, true, Map.of("A", "1"), "bwrap", 1024,
-                32L << 20, new PackageSpec("3.11", List.of("pandas>=2", "numpy"), List.of("/srv/lib")));
+                32L << 20, new PackageSpec("3.11", List.of("pandas>=2", "numpy"), List.of("/srv/lib")),
+                new dev.kiln.core.WarmPoolSpec(3, 2, 60));
         try (SqliteJobStore store = SqliteJobStore.open(dir)) {
             JobTypeStore types = store.jobTypes();
             types.save(t);

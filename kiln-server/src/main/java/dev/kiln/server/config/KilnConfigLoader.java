@@ -2,6 +2,7 @@ package dev.kiln.server.config;
 
 import dev.kiln.core.JobType;
 import dev.kiln.core.PackageSpec;
+import dev.kiln.core.WarmPoolSpec;
 import dev.kiln.sandbox.PythonInterpreters;
 import dev.kiln.core.OutputLimits;
 import dev.kiln.core.RequestLimits;
@@ -31,7 +32,7 @@ public final class KilnConfigLoader {
     private static final Set<String> SANDBOX = Set.of("python", "bwrap", "cgroup_parent");
     private static final Set<String> JOB_TYPE = Set.of("name", "memory_limit", "cpu_limit", "timeout", "max_timeout",
             "pids_limit", "network_enabled", "environment", "executor", "max_output_bytes", "tmp_size",
-            "requirements", "python_version", "shared_code");
+            "requirements", "python_version", "shared_code", "pool_size", "pool_refill_concurrency", "pool_idle_ttl");
     // A PEP 508 requirement: a name, optional extras, version specifiers, markers. Never an option ("-r", "--index").
     private static final Pattern REQUIREMENT = Pattern.compile(
             "[A-Za-z0-9][A-Za-z0-9._-]*(\\[[A-Za-z0-9._, -]+])?\\s*([<>=!~]=?=?\\s*[A-Za-z0-9.*+!_-]+"
@@ -212,7 +213,10 @@ public final class KilnConfigLoader {
                 env, executor,
                 t.size("max_output_bytes", JobType.DEFAULT_MAX_OUTPUT, 0, GIB),
                 t.size("tmp_size", JobType.DEFAULT_TMP_SIZE, 1L << 20, 64 * GIB),
-                packages(t, baseDir));
+                packages(t, baseDir),
+                new WarmPoolSpec(t.has("pool_size") ? t.integer("pool_size", 0, 0, 1024) : null,
+                        t.integer("pool_refill_concurrency", WarmPoolSpec.DEFAULT.refillConcurrency(), 1, 64),
+                        t.integer("pool_idle_ttl", WarmPoolSpec.DEFAULT.idleTtlSeconds(), 1, 86_400)));
     }
 
     private static PackageSpec packages(ConfigNode t, Path baseDir) {

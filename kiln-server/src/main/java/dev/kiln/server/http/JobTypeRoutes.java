@@ -113,6 +113,10 @@ public final class JobTypeRoutes {
         o.put("executor", t.executor());
         o.put("max_output_bytes", t.maxOutputBytes());
         o.put("tmp_size", ByteSize.format(t.tmpSizeBytes()));
+        ObjectNode pool = o.putObject("pool");
+        if (t.pool().size() == null) pool.putNull("size"); else pool.put("size", t.pool().size());
+        pool.put("refill_concurrency", t.pool().refillConcurrency());
+        pool.put("idle_ttl", t.pool().idleTtlSeconds());
         EnvironmentService.Status s = environments.status(t);
         ObjectNode build = o.putObject("build");
         build.put("state", s.state());
