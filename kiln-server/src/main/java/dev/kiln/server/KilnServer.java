@@ -39,16 +39,19 @@ public final class KilnServer implements AutoCloseable {
     private final Orchestrator orchestrator;
     private final EnvironmentService environments;
     private final LayerStore layers;
+    private final dev.kiln.sandbox.BwrapExecutor bwrap;
     private final Javalin http;
 
     private KilnServer(KilnConfig config, JobStore store, LocalComputeNode node, Orchestrator orchestrator,
-                       EnvironmentService environments, LayerStore layers, Javalin http) {
+                       EnvironmentService environments, LayerStore layers, dev.kiln.sandbox.BwrapExecutor bwrap,
+                       Javalin http) {
         this.config = config;
         this.store = store;
         this.node = node;
         this.orchestrator = orchestrator;
         this.environments = environments;
         this.layers = layers;
+        this.bwrap = bwrap;
         this.http = http;
     }
 
@@ -108,7 +111,8 @@ public final class KilnServer implements AutoCloseable {
             log.info("Kiln listening on http://{}:{} (executor {}, {} slot(s), data {}{})", config.host(), http.port(),
                     config.executor(), config.slots(), config.dataDir().toAbsolutePath(),
                     config.productionMode() ? ", production mode" : "");
-            return new KilnServer(config, store, node, orchestrator, environments, sandboxes.layers(), http);
+            return new KilnServer(config, store, node, orchestrator, environments, sandboxes.layers(),
+                    sandboxes.bwrap(), http);
         } catch (IOException e) {
             closeAll(opened);
             throw new UncheckedIOException(e);
@@ -145,6 +149,11 @@ public final class KilnServer implements AutoCloseable {
 
     public Orchestrator orchestrator() {
         return orchestrator;
+    }
+
+    /** Warm pool counters of the in-process node (empty without bwrap). */
+    public List<dev.kiln.sandbox.WarmPoolStats> poolStats() {
+        return bwrap == null ? List.of() : bwrap.poolStats();
     }
 
     /** Where job-type layers live (null without a sandbox). */
