@@ -25,6 +25,10 @@ import org.jdbi.v3.core.statement.Update;
  * {@code UPDATE ... WHERE id AND version AND status IN (allowed sources)}: the version is the fencing token and
  * the allowed sources come from {@link JobStatus#canTransitionTo}, so the database refuses what the table refuses.
  * Callers pick the connection (and transaction); this class only talks SQL.
+ *
+ * <p>Writes come as a {@link GroupCommitter.Write}: the method checks its arguments and serializes JSON at once, on
+ * the caller's thread, and the returned write only runs SQL, on whatever handle (and in whatever transaction) the
+ * committer gives it. That keeps argument errors with their caller and CPU work off the one committer thread.
  */
 final class JobsTable {
     static final String COLUMNS = "seq, id, status, job_type, spec_json, spec_hash, idempotency_key, attempt, "
@@ -45,31 +49,48 @@ final class JobsTable {
     }
 
     /** Run inside one transaction: the insert and the read-back of a conflicting key must see the same state. */
-    JobStore.Inserted insert(Handle h, NewJob job) {
+    GroupCommitter.Write<JobStore.Inserted> insert(NewJob job) {
         Objects.requireNonNull(job.id(), "id");
         Objects.requireNonNull(job.spec(), "spec");
         Objects.requireNonNull(job.createdAt(), "createdAt");
-        // ON CONFLICT on the key only: a duplicate id is a bug and must fail loudly.
-        int inserted = h.createUpdate("INSERT INTO jobs (id, status, job_type, spec_json, spec_hash, "
-                        + "idempotency_key, attempt, max_attempts, version, created_at) "
-                        + "VALUES (:id, :status, :jobType, :specJson, :specHash, :idempotencyKey, 0, :maxAttempts, 0, "
-                        + ":createdAt) ON CONFLICT (idempotency_key) DO NOTHING")
-                .bind("id", job.id())
-                .bind("status", JobStatus.QUEUED.wireName())
-                .bind("jobType", job.spec().jobType())
-                .bind("specJson", json.specToJson(job.spec()))
-                .bind("specHash", job.specHash())
-                .bind("idempotencyKey", job.idempotencyKey())
-                .bind("maxAttempts", job.maxAttempts())
-                .bind("createdAt", job.createdAt().toEpochMilli())
-                .execute();
-        if (inserted == 1) return new JobStore.Inserted(find(h, job.id()).orElseThrow(), true);
-        JobRecord existing = h.createQuery(SELECT + "WHERE idempotency_key = :key")
-                .bind("key", job.idempotencyKey())
-                .map(rows)
-                .findOne()
-                .orElseThrow(() -> new IllegalStateException("insert of " + job.id() + " skipped without a conflict"));
-        return new JobStore.Inserted(existing, false);
+        String specJson = json.specToJson(job.spec());
+        return h -> {
+            // ON CONFLICT on the key only: a duplicate id is a bug and must fail loudly.
+            Optional<Long> seq = h.createQuery(INSERT)
+                    .bind("id", job.id())
+                    .bind("status", JobStatus.QUEUED.wireName())
+                    .bind("jobType", job.spec().jobType())
+                    .bind("specJson", specJson)
+                    .bind("specHash", job.specHash())
+                    .bind("idempotencyKey", job.idempotencyKey())
+                    .bind("maxAttempts", job.maxAttempts())
+                    .bind("createdAt", job.createdAt().toEpochMilli())
+                    .mapTo(Long.class)
+                    .findOne();
+            if (seq.isPresent()) return new JobStore.Inserted(asInserted(job, seq.get()), true);
+            // The key's owner may have been inserted earlier in the same transaction: the same read sees it.
+            JobRecord existing = h.createQuery(SELECT + "WHERE idempotency_key = :key")
+                    .bind("key", job.idempotencyKey())
+                    .map(rows)
+                    .findOne()
+                    .orElseThrow(() -> new IllegalStateException(
+                            "insert of " + job.id() + " skipped without a conflict"));
+            return new JobStore.Inserted(existing, false);
+        };
+    }
+
+    // RETURNING seq yields a row only when the insert happened; with asInserted it saves reading the row back
+    // (a second statement and a JSON parse on the committer thread, the one thread every write goes through).
+    private static final String INSERT = "INSERT INTO jobs (id, status, job_type, spec_json, spec_hash, "
+            + "idempotency_key, attempt, max_attempts, version, created_at) "
+            + "VALUES (:id, :status, :jobType, :specJson, :specHash, :idempotencyKey, 0, :maxAttempts, 0, :createdAt) "
+            + "ON CONFLICT (idempotency_key) DO NOTHING RETURNING seq";
+
+    /** The row exactly as {@link #INSERT} writes it: what reading it back would return. Keep the two in step. */
+    private static JobRecord asInserted(NewJob job, long seq) {
+        return new JobRecord(job.id(), seq, JobStatus.QUEUED, job.spec(), job.specHash(), job.idempotencyKey(),
+                0, job.maxAttempts(), 0, null, Instant.ofEpochMilli(job.createdAt().toEpochMilli()), null, null,
+                null);
     }
 
     Optional<JobRecord> find(Handle h, String id) {
@@ -110,24 +131,25 @@ final class JobsTable {
         return Collections.unmodifiableMap(counts);
     }
 
-    boolean markRunning(Handle h, String id, long expectedVersion, int attempt, String nodeId, Instant startedAt) {
+    GroupCommitter.Write<Boolean> markRunning(String id, long expectedVersion, int attempt, String nodeId,
+                                              Instant startedAt) {
         Objects.requireNonNull(startedAt, "startedAt");
-        return transition(h, id, expectedVersion, JobStatus.RUNNING,
+        return transition(id, expectedVersion, JobStatus.RUNNING,
                 "attempt = :attempt, node_id = :nodeId, started_at = :startedAt",
                 u -> u.bind("attempt", attempt).bind("nodeId", nodeId).bind("startedAt", startedAt.toEpochMilli()));
     }
 
-    boolean requeue(Handle h, String id, long expectedVersion) {
-        return transition(h, id, expectedVersion, JobStatus.QUEUED, "node_id = NULL", u -> u);
+    GroupCommitter.Write<Boolean> requeue(String id, long expectedVersion) {
+        return transition(id, expectedVersion, JobStatus.QUEUED, "node_id = NULL", u -> u);
     }
 
-    boolean complete(Handle h, String id, long expectedVersion, JobStatus status, JobResult result,
-                     Instant finishedAt) {
+    GroupCommitter.Write<Boolean> complete(String id, long expectedVersion, JobStatus status, JobResult result,
+                                           Instant finishedAt) {
         if (!status.isTerminal()) throw new IllegalArgumentException("complete needs a terminal status, got " + status);
         Objects.requireNonNull(result, "result");
         Objects.requireNonNull(finishedAt, "finishedAt");
         String resultJson = json.resultToJson(result);
-        return transition(h, id, expectedVersion, status, "result_json = :resultJson, finished_at = :finishedAt",
+        return transition(id, expectedVersion, status, "result_json = :resultJson, finished_at = :finishedAt",
                 u -> u.bind("resultJson", resultJson).bind("finishedAt", finishedAt.toEpochMilli()));
     }
 
@@ -136,18 +158,21 @@ final class JobsTable {
     }
 
     /** The one compare-and-set: applies iff the row has {@code expectedVersion} and may move to {@code to}. */
-    private static boolean transition(Handle h, String id, long expectedVersion, JobStatus to, String setColumns,
-                                      Bindings bindings) {
+    private static GroupCommitter.Write<Boolean> transition(String id, long expectedVersion, JobStatus to,
+                                                            String setColumns, Bindings bindings) {
         List<String> from = Arrays.stream(JobStatus.values())
                 .filter(s -> s.canTransitionTo(to))
                 .map(JobStatus::wireName)
                 .toList();
-        if (from.isEmpty()) return false;
-        Update update = h.createUpdate("UPDATE jobs SET status = :to, version = version + 1, " + setColumns + CAS_GUARD)
-                .bind("to", to.wireName())
-                .bind("id", id)
-                .bind("expectedVersion", expectedVersion)
-                .bindList("fromStatuses", from);
-        return bindings.bind(update).execute() == 1;
+        if (from.isEmpty()) return h -> false;
+        return h -> {
+            Update update = h.createUpdate(
+                            "UPDATE jobs SET status = :to, version = version + 1, " + setColumns + CAS_GUARD)
+                    .bind("to", to.wireName())
+                    .bind("id", id)
+                    .bind("expectedVersion", expectedVersion)
+                    .bindList("fromStatuses", from);
+            return bindings.bind(update).execute() == 1;
+        };
     }
 }

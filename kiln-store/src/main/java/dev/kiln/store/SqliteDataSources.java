@@ -9,15 +9,17 @@ import org.sqlite.SQLiteDataSource;
 
 /**
  * Connections to the SQLite file. SQLite allows one writer at a time, so writes go through a pool of exactly one
- * connection: writers queue in the pool instead of racing for the database lock, which is what makes
- * {@code SQLITE_BUSY} impossible between threads of this process. Readers get their own small pool; in WAL mode
+ * connection, taken by one thread only, the {@link GroupCommitter}'s: writers queue there (and share commits)
+ * instead of racing for the database lock, which is what makes {@code SQLITE_BUSY} impossible between threads of
+ * this process. Readers get their own small pool; in WAL mode
  * they never block the writer nor each other. {@code busy_timeout} still covers other processes on the same file
  * (a second store instance, a backup, the sqlite3 shell).
  */
 final class SqliteDataSources {
     static final int BUSY_TIMEOUT_MS = 30_000;
     static final int READER_POOL_SIZE = 4;
-    // A burst of writers queues for the single connection; each write is one fsync, so this is generous.
+    // Only the committer takes the writer connection, a batch at a time; a wait here means a connection being
+    // re-opened, so this is generous.
     private static final long WRITER_WAIT_MS = 60_000;
     private static final long READER_WAIT_MS = 30_000;
 

@@ -21,9 +21,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link JobStore} in a SQLite file ({@code <dataDir>/kiln.db}). Writes go through a single pooled connection
- * (see {@link SqliteDataSources}) and commit with {@code synchronous=FULL}, so a method that returned has its
- * change on disk. Instants are stored with millisecond precision.
+ * {@link JobStore} in a SQLite file ({@code <dataDir>/kiln.db}). Writes are handed to a {@link GroupCommitter},
+ * which runs them on the single writer connection (see {@link SqliteDataSources}) in batches, one transaction and
+ * one {@code synchronous=FULL} commit per batch (a lone caller's write is a batch of one, run on its own thread);
+ * a write method returns only after the commit holding its write,
+ * so a method that returned has its change on disk. Reads use their own pool and never wait for the committer.
+ * Instants are stored with millisecond precision.
  */
 public final class SqliteJobStore implements JobStore {
     public static final String DB_FILE_NAME = "kiln.db";
@@ -31,14 +34,14 @@ public final class SqliteJobStore implements JobStore {
 
     private final HikariDataSource writerPool;
     private final HikariDataSource readerPool;
-    private final Jdbi writer;
+    private final GroupCommitter committer;
     private final Jdbi reader;
     private final JobsTable jobs = new JobsTable(new JobJsonMapper());
 
     private SqliteJobStore(HikariDataSource writerPool, HikariDataSource readerPool) {
         this.writerPool = writerPool;
         this.readerPool = readerPool;
-        this.writer = Jdbi.create(writerPool);
+        this.committer = new GroupCommitter(Jdbi.create(writerPool));
         this.reader = Jdbi.create(readerPool);
     }
 
@@ -71,7 +74,7 @@ public final class SqliteJobStore implements JobStore {
 
     @Override
     public Inserted insert(NewJob job) {
-        return writer.inTransaction(h -> jobs.insert(h, job));
+        return committer.run(jobs.insert(job));
     }
 
     @Override
@@ -91,22 +94,22 @@ public final class SqliteJobStore implements JobStore {
 
     @Override
     public boolean markRunning(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt) {
-        return writer.withHandle(h -> jobs.markRunning(h, id, expectedVersion, attempt, nodeId, startedAt));
+        return committer.run(jobs.markRunning(id, expectedVersion, attempt, nodeId, startedAt));
     }
 
     @Override
     public boolean requeue(String id, long expectedVersion) {
-        return writer.withHandle(h -> jobs.requeue(h, id, expectedVersion));
+        return committer.run(jobs.requeue(id, expectedVersion));
     }
 
     @Override
     public boolean complete(String id, long expectedVersion, JobStatus status, JobResult result, Instant finishedAt) {
-        return writer.withHandle(h -> jobs.complete(h, id, expectedVersion, status, result, finishedAt));
+        return committer.run(jobs.complete(id, expectedVersion, status, result, finishedAt));
     }
 
-    /** Run-time job types, stored in the same database. */
+    /** Run-time job types, stored in the same database; their writes go through the same committer. */
     public JobTypeStore jobTypes() {
-        return new SqliteJobTypeStore(writer, reader);
+        return new SqliteJobTypeStore(committer, reader);
     }
 
     @Override
@@ -124,9 +127,16 @@ public final class SqliteJobStore implements JobStore {
         }
     }
 
+    /** Commits the writes already handed in, then closes; later writes throw {@link IllegalStateException}. */
     @Override
     public void close() {
+        committer.close(); // first: it still needs the writer connection for what is queued
         readerPool.close();
         writerPool.close();
+    }
+
+    /** For tests: its stats, and a way to run arbitrary writes in a batch the way the methods above do. */
+    GroupCommitter committer() {
+        return committer;
     }
 }

@@ -5,14 +5,18 @@ import dev.kiln.core.JobTypeStore;
 import java.util.List;
 import org.jdbi.v3.core.Jdbi;
 
-/** Run-time job types in the same SQLite database as the jobs (table {@code job_types}). */
+/**
+ * Run-time job types in the same SQLite database as the jobs (table {@code job_types}). Writes go through the
+ * jobs' {@link GroupCommitter}: it owns the one writer connection, and a rare job-type write simply rides along
+ * in the next batch.
+ */
 final class SqliteJobTypeStore implements JobTypeStore {
-    private final Jdbi writer;
+    private final GroupCommitter committer;
     private final Jdbi reader;
     private final JobTypeJsonMapper mapper = new JobTypeJsonMapper();
 
-    SqliteJobTypeStore(Jdbi writer, Jdbi reader) {
-        this.writer = writer;
+    SqliteJobTypeStore(GroupCommitter committer, Jdbi reader) {
+        this.committer = committer;
         this.reader = reader;
     }
 
@@ -24,17 +28,18 @@ final class SqliteJobTypeStore implements JobTypeStore {
 
     @Override
     public void save(JobType type) {
-        writer.useHandle(h -> h.createUpdate("""
+        String json = mapper.toJson(type);
+        long now = System.currentTimeMillis();
+        committer.run(h -> h.createUpdate("""
                         INSERT INTO job_types (name, definition_json, updated_at) VALUES (:name, :json, :now)
                         ON CONFLICT (name) DO UPDATE SET definition_json = excluded.definition_json,
                                                          updated_at = excluded.updated_at""")
-                .bind("name", type.name()).bind("json", mapper.toJson(type))
-                .bind("now", System.currentTimeMillis()).execute());
+                .bind("name", type.name()).bind("json", json).bind("now", now).execute());
     }
 
     @Override
     public boolean delete(String name) {
-        return writer.withHandle(h -> h.createUpdate("DELETE FROM job_types WHERE name = :name")
+        return committer.run(h -> h.createUpdate("DELETE FROM job_types WHERE name = :name")
                 .bind("name", name).execute()) > 0;
     }
 }

@@ -107,6 +107,53 @@ class SqliteJobStoreTest extends JobStoreContract {
         }
     }
 
+    /**
+     * The same with group commit: many threads insert, each printing its id once {@code insert} returned; the
+     * child is killed mid-stream, with writes still queued and a batch possibly half written. Every printed id
+     * must be on disk.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void everyReturnedInsertFromManyThreadsSurvivesKill9() throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), InsertFromManyThreads.class.getName(),
+                dataDir.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        List<String> returned = new java.util.ArrayList<>();
+        try (var out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while (returned.size() < 500 && (line = out.readLine()) != null) {
+                if (line.startsWith("inserted ")) returned.add(line.substring("inserted ".length()));
+            }
+            child.destroyForcibly(); // SIGKILL while the other threads are still inserting
+            child.waitFor();
+        }
+        assertThat(returned).as("the child's reports").hasSize(500);
+
+        try (JobStore reopened = openStore()) {
+            for (String id : returned) assertThat(reopened.find(id)).as(id).map(JobRecord::id).contains(id);
+        }
+    }
+
+    /** Child process for {@link #everyReturnedInsertFromManyThreadsSurvivesKill9}. */
+    public static final class InsertFromManyThreads {
+        public static void main(String[] args) throws Exception {
+            JobStore store = SqliteJobStore.open(Path.of(args[0]));
+            for (int t = 0; t < 32; t++) {
+                Thread.ofVirtual().start(() -> {
+                    while (true) {
+                        String id = UUID.randomUUID().toString();
+                        store.insert(new NewJob(id, JobSpec.python("print('survive')"), "h", null, 1, Instant.now()));
+                        System.out.println("inserted " + id); // println is atomic per line
+                    }
+                });
+            }
+            Thread.sleep(Long.MAX_VALUE);
+        }
+    }
+
     @Test
     void keepsNoStrayFilesBesidesTheDatabase() throws Exception {
         try (var files = Files.list(dataDir)) {
