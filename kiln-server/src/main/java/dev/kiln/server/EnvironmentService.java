@@ -185,6 +185,51 @@ public final class EnvironmentService implements Environments, OrchestratorEvent
         return b == null ? "no build of job type '" + type.name() + "' since the server started\n" : b.log.toString();
     }
 
+    /**
+     * The latest build's log as a stream that follows it: it ends when the build does (at once when none runs).
+     */
+    public java.io.InputStream followLog(JobType type) {
+        TypeBuild b = builds.get(type.name());
+        if (b == null || !b.running) return new java.io.ByteArrayInputStream(log(type).getBytes(StandardCharsets.UTF_8));
+        return new java.io.InputStream() {
+            private int sent; // characters of the log already sent
+            private byte[] chunk = new byte[0];
+            private int pos;
+
+            @Override
+            public int read() throws java.io.IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] buf, int off, int len) throws java.io.IOException {
+                while (pos == chunk.length) {
+                    boolean done = !b.running;
+                    String text = b.log.toString();
+                    if (text.length() > sent) {
+                        chunk = text.substring(sent).getBytes(StandardCharsets.UTF_8);
+                        sent = text.length();
+                        pos = 0;
+                    } else if (done) {
+                        return -1;
+                    } else {
+                        try {
+                            Thread.sleep(50);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new java.io.InterruptedIOException();
+                        }
+                    }
+                }
+                int n = Math.min(len, chunk.length - pos);
+                System.arraycopy(chunk, pos, buf, off, n);
+                pos += n;
+                return n;
+            }
+        };
+    }
+
     /** A job that ran on a layer no type uses any more was maybe its last user: the layer can go now. */
     @Override
     public void finished(JobRecord job) {

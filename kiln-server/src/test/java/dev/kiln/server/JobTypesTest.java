@@ -152,6 +152,16 @@ class JobTypesTest {
     }
 
     @Test
+    void aBuildLogCanBeFollowedWhileTheBuildRuns() throws Exception {
+        kiln.client.putJobType("streamed", Map.of("requirements", List.of("kilnpkga==2.0")));
+        kiln.client.buildJobType("streamed", true);
+        String followed = kiln.get("/job-types/streamed/build-log?follow=true").body(); // returns when the build ends
+        assertThat(followed).contains("kilnpkga");
+        assertThat(kiln.client.jobType("streamed").at("/build/state").asString()).isEqualTo("built");
+        kiln.client.deleteJobType("streamed");
+    }
+
+    @Test
     void rebuildingAnUnchangedTypeDoesNotRunPip() {
         kiln.client.buildJobType("withpkgs", false);
         JsonNode again = kiln.client.buildJobType("withpkgs", false);

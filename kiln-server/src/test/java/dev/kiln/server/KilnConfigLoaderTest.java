@@ -57,5 +57,14 @@ class KilnConfigLoaderTest {
         assertThatThrownBy(() -> parse("prot: 8000")).hasMessageContaining("kiln.yaml: prot: unknown field");
         assertThatThrownBy(() -> parse("port: 70000")).hasMessageContaining("port: must be between 0 and 65535");
         assertThatThrownBy(() -> parse("executor: docker")).hasMessageContaining("executor: must be bwrap or noop");
+        assertThatThrownBy(() -> parse("job_types: [{name: a}, {name: b, python_version: '3.99'}]"))
+                .hasMessageStartingWith("kiln.yaml: job_types[1].python_version: python_version '3.99': no "
+                        + "interpreter on this host matches; available:");
+        assertThatThrownBy(() -> parse("job_types: [{name: a, requirements: ['-r /etc/shadow']}]"))
+                .hasMessageContaining("job_types[0].requirements: entry 0 '-r /etc/shadow' is not a requirement");
+        assertThatThrownBy(() -> parse("job_types: [{name: a, shared_code: [no/such/file.py]}]"))
+                .hasMessageContaining("job_types[0].shared_code: 'no/such/file.py' does not exist");
+        assertThatThrownBy(() -> parse("pip: {find_links: [/no/such/dir]}"))
+                .hasMessageContaining("pip.find_links: '/no/such/dir' is not a directory");
     }
 }

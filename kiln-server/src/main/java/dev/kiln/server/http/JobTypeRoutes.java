@@ -64,9 +64,12 @@ public final class JobTypeRoutes {
         send(ctx, o);
     }
 
+    /** The latest build's log; {@code ?follow=true} streams it until the build ends. */
     private void buildLog(Context ctx) {
         JobType type = registry.require(ctx.pathParam("name"));
-        ctx.contentType("text/plain; charset=utf-8").result(environments.log(type));
+        ctx.contentType("text/plain; charset=utf-8");
+        if ("true".equals(ctx.queryParam("follow"))) ctx.result(environments.followLog(type));
+        else ctx.result(environments.log(type));
     }
 
     private void put(Context ctx) {
