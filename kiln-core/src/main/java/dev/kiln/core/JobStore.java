@@ -30,6 +30,20 @@ public interface JobStore extends AutoCloseable {
     /** QUEUED -> RUNNING on {@code nodeId}, recording the attempt number; version + 1. */
     boolean markRunning(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt);
 
+    /** One job to move QUEUED -> RUNNING, as in {@link #markRunning(String, long, int, String, Instant)}. */
+    record Claim(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt) {
+    }
+
+    /**
+     * Claims several jobs; element i says whether claim i applied. Stores that can make it one durable commit
+     * should (the dispatcher claims a whole round at once).
+     */
+    default List<Boolean> markRunning(List<Claim> claims) {
+        List<Boolean> applied = new java.util.ArrayList<>(claims.size());
+        for (Claim c : claims) applied.add(markRunning(c.id(), c.expectedVersion(), c.attempt(), c.nodeId(), c.startedAt()));
+        return applied;
+    }
+
     /** RUNNING -> QUEUED (an interrupted attempt will be re-run); version + 1, node cleared. */
     boolean requeue(String id, long expectedVersion);
 

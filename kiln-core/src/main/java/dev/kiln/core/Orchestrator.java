@@ -41,8 +41,6 @@ public final class Orchestrator implements AutoCloseable {
     private final Set<String> cancelRequested = ConcurrentHashMap.newKeySet();
     private final Semaphore wakeUp = new Semaphore(0);
     private static final int MAX_ROUND = 256;
-    private final java.util.concurrent.ExecutorService starters =
-            java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private volatile boolean running;
     private volatile boolean shuttingDown;
     private Thread dispatcher;
@@ -232,19 +230,13 @@ public final class Orchestrator implements AutoCloseable {
 
     /**
      * Places ready jobs in rounds: each round takes as many as the nodes have room for (counting locally, so a
-     * round never over-commits a node), then claims them concurrently, so the store commits a whole round at once.
+     * round never over-commits a node), claims them in one store call (one commit), then hands them to the nodes.
      */
-    private void dispatchReady() throws InterruptedException {
+    private void dispatchReady() {
         while (running) {
             List<Start> round = placeRound();
             if (round.isEmpty()) return; // nothing ready, or every slot busy: a submission or freed slot signals us
-            if (round.size() == 1) {
-                start(round.getFirst());
-            } else {
-                List<java.util.concurrent.Callable<Void>> starts = new ArrayList<>();
-                for (Start st : round) starts.add(() -> { start(st); return null; });
-                starters.invokeAll(starts);
-            }
+            startRound(round);
         }
     }
 
@@ -276,40 +268,51 @@ public final class Orchestrator implements AutoCloseable {
         return type.executor() != null ? type.executor() : settings.defaultExecutor();
     }
 
-    private void start(Start st) {
-        JobRecord queued = st.job();
-        JobType type = st.type();
-        ComputeNode node = st.node();
-        String executor = st.executor();
-        String layerDigest;
-        try {
-            layerDigest = environments.digestToRun(type); // pinned: a later rebuild does not move this execution
-        } catch (KilnException e) {
-            finish(queued, JobStatus.FAILED, JobResult.errorOnly(new JobError(ErrorType.SANDBOX_ERROR,
-                    e.getMessage(), JobError.PHASE_QUEUE)));
-            return;
+    private void startRound(List<Start> round) {
+        List<Start> claimable = new ArrayList<>(round.size());
+        List<String> digests = new ArrayList<>(round.size());
+        for (Start st : round) {
+            try {
+                digests.add(environments.digestToRun(st.type())); // pinned: a later rebuild does not move it
+                claimable.add(st);
+            } catch (KilnException e) {
+                finish(st.job(), JobStatus.FAILED, JobResult.errorOnly(new JobError(ErrorType.SANDBOX_ERROR,
+                        e.getMessage(), JobError.PHASE_QUEUE)));
+            }
         }
-        int attempt = queued.attempt() + 1;
+        if (claimable.isEmpty()) return;
         Instant now = clock.instant();
-        if (!store.markRunning(queued.id(), queued.version(), attempt, node.id(), now)) {
-            return; // cancelled or changed meanwhile
+        List<JobStore.Claim> claims = new ArrayList<>(claimable.size());
+        for (Start st : claimable) {
+            claims.add(new JobStore.Claim(st.job().id(), st.job().version(), st.job().attempt() + 1, st.node().id(),
+                    now));
         }
+        List<Boolean> applied = store.markRunning(claims);
+        for (int i = 0; i < claimable.size(); i++) {
+            if (applied.get(i)) launch(claimable.get(i), digests.get(i), now); // else cancelled or changed meanwhile
+        }
+    }
+
+    private void launch(Start st, String layerDigest, Instant startedAt) {
+        JobRecord queued = st.job();
+        ComputeNode node = st.node();
+        int attempt = queued.attempt() + 1;
         JobRecord job = new JobRecord(queued.id(), queued.seq(), JobStatus.RUNNING, queued.spec(), queued.specHash(),
                 queued.idempotencyKey(), attempt, queued.maxAttempts(), queued.version() + 1, node.id(),
-                queued.createdAt(), now, null, null);
+                queued.createdAt(), startedAt, null, null);
         InFlight f = new InFlight(job, node, layerDigest);
         inFlight.put(job.id(), f);
-        events.started(job, Duration.between(job.createdAt(), now).toMillis());
+        events.started(job, Duration.between(job.createdAt(), startedAt).toMillis());
         if (cancelRequested.remove(job.id())) {
             completeInFlight(f, ExecutionResult.failure(JobStatus.CANCELLED,
                     new JobError(ErrorType.CANCELLED, "cancelled before it started", JobError.PHASE_QUEUE)));
             return;
         }
-        int timeout = JobSpecValidator.effectiveTimeout(job.spec().timeoutSeconds(), type);
-        ExecutionRequest request = new ExecutionRequest(job.currentExecutionId(), job.id(), attempt, job.spec(), type,
-                timeout, settings.outputLimits(), layerDigest);
+        int timeout = JobSpecValidator.effectiveTimeout(job.spec().timeoutSeconds(), st.type());
+        ExecutionRequest request = new ExecutionRequest(job.currentExecutionId(), job.id(), attempt, job.spec(),
+                st.type(), timeout, settings.outputLimits(), layerDigest);
         try {
-            node.execute(request, executor, (req, result) -> onResult(req, result));
+            node.execute(request, st.executor(), this::onResult);
         } catch (RuntimeException e) {
             log.error("node {} refused execution {}", node.id(), request.executionId(), e);
             completeInFlight(f, ExecutionResult.failure(JobStatus.FAILED, new JobError(ErrorType.SANDBOX_ERROR,
@@ -400,7 +403,6 @@ public final class Orchestrator implements AutoCloseable {
     public void close() {
         running = false;
         shuttingDown = true;
-        starters.shutdown();
         Thread t = dispatcher;
         if (t != null) {
             t.interrupt();

@@ -97,6 +97,20 @@ public final class SqliteJobStore implements JobStore {
         return committer.run(jobs.markRunning(id, expectedVersion, attempt, nodeId, startedAt));
     }
 
+    /** The whole round in one write, so one commit. */
+    @Override
+    public List<Boolean> markRunning(List<Claim> claims) {
+        List<GroupCommitter.Write<Boolean>> writes = new java.util.ArrayList<>(claims.size());
+        for (Claim c : claims) {
+            writes.add(jobs.markRunning(c.id(), c.expectedVersion(), c.attempt(), c.nodeId(), c.startedAt()));
+        }
+        return committer.run(h -> {
+            List<Boolean> applied = new java.util.ArrayList<>(writes.size());
+            for (GroupCommitter.Write<Boolean> w : writes) applied.add(w.applyTo(h));
+            return applied;
+        });
+    }
+
     @Override
     public boolean requeue(String id, long expectedVersion) {
         return committer.run(jobs.requeue(id, expectedVersion));

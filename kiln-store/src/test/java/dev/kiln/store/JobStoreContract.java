@@ -604,4 +604,21 @@ public abstract class JobStoreContract {
         } while (cursor != null);
         assertThat(seqs).hasSize(inserters * insertsEach);
     }
+
+    @Test
+    void claimsARoundAtOnceEachFencedByItsOwnVersion() {
+        JobRecord a = insert();
+        JobRecord b = insert();
+        JobRecord c = insert();
+        Instant now = Instant.now();
+        java.util.List<Boolean> applied = store.markRunning(java.util.List.of(
+                new JobStore.Claim(a.id(), a.version(), 1, "n1", now),
+                new JobStore.Claim(b.id(), b.version() + 7, 1, "n1", now), // stale version
+                new JobStore.Claim(c.id(), c.version(), 1, "n2", now)));
+        assertThat(applied).containsExactly(true, false, true);
+        assertThat(store.find(a.id()).orElseThrow().status()).isEqualTo(JobStatus.RUNNING);
+        assertThat(store.find(b.id()).orElseThrow().status()).isEqualTo(JobStatus.QUEUED);
+        assertThat(store.find(c.id()).orElseThrow().nodeId()).isEqualTo("n2");
+        assertThat(store.markRunning(java.util.List.of())).isEmpty();
+    }
 }
