@@ -36,6 +36,11 @@ public class PlacementBenchmark {
     /** A node description only: placement reads capacity and executors, nothing runs. */
     private record NodeView(String id, int capacity, int freeSlots, Set<String> executors) implements ComputeNode {
         @Override
+        public java.util.Map<String, String> labels() {
+            return java.util.Map.of("zone", id.endsWith("0") ? "a" : "b");
+        }
+
+        @Override
         public String defaultExecutor() {
             return "bwrap";
         }

@@ -8,7 +8,8 @@ public record JobResponse(String jobId, String status, boolean success, String j
                           String stdout, String stderr, boolean stdoutTruncated, boolean stderrTruncated,
                           Integer exitCode, Error error, Double executionTime, Timing timing,
                           List<Artifact> artifacts, int attempt, String createdAt, String startedAt,
-                          String finishedAt) {
+                          String finishedAt, String nodeId, List<String> constraints, String queueReason,
+                          String layerDigest) {
 
     public record Error(String type, String message, String phase) {
     }

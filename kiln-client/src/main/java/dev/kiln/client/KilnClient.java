@@ -123,6 +123,9 @@ public final class KilnClient {
             }
         }
         if (async && request.idempotencyKey() != null) o.put("idempotency_key", request.idempotencyKey());
+        if (request.constraints() != null && !request.constraints().isEmpty()) {
+            request.constraints().forEach(o.putArray("constraints")::add);
+        }
         return json.writeValueAsString(o);
     }
 

@@ -16,6 +16,9 @@ public interface ComputeNode {
     /** Executors this node can run (e.g. {@code bwrap}, {@code noop}). */
     Set<String> executors();
 
+    /** Operator-set and automatic labels (arch, os, cpus, memory, executors), matched by job constraints. */
+    java.util.Map<String, String> labels();
+
     /** The executor used when a job type names none. */
     String defaultExecutor();
 

@@ -1,21 +1,28 @@
 package dev.kiln.core;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
  * What the user asked to run. {@code inputDataJson} is the raw JSON text of {@code input_data} (null when absent);
  * {@code files} maps a relative path under {@code /input} to its bytes; {@code timeoutSeconds} is null for the job
- * type's default.
+ * type's default; {@code constraints} are {@link LabelConstraint}s a node's labels must satisfy.
  */
 public record JobSpec(String code, String inputDataJson, Map<String, byte[]> files, String jobType,
-                      Integer timeoutSeconds) {
+                      Integer timeoutSeconds, List<String> constraints) {
     public static final String DEFAULT_JOB_TYPE = "default";
 
     public JobSpec {
         files = files == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(files));
         jobType = jobType == null ? DEFAULT_JOB_TYPE : jobType;
+        constraints = constraints == null ? List.of() : List.copyOf(constraints);
+    }
+
+    public JobSpec(String code, String inputDataJson, Map<String, byte[]> files, String jobType,
+                   Integer timeoutSeconds) {
+        this(code, inputDataJson, files, jobType, timeoutSeconds, List.of());
     }
 
     public static JobSpec python(String code) {
@@ -28,7 +35,7 @@ public record JobSpec(String code, String inputDataJson, Map<String, byte[]> fil
         if (!(o instanceof JobSpec other)) return false;
         if (!java.util.Objects.equals(code, other.code) || !java.util.Objects.equals(inputDataJson, other.inputDataJson)
                 || !jobType.equals(other.jobType) || !java.util.Objects.equals(timeoutSeconds, other.timeoutSeconds)
-                || !files.keySet().equals(other.files.keySet())) {
+                || !constraints.equals(other.constraints) || !files.keySet().equals(other.files.keySet())) {
             return false;
         }
         for (var e : files.entrySet()) {
@@ -39,7 +46,7 @@ public record JobSpec(String code, String inputDataJson, Map<String, byte[]> fil
 
     @Override
     public int hashCode() {
-        int h = java.util.Objects.hash(code, inputDataJson, jobType, timeoutSeconds);
+        int h = java.util.Objects.hash(code, inputDataJson, jobType, timeoutSeconds, constraints);
         for (var e : files.entrySet()) h = 31 * h + e.getKey().hashCode() + Arrays.hashCode(e.getValue());
         return h;
     }
@@ -47,6 +54,6 @@ public record JobSpec(String code, String inputDataJson, Map<String, byte[]> fil
     @Override
     public String toString() {
         return "JobSpec[jobType=" + jobType + ", code=" + (code == null ? 0 : code.length()) + " chars, files="
-                + files.keySet() + ", timeout=" + timeoutSeconds + "]";
+                + files.keySet() + ", timeout=" + timeoutSeconds + ", constraints=" + constraints + "]";
     }
 }

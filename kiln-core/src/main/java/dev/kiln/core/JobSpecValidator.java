@@ -10,6 +10,7 @@ public final class JobSpecValidator {
     private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
     private static final int MAX_PATH_LENGTH = 255;
     private static final int MAX_PATH_DEPTH = 8;
+    private static final int MAX_CONSTRAINTS = 32;
 
     private final RequestLimits limits;
 
@@ -31,6 +32,7 @@ public final class JobSpecValidator {
             }
         }
         validateFiles(spec.files());
+        validateConstraints(spec.constraints());
         return effectiveTimeout(spec.timeoutSeconds(), type);
     }
 
@@ -50,6 +52,20 @@ public final class JobSpecValidator {
             total += size;
         }
         if (total > limits.maxFilesTotalBytes()) throw KilnException.tooLarge("files", limits.maxFilesTotalBytes(), total);
+    }
+
+    private static void validateConstraints(java.util.List<String> constraints) {
+        if (constraints.size() > MAX_CONSTRAINTS) {
+            throw KilnException.invalid("constraints", constraints.size() + " constraints exceeds the limit of "
+                    + MAX_CONSTRAINTS);
+        }
+        for (int i = 0; i < constraints.size(); i++) {
+            try {
+                LabelConstraint.parse(constraints.get(i));
+            } catch (IllegalArgumentException e) {
+                throw KilnException.invalid("constraints[" + i + "]", e.getMessage());
+            }
+        }
     }
 
     /** Paths under /input: relative, plain segments, bounded length and depth. */

@@ -41,6 +41,9 @@ public final class Orchestrator implements AutoCloseable {
     private final Set<String> cancelRequested = ConcurrentHashMap.newKeySet();
     private final Semaphore wakeUp = new Semaphore(0);
     private static final int MAX_ROUND = 256;
+    // Jobs looked at per round: bounds the work a round does when the oldest jobs fit no node.
+    private static final int SCAN_LIMIT = 1024;
+    private final Map<String, String> queueReasons = new ConcurrentHashMap<>();
     private volatile boolean running;
     private volatile boolean shuttingDown;
     private Thread dispatcher;
@@ -242,26 +245,46 @@ public final class Orchestrator implements AutoCloseable {
 
     private List<Start> placeRound() {
         Map<ComputeNode, Integer> free = new java.util.IdentityHashMap<>();
-        for (ComputeNode n : nodes) free.put(n, n.freeSlots());
+        int totalFree = 0;
+        for (ComputeNode n : nodes) {
+            int f = n.freeSlots();
+            free.put(n, f);
+            totalFree += f;
+        }
         List<Start> round = new ArrayList<>();
-        while (round.size() < MAX_ROUND) {
-            JobRecord job = ready.peek();
-            if (job == null) break;
+        if (totalFree == 0) return round; // a freed slot signals us
+        for (JobRecord job : ready.head(SCAN_LIMIT)) {
+            if (round.size() == MAX_ROUND || totalFree == 0) break;
             JobType type = jobTypes.find(job.spec().jobType()).orElse(null);
-            String executor = type == null ? null : explicitExecutor(type);
-            if (type == null || (executor != null && !Placement.anyNodeHas(nodes, executor))) {
-                ready.poll();
-                failUnplaceable(job, type == null ? "job type '" + job.spec().jobType() + "' no longer exists"
-                        : "no compute node has executor '" + executor + "'");
+            if (type == null) {
+                ready.remove(job.id());
+                failUnplaceable(job, "job type '" + job.spec().jobType() + "' no longer exists");
                 continue;
             }
-            ComputeNode node = Placement.pick(nodes, executor, free::get);
-            if (node == null) break;
-            ready.poll();
-            free.merge(node, -1, Integer::sum);
-            round.add(new Start(job, type, node, executor != null ? executor : node.defaultExecutor()));
+            String executor = explicitExecutor(type);
+            Placement.Decision d = Placement.place(nodes, executor, constraints(job), free::get);
+            if (d.node() == null) {
+                queueReasons.put(job.id(), d.reason()); // it waits; the jobs behind it may still fit
+                continue;
+            }
+            ready.remove(job.id());
+            queueReasons.remove(job.id());
+            free.merge(d.node(), -1, Integer::sum);
+            totalFree--;
+            round.add(new Start(job, type, d.node(), executor != null ? executor : d.node().defaultExecutor()));
         }
         return round;
+    }
+
+    private static List<LabelConstraint> constraints(JobRecord job) {
+        List<String> raw = job.spec().constraints();
+        if (raw.isEmpty()) return List.of();
+        return raw.stream().map(LabelConstraint::parse).toList(); // validated at submission
+    }
+
+    /** Why a queued job has not been placed yet (null when it has not been tried or fits). */
+    public String queueReason(String jobId) {
+        return queueReasons.get(jobId);
     }
 
     private String explicitExecutor(JobType type) {
@@ -360,6 +383,7 @@ public final class Orchestrator implements AutoCloseable {
 
     /** Records the terminal state fenced by the job's version; true when this call won. */
     private boolean finish(JobRecord job, JobStatus status, JobResult result) {
+        queueReasons.remove(job.id());
         Instant now = clock.instant();
         boolean won = store.complete(job.id(), job.version(), status, result, now);
         if (won) {

@@ -3,34 +3,58 @@ package dev.kiln.core;
 import java.util.List;
 import java.util.function.ToIntFunction;
 
-/** Chooses the node for an execution: among nodes with the executor and a free slot, the one with most free slots. */
+/**
+ * Chooses the node for an execution: among nodes whose labels satisfy the job's constraints, that have the
+ * executor and a free slot, the one with most free slots (spreading load). When none qualifies it says why.
+ */
 public final class Placement {
+    /** A node, or (node null) a readable reason such as "3 nodes, 0 match gpu=true". */
+    public record Decision(ComputeNode node, String reason) {
+    }
+
     private Placement() {
     }
 
     public static ComputeNode pick(List<ComputeNode> nodes, String executor) {
-        return pick(nodes, executor, ComputeNode::freeSlots);
+        return place(nodes, executor, List.of(), ComputeNode::freeSlots).node();
     }
 
     /**
      * {@code executor} null means each node's default; {@code free} gives the free slots to count with (the
-     * dispatcher's view while it places a batch).
+     * dispatcher's view while it places a round).
      */
-    public static ComputeNode pick(List<ComputeNode> nodes, String executor, ToIntFunction<ComputeNode> free) {
+    public static Decision place(List<ComputeNode> nodes, String executor, List<LabelConstraint> constraints,
+                                 ToIntFunction<ComputeNode> free) {
         ComputeNode best = null;
         int bestFree = 0;
+        int matching = 0;
+        int withExecutor = 0;
         for (ComputeNode n : nodes) {
+            if (!constraints.isEmpty() && !satisfies(n, constraints)) continue;
+            matching++;
             if (executor != null && !n.executors().contains(executor)) continue;
+            withExecutor++;
             int f = free.applyAsInt(n);
             if (f > bestFree) {
                 best = n;
                 bestFree = f;
             }
         }
-        return best;
+        if (best != null) return new Decision(best, null);
+        StringBuilder why = new StringBuilder().append(nodes.size()).append(nodes.size() == 1 ? " node" : " nodes");
+        if (!constraints.isEmpty()) {
+            why.append(", ").append(matching).append(" match ")
+                    .append(String.join(" and ", constraints.stream().map(LabelConstraint::toString).toList()));
+        }
+        if (executor != null && withExecutor < matching) {
+            why.append(", ").append(withExecutor).append(" with executor ").append(executor);
+        }
+        if (withExecutor > 0) why.append(", none with a free slot");
+        return new Decision(null, why.toString());
     }
 
-    static boolean anyNodeHas(List<ComputeNode> nodes, String executor) {
-        return nodes.stream().anyMatch(n -> n.executors().contains(executor));
+    private static boolean satisfies(ComputeNode n, List<LabelConstraint> constraints) {
+        for (LabelConstraint c : constraints) if (!c.matches(n.labels())) return false;
+        return true;
     }
 }

@@ -1,16 +1,17 @@
 package dev.kiln.core;
 
-import java.util.ArrayDeque;
-import java.util.Deque;
-import java.util.Iterator;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 
 /**
  * Jobs waiting for a node, in submission order, bounded by {@code max_queue_size}. A submitter first reserves a
- * place (so a full queue is refused before anything is written), then adds the stored job.
+ * place (so a full queue is refused before anything is written), then adds the stored job. Jobs leave by id: one
+ * that fits no node yet waits without holding up the jobs behind it.
  */
 final class ReadyQueue {
     private final int capacity;
-    private final Deque<JobRecord> jobs = new ArrayDeque<>();
+    private final LinkedHashMap<String, JobRecord> jobs = new LinkedHashMap<>();
     private int reserved;
 
     ReadyQueue(int capacity) {
@@ -29,30 +30,26 @@ final class ReadyQueue {
 
     synchronized void addReserved(JobRecord job) {
         reserved--;
-        jobs.addLast(job);
+        jobs.put(job.id(), job);
     }
 
     /** Jobs found queued at start-up: they were accepted before, so they are never refused. */
     synchronized void addRecovered(JobRecord job) {
-        jobs.addLast(job);
+        jobs.put(job.id(), job);
     }
 
-    synchronized JobRecord peek() {
-        return jobs.peekFirst();
-    }
-
-    synchronized JobRecord poll() {
-        return jobs.pollFirst();
+    /** The oldest {@code n} jobs, oldest first. */
+    synchronized List<JobRecord> head(int n) {
+        List<JobRecord> out = new ArrayList<>(Math.min(n, jobs.size()));
+        for (JobRecord j : jobs.values()) {
+            if (out.size() == n) break;
+            out.add(j);
+        }
+        return out;
     }
 
     synchronized boolean remove(String jobId) {
-        for (Iterator<JobRecord> it = jobs.iterator(); it.hasNext(); ) {
-            if (it.next().id().equals(jobId)) {
-                it.remove();
-                return true;
-            }
-        }
-        return false;
+        return jobs.remove(jobId) != null;
     }
 
     synchronized int size() {

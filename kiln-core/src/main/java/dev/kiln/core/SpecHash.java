@@ -16,6 +16,8 @@ public final class SpecHash {
         field(md, spec.inputDataJson());
         field(md, spec.jobType());
         field(md, spec.timeoutSeconds() == null ? null : spec.timeoutSeconds().toString());
+        for (String c : spec.constraints()) field(md, c);
+        field(md, null); // ends the constraints
         for (var e : spec.files().entrySet()) { // sorted map: stable order
             field(md, e.getKey());
             bytes(md, e.getValue());

@@ -35,17 +35,20 @@ public final class LocalComputeNode implements ComputeNode, AutoCloseable {
     private final int slots;
     private final Path workRoot;
     private final Environments environments;
+    private final Map<String, String> labels;
     private final Semaphore free;
     private final Map<String, Executor> running = new ConcurrentHashMap<>();
     private final List<Runnable> slotListeners = new CopyOnWriteArrayList<>();
 
     public LocalComputeNode(String id, Map<String, Executor> executors, String defaultExecutor, int slots,
                             Path workRoot) throws IOException {
-        this(id, executors, defaultExecutor, slots, workRoot, Environments.NONE);
+        this(id, executors, defaultExecutor, slots, workRoot, Environments.NONE, Map.of());
     }
 
+    /** {@code labels}: the operator's; the automatic ones (arch, os, cpus, memory, executors) are added. */
     public LocalComputeNode(String id, Map<String, Executor> executors, String defaultExecutor, int slots,
-                            Path workRoot, Environments environments) throws IOException {
+                            Path workRoot, Environments environments, Map<String, String> labels)
+            throws IOException {
         if (!executors.containsKey(defaultExecutor)) {
             throw new IllegalArgumentException("default executor '" + defaultExecutor + "' is not among "
                     + executors.keySet());
@@ -57,6 +60,7 @@ public final class LocalComputeNode implements ComputeNode, AutoCloseable {
         this.slots = slots;
         this.workRoot = workRoot;
         this.environments = environments;
+        this.labels = NodeLabels.withAutomatic(labels, this.executors.keySet());
         this.free = new Semaphore(slots);
         // Leftovers of a crashed run: executors release what they hold (mounts) before the files go.
         this.executors.values().forEach(e -> e.releaseStaleWork(workRoot));
@@ -82,6 +86,11 @@ public final class LocalComputeNode implements ComputeNode, AutoCloseable {
     @Override
     public Set<String> executors() {
         return executors.keySet();
+    }
+
+    @Override
+    public Map<String, String> labels() {
+        return labels;
     }
 
     @Override

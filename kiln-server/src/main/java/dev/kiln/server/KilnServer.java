@@ -6,6 +6,7 @@ import dev.kiln.core.JobStore;
 import dev.kiln.core.JobTypeRegistry;
 import dev.kiln.sandbox.LayerStore;
 import dev.kiln.server.http.JobTypeRoutes;
+import dev.kiln.server.http.NodeRoutes;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import dev.kiln.core.Orchestrator;
@@ -71,7 +72,7 @@ public final class KilnServer implements AutoCloseable {
                     config.productionMode(), config.dataDir().resolve("layer-state"));
             opened.add(environments);
             LocalComputeNode node = new LocalComputeNode("local", sandboxes.executors(), config.executor(),
-                    config.slots(), visible.resolve("work"), environments);
+                    config.slots(), visible.resolve("work"), environments, config.labels());
             opened.add(node);
             KilnMetrics metrics = new KilnMetrics();
             Orchestrator orchestrator = new Orchestrator(store, artifacts, registry, environments, List.of(node),
@@ -89,6 +90,7 @@ public final class KilnServer implements AutoCloseable {
             JsonMapper json = JsonMapper.builder().build();
             ApiRoutes routes = new ApiRoutes(orchestrator, artifacts, json, config.requestLimits().maxBodyBytes(),
                     metrics::scrape);
+            NodeRoutes nodeRoutes = new NodeRoutes(List.of(node), json);
             JobTypeRoutes typeRoutes = new JobTypeRoutes(registry, environments, json,
                     config.requestLimits().maxBodyBytes());
             Javalin http = Javalin.create(c -> {
@@ -106,6 +108,7 @@ public final class KilnServer implements AutoCloseable {
                 }));
                 routes.register(c);
                 typeRoutes.register(c);
+                nodeRoutes.register(c);
             });
             http.start(config.host(), config.port());
             log.info("Kiln listening on http://{}:{} (executor {}, {} slot(s), data {}{})", config.host(), http.port(),

@@ -32,6 +32,7 @@ final class JobJsonMapper {
         spec.files().forEach((path, bytes) -> files.put(path, base64.encodeToString(bytes)));
         n.put("job_type", spec.jobType());
         n.put("timeout_seconds", spec.timeoutSeconds());
+        spec.constraints().forEach(n.putArray("constraints")::add);
         return json.writeValueAsString(n);
     }
 
@@ -40,8 +41,10 @@ final class JobJsonMapper {
         Map<String, byte[]> files = new LinkedHashMap<>();
         Base64.Decoder base64 = Base64.getDecoder();
         for (var e : n.path("files").properties()) files.put(e.getKey(), base64.decode(e.getValue().stringValue()));
+        List<String> constraints = new ArrayList<>();
+        for (JsonNode c : n.path("constraints")) constraints.add(c.stringValue());
         return new JobSpec(nullableString(n, "code"), nullableString(n, "input_data_json"), files,
-                nullableString(n, "job_type"), nullableInt(n, "timeout_seconds"));
+                nullableString(n, "job_type"), nullableInt(n, "timeout_seconds"), constraints);
     }
 
     String resultToJson(JobResult r) {

@@ -14,17 +14,19 @@ import java.util.function.Consumer;
 public record KilnConfig(String host, int port, Path dataDir, String executor, int slots, int maxQueueSize,
                          int maxAttempts, int shutdownGraceSeconds, RequestLimits requestLimits,
                          OutputLimits outputLimits, SandboxSettings sandbox, List<JobType> jobTypes,
-                         boolean productionMode, PipSettings pip) {
+                         boolean productionMode, PipSettings pip, java.util.Map<String, String> labels) {
     public static final int DEFAULT_PORT = 8000;
 
     public KilnConfig {
         jobTypes = List.copyOf(jobTypes);
+        labels = java.util.Map.copyOf(labels);
     }
 
     public static KilnConfig defaults() {
         return new KilnConfig("0.0.0.0", DEFAULT_PORT, Path.of("kiln-data"), "bwrap",
                 Math.max(1, Runtime.getRuntime().availableProcessors()), 10_000, 2, 10, RequestLimits.DEFAULTS,
-                OutputLimits.DEFAULTS, SandboxSettings.DEFAULTS, List.of(), false, PipSettings.DEFAULTS);
+                OutputLimits.DEFAULTS, SandboxSettings.DEFAULTS, List.of(), false, PipSettings.DEFAULTS,
+                java.util.Map.of());
     }
 
     /** A mutable copy for the with-methods; one place lists the fields. */
@@ -43,6 +45,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         List<JobType> jobTypes;
         boolean productionMode;
         PipSettings pip;
+        java.util.Map<String, String> labels;
 
         Builder(KilnConfig c) {
             host = c.host;
@@ -59,11 +62,12 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
             jobTypes = c.jobTypes;
             productionMode = c.productionMode;
             pip = c.pip;
+            labels = c.labels;
         }
 
         KilnConfig build() {
             return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts,
-                    shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip);
+                    shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip, labels);
         }
     }
 
@@ -115,6 +119,10 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     public KilnConfig withPip(PipSettings p) {
         return with(b -> b.pip = p);
+    }
+
+    public KilnConfig withLabels(java.util.Map<String, String> l) {
+        return with(b -> b.labels = l);
     }
 
     public KilnConfig withRequestLimits(RequestLimits r) {

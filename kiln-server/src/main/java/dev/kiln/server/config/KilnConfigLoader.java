@@ -24,7 +24,7 @@ public final class KilnConfigLoader {
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     static final Pattern JOB_TYPE_NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Set<String> TOP = Set.of("host", "port", "data_dir", "executor", "slots", "max_queue_size",
-            "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types", "production_mode", "pip");
+            "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types", "production_mode", "pip", "labels");
     private static final Set<String> PIP = Set.of("index_url", "extra_index_urls", "find_links", "no_index");
     private static final Set<String> LIMITS = Set.of("max_body_size", "max_code_size", "max_input_size", "max_files",
             "max_file_size", "max_files_total_size", "max_stdout", "max_stderr", "max_output_size",
@@ -108,7 +108,22 @@ public final class KilnConfigLoader {
                 sandbox,
                 jobTypes,
                 root.bool("production_mode", base.productionMode()),
-                root.has("pip") ? pip(root.child("pip"), baseDir) : base.pip());
+                root.has("pip") ? pip(root.child("pip"), baseDir) : base.pip(),
+                root.has("labels") ? labels(root) : base.labels());
+    }
+
+    /** The in-process node's labels; each must be usable in a constraint (key=value). */
+    private static java.util.Map<String, String> labels(ConfigNode root) {
+        java.util.Map<String, String> labels = root.stringMap("labels");
+        for (var e : labels.entrySet()) {
+            try {
+                dev.kiln.core.LabelConstraint.parse(e.getKey() + "=" + e.getValue());
+            } catch (IllegalArgumentException bad) {
+                throw root.child("labels").error("'" + e.getKey() + ": " + e.getValue() + "' is not a label: keys "
+                        + "and values are letters, digits, '.', '_', '-', '/' (values also ':'), at most 63");
+            }
+        }
+        return labels;
     }
 
     /** "python_version: error if the host has none that matches" (a job type's interpreter must exist). */

@@ -65,21 +65,21 @@ public final class ApiRoutes {
         // The job's own timeout bounds the run; the extra hour bounds the time it may wait in the queue.
         JobRecord done = orchestrator.execute(p.spec(), Duration.ofSeconds(type.maxTimeoutSeconds()).plusHours(1));
         ctx.status(done.status().isTerminal() ? 200 : 202);
-        send(ctx, jobJson.render(done));
+        send(ctx, view(done, true));
     }
 
     private void submit(Context ctx) {
         JobRequestParser.Parsed p = parser.parse(RequestBodies.read(ctx, maxBodyBytes), true);
         JobRecord job = orchestrator.submit(p.spec(), p.idempotencyKey());
         ctx.status(202).header("Location", "/jobs/" + job.id());
-        send(ctx, jobJson.render(job));
+        send(ctx, view(job, true));
     }
 
     private void get(Context ctx) throws InterruptedException {
         String id = ctx.pathParam("id");
         int wait = intParam(ctx, "wait", 0, 0, MAX_WAIT_SECONDS);
         JobRecord job = wait > 0 ? orchestrator.await(id, Duration.ofSeconds(wait)) : orchestrator.require(id);
-        send(ctx, jobJson.render(job));
+        send(ctx, view(job, true));
     }
 
     private void list(Context ctx) {
@@ -101,13 +101,13 @@ public final class ApiRoutes {
         JobPage page = orchestrator.list(status, limit, cursor == null || cursor.isEmpty() ? null : cursor);
         ObjectNode o = json.createObjectNode();
         ArrayNode jobs = o.putArray("jobs");
-        page.jobs().forEach(j -> jobs.add(jobJson.renderSummary(j)));
+        page.jobs().forEach(j -> jobs.add(view(j, false)));
         o.put("next_cursor", page.nextCursor());
         send(ctx, o);
     }
 
     private void cancel(Context ctx) throws InterruptedException {
-        send(ctx, jobJson.render(orchestrator.cancel(ctx.pathParam("id"))));
+        send(ctx, view(orchestrator.cancel(ctx.pathParam("id")), true));
     }
 
     private void artifact(Context ctx) throws IOException {
@@ -143,6 +143,13 @@ public final class ApiRoutes {
             throw KilnException.invalid(name, "must be a whole number between " + min + " and " + max + ", got '"
                     + v + "'");
         }
+    }
+
+    /** A job as the API shows it: queued jobs also say why they wait, when placement has said so. */
+    private ObjectNode view(JobRecord job, boolean full) {
+        ObjectNode o = full ? jobJson.render(job) : jobJson.renderSummary(job);
+        if (job.status() == JobStatus.QUEUED) o.put("queue_reason", orchestrator.queueReason(job.id()));
+        return o;
     }
 
     private void send(Context ctx, tools.jackson.databind.JsonNode body) {

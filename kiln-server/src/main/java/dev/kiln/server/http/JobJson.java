@@ -61,6 +61,8 @@ public final class JobJson {
             }
         }
         o.put("attempt", job.attempt());
+        o.put("node_id", job.nodeId());
+        job.spec().constraints().forEach(o.putArray("constraints")::add);
         o.put("created_at", job.createdAt().toString());
         o.put("started_at", job.startedAt() == null ? null : job.startedAt().toString());
         o.put("finished_at", job.finishedAt() == null ? null : job.finishedAt().toString());

@@ -20,7 +20,7 @@ public final class JobRequestParser {
     }
 
     private static final Set<String> FIELDS = Set.of("code", "input_data", "job_type", "timeout", "files",
-            "idempotency_key");
+            "idempotency_key", "constraints");
 
     private final JsonMapper json;
 
@@ -48,7 +48,7 @@ public final class JobRequestParser {
         Integer timeout = timeout(root);
         Map<String, byte[]> files = files(root);
         String key = allowIdempotencyKey ? optionalString(root, "idempotency_key") : null;
-        return new Parsed(new JobSpec(code, input, files, jobType, timeout), key);
+        return new Parsed(new JobSpec(code, input, files, jobType, timeout, constraints(root)), key);
     }
 
     private static String requiredString(JsonNode root, String field) {
@@ -75,6 +75,18 @@ public final class JobRequestParser {
                     + v.asString());
         }
         return (int) d;
+    }
+
+    private static java.util.List<String> constraints(JsonNode root) {
+        JsonNode v = root.get("constraints");
+        if (v == null || v.isNull()) return java.util.List.of();
+        if (!v.isArray()) throw KilnException.invalid("constraints", "must be a list of strings like \"gpu=true\"");
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (int i = 0; i < v.size(); i++) {
+            if (!v.get(i).isString()) throw KilnException.invalid("constraints[" + i + "]", "must be a string");
+            out.add(v.get(i).asString());
+        }
+        return out;
     }
 
     private static Map<String, byte[]> files(JsonNode root) {

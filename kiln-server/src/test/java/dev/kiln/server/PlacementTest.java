@@ -1,0 +1,85 @@
+package dev.kiln.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.client.JobRequest;
+import dev.kiln.client.JobResponse;
+import dev.kiln.client.KilnApiException;
+import java.time.Duration;
+import java.util.Map;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/** Placement by node labels: constraints, readable reasons, and a waiting job never blocks the ones behind it. */
+class PlacementTest {
+    private static TestServer kiln;
+
+    @BeforeAll
+    static void start() throws Exception {
+        kiln = TestServer.start("noop", c -> c.withLabels(Map.of("zone", "a", "tier", "gold")));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        kiln.close();
+    }
+
+    private static JobResponse run(String... constraints) {
+        return kiln.client.execute(JobRequest.python("pass").withConstraints(constraints));
+    }
+
+    @Test
+    void jobsRunWhereTheNodesLabelsSatisfyTheirConstraints() {
+        for (String[] c : new String[][]{{"zone=a"}, {"zone in (a,b)"}, {"zone exists"}, {"gpu!=true"},
+                {"zone=a", "tier=gold"}, {"arch exists", "executors exists"}}) {
+            JobResponse r = run(c);
+            assertThat(r.status()).as(String.join(" & ", c)).isEqualTo("succeeded");
+            assertThat(r.nodeId()).isEqualTo("local");
+            assertThat(r.constraints()).containsExactly(c);
+        }
+    }
+
+    @Test
+    void aJobThatFitsNowhereWaitsWithAReasonAndDoesNotBlockOthers() {
+        JobResponse gpu = kiln.client.submit(JobRequest.python("pass").withConstraints("gpu=true"));
+        JobResponse wrongZone = kiln.client.submit(JobRequest.python("pass").withConstraints("zone!=a"));
+        JobResponse behind = kiln.client.submit(JobRequest.python("pass"));
+        assertThat(kiln.client.get(behind.jobId(), 10).status()).isEqualTo("succeeded");
+        Awaitility.await().atMost(Duration.ofSeconds(5))
+                .until(() -> kiln.client.get(gpu.jobId(), 0).queueReason() != null);
+        assertThat(kiln.client.get(gpu.jobId(), 0).status()).isEqualTo("queued");
+        assertThat(kiln.client.get(gpu.jobId(), 0).queueReason()).isEqualTo("1 node, 0 match gpu=true");
+        Awaitility.await().atMost(Duration.ofSeconds(5))
+                .until(() -> "1 node, 0 match zone!=a".equals(kiln.client.get(wrongZone.jobId(), 0).queueReason()));
+        assertThat(kiln.client.cancel(gpu.jobId()).status()).isEqualTo("cancelled");
+        assertThat(kiln.client.cancel(wrongZone.jobId()).status()).isEqualTo("cancelled");
+    }
+
+    @Test
+    void badConstraintsAreRefusedNamingTheEntry() {
+        assertThatThrownBy(() -> run("zone", "gpu=true"))
+                .isInstanceOfSatisfying(KilnApiException.class, e -> {
+                    assertThat(e.status()).isEqualTo(400);
+                    assertThat(e.field()).isEqualTo("constraints[0]");
+                    assertThat(e.getMessage()).contains("key=value, key!=value, key in (a,b) or key exists");
+                });
+    }
+
+    @Test
+    void nodesAreListedWithTheirLabelsAndCapacity() throws Exception {
+        JsonNode nodes = new tools.jackson.databind.json.JsonMapper().readTree(kiln.get("/nodes").body());
+        assertThat(nodes).hasSize(1);
+        JsonNode local = nodes.get(0);
+        assertThat(local.get("id").asString()).isEqualTo("local");
+        assertThat(local.at("/labels/zone").asString()).isEqualTo("a");
+        assertThat(local.at("/labels/arch").asString()).isNotBlank();
+        assertThat(local.at("/labels/executors").asString()).contains("noop");
+        assertThat(local.get("capacity").asInt()).isPositive();
+        assertThat(kiln.get("/nodes/local").statusCode()).isEqualTo(200);
+        assertThat(kiln.get("/nodes/elsewhere").statusCode()).isEqualTo(404);
+    }
+}
