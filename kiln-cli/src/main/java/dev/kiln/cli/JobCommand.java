@@ -3,9 +3,7 @@ package dev.kiln.cli;
 import dev.kiln.client.JobList;
 import dev.kiln.client.JobResponse;
 import java.io.PrintWriter;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -23,24 +21,18 @@ final class JobCommand implements Runnable {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List jobs, newest first.")
-    static final class ListJobs implements Callable<Integer> {
+    static final class ListJobs extends ClientCommand {
         @Option(names = "--status", description = "Only jobs in this status")
         String status;
 
         @Option(names = "--limit", defaultValue = "20", description = "How many (default ${DEFAULT-VALUE})")
         int limit;
 
-        @Mixin
-        ClientOptions client;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
         public Integer call() {
-            JobList list = client.client().list(status, limit, null);
-            PrintWriter out = spec.commandLine().getOut();
-            if (client.json) {
+            JobList list = kiln().list(status, limit, null);
+            PrintWriter out = out();
+            if (json()) {
                 JobPrinter.json(out, list);
                 return 0;
             }
@@ -55,44 +47,28 @@ final class JobCommand implements Runnable {
     }
 
     @Command(name = "get", mixinStandardHelpOptions = true, description = "Show one job.")
-    static final class GetJob implements Callable<Integer> {
+    static final class GetJob extends ClientCommand {
         @Parameters(index = "0", description = "Job id")
         String id;
 
         @Option(names = "--wait", defaultValue = "0", description = "Wait up to this many seconds for the result")
         int wait;
 
-        @Mixin
-        ClientOptions client;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
         public Integer call() {
-            JobResponse j = client.client().get(id, wait);
-            PrintWriter out = spec.commandLine().getOut();
-            if (client.json) JobPrinter.json(out, j); else JobPrinter.human(out, j);
+            show(kiln().get(id, wait));
             return 0;
         }
     }
 
     @Command(name = "cancel", mixinStandardHelpOptions = true, description = "Cancel a queued or running job.")
-    static final class CancelJob implements Callable<Integer> {
+    static final class CancelJob extends ClientCommand {
         @Parameters(index = "0", description = "Job id")
         String id;
 
-        @Mixin
-        ClientOptions client;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
         public Integer call() {
-            JobResponse j = client.client().cancel(id);
-            PrintWriter out = spec.commandLine().getOut();
-            if (client.json) JobPrinter.json(out, j); else JobPrinter.human(out, j);
+            show(kiln().cancel(id));
             return 0;
         }
     }

@@ -1,9 +1,7 @@
 package dev.kiln.cli;
 
 import java.io.PrintWriter;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -26,18 +24,12 @@ final class JobTypeCommand implements Runnable {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List job types and their build state.")
-    static final class ListTypes implements Callable<Integer> {
-        @Mixin
-        ClientOptions client;
-
-        @Spec
-        CommandSpec spec;
-
+    static final class ListTypes extends ClientCommand {
         @Override
         public Integer call() {
-            JsonNode types = client.client().jobTypes();
-            PrintWriter out = spec.commandLine().getOut();
-            if (client.json) {
+            JsonNode types = kiln().jobTypes();
+            PrintWriter out = out();
+            if (json()) {
                 JobPrinter.json(out, types);
                 return 0;
             }
@@ -55,51 +47,39 @@ final class JobTypeCommand implements Runnable {
     }
 
     @Command(name = "describe", mixinStandardHelpOptions = true, description = "Show one job type.")
-    static final class Describe implements Callable<Integer> {
+    static final class Describe extends ClientCommand {
         @Parameters(index = "0", description = "Job type name")
         String name;
 
-        @Mixin
-        ClientOptions client;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
         public Integer call() {
-            JobPrinter.json(spec.commandLine().getOut(), client.client().jobType(name));
+            JobPrinter.json(out(), kiln().jobType(name));
             return 0;
         }
     }
 
     @Command(name = "build", mixinStandardHelpOptions = true,
             description = "Build a job type's layer (a no-op when it is built) and print the build log.")
-    static final class Build implements Callable<Integer> {
+    static final class Build extends ClientCommand {
         @Parameters(index = "0", description = "Job type name")
         String name;
 
         @Option(names = "--async", description = "Return at once; follow with `kiln job-type describe`")
         boolean async;
 
-        @Mixin
-        ClientOptions client;
-
-        @Spec
-        CommandSpec spec;
-
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = out();
             JsonNode r;
             try {
-                r = client.client().buildJobType(name, async);
+                r = kiln().buildJobType(name, async);
             } catch (dev.kiln.client.KilnApiException e) {
                 if (e.status() != 422) throw e;
-                out.print(client.client().jobTypeBuildLog(name));
+                out.print(kiln().jobTypeBuildLog(name));
                 out.flush();
                 throw e;
             }
-            if (client.json) {
+            if (json()) {
                 JobPrinter.json(out, r);
                 return 0;
             }

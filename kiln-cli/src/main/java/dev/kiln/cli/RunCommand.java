@@ -3,7 +3,6 @@ package dev.kiln.cli;
 import dev.kiln.client.JobRequest;
 import dev.kiln.client.JobResponse;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,20 +10,16 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 import tools.jackson.databind.json.JsonMapper;
 
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Run Python code and print the result.",
                 "  kiln run python -c 'print(1+1)'",
                 "  kiln run python script.py [--input data.json]   (sends script.py's directory under /input)"})
-final class RunCommand implements Callable<Integer> {
+final class RunCommand extends ClientCommand {
     static final int MAX_DIR_FILES = 100;
     static final long MAX_DIR_BYTES = 8L << 20;
 
@@ -46,12 +41,6 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--timeout", description = "Timeout in seconds")
     Integer timeout;
 
-    @Mixin
-    ClientOptions client;
-
-    @Spec
-    CommandSpec spec;
-
     @Override
     public Integer call() throws IOException {
         if (!language.equals("python")) throw new IllegalArgumentException("only 'python' is supported, got '"
@@ -60,9 +49,8 @@ final class RunCommand implements Callable<Integer> {
         JobRequest request = code != null ? JobRequest.python(code) : fromFile(file);
         if (input != null) request = request.withInputData(new JsonMapper().readTree(Files.readString(input)));
         request = request.withJobType(jobType).withTimeout(timeout);
-        JobResponse job = client.client().execute(request);
-        PrintWriter out = spec.commandLine().getOut();
-        if (client.json) JobPrinter.json(out, job); else JobPrinter.human(out, job);
+        JobResponse job = kiln().execute(request);
+        show(job);
         return job.success() ? 0 : 1;
     }
 

@@ -1,6 +1,7 @@
 package dev.kiln.node;
 
 import dev.kiln.core.ComputeNode;
+import dev.kiln.sandbox.FileTrees;
 import dev.kiln.core.Environments;
 import dev.kiln.core.LayerUnavailableException;
 import dev.kiln.core.ErrorType;
@@ -64,7 +65,7 @@ public final class LocalComputeNode implements ComputeNode, AutoCloseable {
         this.free = new Semaphore(slots);
         // Leftovers of a crashed run: executors release what they hold (mounts) before the files go.
         this.executors.values().forEach(e -> e.releaseStaleWork(workRoot));
-        WorkDirs.deleteRecursively(workRoot);
+        FileTrees.deleteRecursively(workRoot);
         WorkRoots.create(workRoot);
     }
 
@@ -134,7 +135,7 @@ public final class LocalComputeNode implements ComputeNode, AutoCloseable {
         } finally {
             running.remove(request.executionId());
             try {
-                WorkDirs.deleteRecursively(workDir);
+                FileTrees.deleteRecursively(workDir);
             } catch (IOException e) {
                 log.warn("could not delete work dir {}", workDir, e);
             }

@@ -401,7 +401,7 @@ public final class BwrapExecutor implements Executor {
             cgroup.signalKill();
             process.destroyForcibly();
         }
-        interrupted |= awaitUninterruptibly(process);
+        interrupted |= HostCommand.awaitUninterruptibly(process);
         long exitedAt = System.nanoTime();
         Integer exitCode = process.exitValue();
 
@@ -439,18 +439,6 @@ public final class BwrapExecutor implements Executor {
                 executionMs, collected.artifacts()), true);
     }
 
-    /** @return whether the thread was interrupted while waiting */
-    private static boolean awaitUninterruptibly(Process process) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                process.waitFor();
-                return interrupted;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-    }
 
     private static long cap(long streamLimit, long jobTypeLimit) {
         return jobTypeLimit > 0 ? Math.min(streamLimit, jobTypeLimit) : streamLimit;

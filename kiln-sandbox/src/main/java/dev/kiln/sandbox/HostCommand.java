@@ -50,4 +50,17 @@ final class HostCommand {
             if (interrupted) Thread.currentThread().interrupt();
         }
     }
+
+    /** Waits for the process to exit even when interrupted; returns whether the thread was interrupted meanwhile. */
+    static boolean awaitUninterruptibly(Process process) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                process.waitFor();
+                return interrupted;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+    }
 }

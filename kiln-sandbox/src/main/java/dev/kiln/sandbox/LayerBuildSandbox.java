@@ -134,7 +134,7 @@ final class LayerBuildSandbox {
                 cgroup.signalKill();
                 process.destroyForcibly();
             }
-            interrupted |= awaitUninterruptibly(process);
+            interrupted |= HostCommand.awaitUninterruptibly(process);
             empty = cgroup.killAndAwaitEmpty(CLEANUP_TIMEOUT);
             CgroupStats stats = cgroup.stats();
             try {
@@ -174,17 +174,6 @@ final class LayerBuildSandbox {
         return text.length() > 2000 ? text.substring(text.length() - 2000) : text;
     }
 
-    private static boolean awaitUninterruptibly(Process process) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                process.waitFor();
-                return interrupted;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-    }
 
     /**
      * After pip (its sandbox is gone): everything becomes Kiln's and read-only for others — directories 0755, files

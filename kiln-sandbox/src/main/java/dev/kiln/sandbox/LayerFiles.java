@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
@@ -78,28 +77,8 @@ final class LayerFiles {
 
     /** Deletes a file or tree without following symlinks; logs what it cannot delete. */
     static void deleteQuietly(Path p) {
-        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) return;
         try {
-            Files.walkFileTree(p, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                    // pip may leave read-only directories; without root their entries could not be removed
-                    Files.setPosixFilePermissions(dir, WorkDirLayout.DIR_700);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                    Files.delete(dir);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
+            FileTrees.deleteRecursively(p);
         } catch (IOException e) {
             log.warn("cannot delete {}: {}", p, e.toString());
         }
