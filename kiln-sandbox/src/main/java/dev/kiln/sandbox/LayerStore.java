@@ -226,6 +226,14 @@ public final class LayerStore implements AutoCloseable {
     }
 
     /** The built layer of that digest, if it is here (a digest that is not 64 lowercase hex chars finds nothing). */
+    /**
+     * Whether the layer is built: one stat, for the orchestration's per-job checks. Layers are renamed into place
+     * complete and never change, so the directory's presence is the answer; {@link #find} reads the layer.
+     */
+    public boolean exists(String digest) {
+        return LayerDigest.isDigest(digest) && Files.isDirectory(root.resolve(digest), LinkOption.NOFOLLOW_LINKS);
+    }
+
     public Optional<Layer> find(String digest) {
         if (!LayerDigest.isDigest(digest)) return Optional.empty();
         Path dir = root.resolve(digest);

@@ -96,7 +96,7 @@ public final class EnvironmentService implements Environments, OrchestratorEvent
                     + "' needs a pre-built layer, and this server has no sandbox to build or run it");
         }
         String desired = digestOf(type);
-        if (layers.find(desired).isPresent()) return desired;
+        if (layers.exists(desired)) return desired;
         String previous = usableActive(type.name());
         TypeBuild b = builds.get(type.name());
         boolean desiredFailed = b != null && !b.running && b.error != null && b.digest.equals(desired);
@@ -111,7 +111,7 @@ public final class EnvironmentService implements Environments, OrchestratorEvent
 
     @Override
     public long provision(JobType type, String digest) {
-        if (layers.find(digest).isPresent()) return 0;
+        if (layers.exists(digest)) return 0;
         BuildReport r = build(type);
         if (!r.success()) {
             throw new LayerUnavailableException("building job type '" + type.name() + "' failed: " + r.error()
@@ -155,7 +155,7 @@ public final class EnvironmentService implements Environments, OrchestratorEvent
     }
 
     public boolean isBuilt(String digest) {
-        return layers != null && layers.find(digest).isPresent();
+        return layers != null && layers.exists(digest);
     }
 
     /** Called after every successful build (e.g. to pool sandboxes on the new layer). */
@@ -173,7 +173,7 @@ public final class EnvironmentService implements Environments, OrchestratorEvent
         String digest = digestOf(type);
         TypeBuild b = builds.get(type.name());
         boolean current = b != null && b.digest.equals(digest);
-        String state = layers.find(digest).isPresent() ? "built"
+        String state = layers.exists(digest) ? "built"
                 : current && b.running ? "building"
                 : current && b.error != null ? "failed" : "not_built";
         return new Status(state, digest, usableActive(type.name()), current ? b.error : null);
@@ -260,7 +260,7 @@ public final class EnvironmentService implements Environments, OrchestratorEvent
 
     private String usableActive(String name) {
         String d = readActive(name);
-        return d != null && layers.find(d).isPresent() ? d : null;
+        return d != null && layers.exists(d) ? d : null;
     }
 
     private String readActive(String name) {
