@@ -22,7 +22,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -502,54 +501,4 @@ class WarmPoolsTest {
         assertNothingLeft();
     }
 
-    /**
-     * Not a check: warm vs cold {@code execute()} latency of {@code print(1+1)}, printed. Run with
-     * {@code -Dkiln.warmBench=true}.
-     */
-    @Test
-    void measureWarmAndColdLatency() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Boolean.getBoolean("kiln.warmBench"), "benchmark: -Dkiln.warmBench=true");
-        int n = Integer.getInteger("kiln.warmBench.runs", 200);
-        JobType warmType = type("warm");
-        JobType coldType = type("cold");
-        executor.configurePool(warmType, null, new PoolSettings(2, 1, PoolSettings.DEFAULT_IDLE_TTL));
-        long[] warm = new long[n];
-        long[] cold = new long[n];
-        long[][] warmParts = new long[2][n];
-        for (int i = -10; i < n; i++) { // 10 unmeasured rounds to warm up the JIT
-            awaitQuiet("warm");
-            long t0 = System.nanoTime();
-            ExecutionResult w = run(warmType, "print(1+1)");
-            long tw = System.nanoTime() - t0;
-            awaitQuiet("warm");
-            t0 = System.nanoTime();
-            ExecutionResult c = run(coldType, "print(1+1)");
-            long tc = System.nanoTime() - t0;
-            assertThat(w.stdout()).isEqualTo("2\n");
-            assertThat(c.stdout()).isEqualTo("2\n");
-            if (i >= 0) {
-                warm[i] = tw;
-                cold[i] = tc;
-                warmParts[0][i] = w.startupMs();
-                warmParts[1][i] = w.executionMs();
-            }
-        }
-        assertThat(stats("warm").hits()).isEqualTo(n + 10);
-        Arrays.sort(warm);
-        Arrays.sort(cold);
-        Arrays.sort(warmParts[0]);
-        Arrays.sort(warmParts[1]);
-        System.out.printf("BENCH print(1+1) execute() over %d runs each: warm p50 %.1f ms (p90 %.1f), cold p50 %.1f ms (p90 %.1f); "
-                        + "warm startupMs p50 %d, executionMs p50 %d%n", n, warm[n / 2] / 1e6, warm[n * 9 / 10] / 1e6,
-                cold[n / 2] / 1e6, cold[n * 9 / 10] / 1e6, warmParts[0][n / 2], warmParts[1][n / 2]);
-        System.out.println("BENCH " + stats("warm"));
-    }
-
-    /** The pool is full and no sandbox is being started or destroyed. */
-    private void awaitQuiet(String type) {
-        await().atMost(WAIT).pollInterval(Duration.ofMillis(5)).until(() -> {
-            WarmPoolStats s = stats(type);
-            return s.ready() == s.size() && s.starting() == 0 && executor.pools().idle();
-        });
-    }
 }
