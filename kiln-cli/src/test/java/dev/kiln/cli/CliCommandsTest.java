@@ -115,4 +115,14 @@ class CliCommandsTest {
         assertThat(missing.exit()).isNotZero();
         assertThat(missing.err()).contains("unknown job type 'nope'");
     }
+
+    @Test
+    void nodeListDrainAndResume() {
+        Result list = kiln("node", "list");
+        assertThat(list.exit()).isZero();
+        assertThat(list.out()).contains("NODE").contains("local").contains("ready").contains("arch=");
+        assertThat(kiln("node", "drain", "local").out()).containsAnyOf("node local: drained", "node local: draining");
+        assertThat(kiln("node", "resume", "local").out()).contains("node local: ready");
+        assertThat(kiln("node", "describe", "local").out()).contains("\"capacity\"");
+    }
 }

@@ -79,6 +79,23 @@ public final class KilnClient {
         return send(get("job-types"));
     }
 
+    public JsonNode nodes() {
+        return send(get("nodes"));
+    }
+
+    public JsonNode node(String id) {
+        return send(get("nodes/" + enc(id)));
+    }
+
+    /** The node finishes what it runs and takes no new work until {@link #resumeNode}. */
+    public JsonNode drainNode(String id) {
+        return send(post("nodes/" + enc(id) + "/drain", "{}"));
+    }
+
+    public JsonNode resumeNode(String id) {
+        return send(post("nodes/" + enc(id) + "/resume", "{}"));
+    }
+
     public JsonNode jobType(String name) {
         return send(get("job-types/" + enc(name)));
     }

@@ -44,6 +44,7 @@ public final class Orchestrator implements AutoCloseable {
     // Jobs looked at per round: bounds the work a round does when the oldest jobs fit no node.
     private static final int SCAN_LIMIT = 1024;
     private final Map<String, String> queueReasons = new ConcurrentHashMap<>();
+    private final Set<String> drainingNodes = ConcurrentHashMap.newKeySet();
     private volatile boolean running;
     private volatile boolean shuttingDown;
     private Thread dispatcher;
@@ -262,7 +263,8 @@ public final class Orchestrator implements AutoCloseable {
                 continue;
             }
             String executor = explicitExecutor(type);
-            Placement.Decision d = Placement.place(nodes, executor, constraints(job), free::get);
+            Placement.Decision d = Placement.place(nodes, executor, constraints(job), free::get,
+                    n -> drainingNodes.contains(n.id()));
             if (d.node() == null) {
                 queueReasons.put(job.id(), d.reason()); // it waits; the jobs behind it may still fit
                 continue;
@@ -280,6 +282,32 @@ public final class Orchestrator implements AutoCloseable {
         List<String> raw = job.spec().constraints();
         if (raw.isEmpty()) return List.of();
         return raw.stream().map(LabelConstraint::parse).toList(); // validated at submission
+    }
+
+    public List<ComputeNode> nodes() {
+        return nodes;
+    }
+
+    public ComputeNode requireNode(String id) {
+        return nodes.stream().filter(n -> n.id().equals(id)).findFirst()
+                .orElseThrow(() -> KilnException.notFound("node " + id));
+    }
+
+    /** The node finishes what it runs and takes no new work until {@link #resumeNode}. */
+    public void drainNode(String id) {
+        drainingNodes.add(requireNode(id).id());
+    }
+
+    public void resumeNode(String id) {
+        drainingNodes.remove(requireNode(id).id());
+        signal();
+    }
+
+    /** {@code ready}, {@code draining} (still running work) or {@code drained}. */
+    public String nodeStatus(ComputeNode node) {
+        if (!drainingNodes.contains(node.id())) return "ready";
+        boolean busy = inFlight.values().stream().anyMatch(f -> f.node() == node);
+        return busy ? "draining" : "drained";
     }
 
     /** Why a queued job has not been placed yet (null when it has not been tried or fits). */

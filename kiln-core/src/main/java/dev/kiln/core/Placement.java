@@ -16,24 +16,29 @@ public final class Placement {
     }
 
     public static ComputeNode pick(List<ComputeNode> nodes, String executor) {
-        return place(nodes, executor, List.of(), ComputeNode::freeSlots).node();
+        return place(nodes, executor, List.of(), ComputeNode::freeSlots, n -> false).node();
     }
 
     /**
      * {@code executor} null means each node's default; {@code free} gives the free slots to count with (the
-     * dispatcher's view while it places a round).
+     * dispatcher's view while it places a round); draining nodes take no new work.
      */
     public static Decision place(List<ComputeNode> nodes, String executor, List<LabelConstraint> constraints,
-                                 ToIntFunction<ComputeNode> free) {
+                                 ToIntFunction<ComputeNode> free, java.util.function.Predicate<ComputeNode> draining) {
         ComputeNode best = null;
         int bestFree = 0;
         int matching = 0;
         int withExecutor = 0;
+        int drained = 0;
         for (ComputeNode n : nodes) {
             if (!constraints.isEmpty() && !satisfies(n, constraints)) continue;
             matching++;
             if (executor != null && !n.executors().contains(executor)) continue;
             withExecutor++;
+            if (draining.test(n)) {
+                drained++;
+                continue;
+            }
             int f = free.applyAsInt(n);
             if (f > bestFree) {
                 best = n;
@@ -49,7 +54,8 @@ public final class Placement {
         if (executor != null && withExecutor < matching) {
             why.append(", ").append(withExecutor).append(" with executor ").append(executor);
         }
-        if (withExecutor > 0) why.append(", none with a free slot");
+        if (drained > 0) why.append(", ").append(drained).append(" draining");
+        if (withExecutor > drained) why.append(", none with a free slot");
         return new Decision(null, why.toString());
     }
 

@@ -90,7 +90,7 @@ public final class KilnServer implements AutoCloseable {
             JsonMapper json = JsonMapper.builder().build();
             ApiRoutes routes = new ApiRoutes(orchestrator, artifacts, json, config.requestLimits().maxBodyBytes(),
                     metrics::scrape);
-            NodeRoutes nodeRoutes = new NodeRoutes(List.of(node), json);
+            NodeRoutes nodeRoutes = new NodeRoutes(orchestrator, json);
             JobTypeRoutes typeRoutes = new JobTypeRoutes(registry, environments, json,
                     config.requestLimits().maxBodyBytes());
             Javalin http = Javalin.create(c -> {

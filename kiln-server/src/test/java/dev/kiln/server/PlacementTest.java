@@ -82,4 +82,19 @@ class PlacementTest {
         assertThat(kiln.get("/nodes/local").statusCode()).isEqualTo(200);
         assertThat(kiln.get("/nodes/elsewhere").statusCode()).isEqualTo(404);
     }
+
+    @Test
+    void aDrainedNodeTakesNoNewWorkUntilResumed() {
+        assertThat(kiln.client.drainNode("local").get("status").asString()).isIn("draining", "drained");
+        JobResponse waiting = kiln.client.submit(JobRequest.python("pass"));
+        Awaitility.await().atMost(Duration.ofSeconds(5))
+                .until(() -> kiln.client.get(waiting.jobId(), 0).queueReason() != null);
+        assertThat(kiln.client.get(waiting.jobId(), 0).status()).isEqualTo("queued");
+        assertThat(kiln.client.get(waiting.jobId(), 0).queueReason()).isEqualTo("1 node, 1 draining");
+        assertThat(kiln.client.node("local").get("status").asString()).isEqualTo("drained");
+        assertThat(kiln.client.resumeNode("local").get("status").asString()).isEqualTo("ready");
+        assertThat(kiln.client.get(waiting.jobId(), 10).status()).isEqualTo("succeeded");
+        assertThatThrownBy(() -> kiln.client.drainNode("elsewhere"))
+                .isInstanceOfSatisfying(KilnApiException.class, e -> assertThat(e.status()).isEqualTo(404));
+    }
 }
