@@ -3,6 +3,7 @@ package dev.kiln.bench;
 import dev.kiln.core.ComputeNode;
 import dev.kiln.core.ExecutionListener;
 import dev.kiln.core.ExecutionRequest;
+import dev.kiln.core.LabelConstraint;
 import dev.kiln.core.Placement;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +21,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
-/** Choosing a node among N (the per-job cost of placement). */
+/** Choosing a node among N as the dispatcher does: a label constraint, an executor, no draining node. */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -67,8 +68,10 @@ public class PlacementBenchmark {
         }
     }
 
+    private final List<LabelConstraint> zoneB = List.of(LabelConstraint.parse("zone=b"));
+
     @Benchmark
-    public ComputeNode pickBwrapNode() {
-        return Placement.pick(cluster, "bwrap");
+    public Placement.Decision placeBwrapJobInZoneB() {
+        return Placement.place(cluster, "bwrap", zoneB, ComputeNode::freeSlots, n -> false);
     }
 }

@@ -62,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
             out.flush();
             return job.success() ? 0 : 1;
         } finally {
-            deleteTree(data);
+            dev.kiln.sandbox.FileTrees.deleteRecursively(data);
         }
     }
 
@@ -75,9 +75,4 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static void deleteTree(Path root) throws java.io.IOException {
-        try (var paths = Files.walk(root)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-    }
 }

@@ -6,9 +6,6 @@ package dev.kiln.core;
  */
 public record OrchestratorSettings(int maxQueueSize, int maxAttempts, RequestLimits requestLimits,
                                    OutputLimits outputLimits, String defaultExecutor) {
-    public static final OrchestratorSettings DEFAULTS =
-            new OrchestratorSettings(10_000, 2, RequestLimits.DEFAULTS, OutputLimits.DEFAULTS, null);
-
     public OrchestratorSettings {
         if (maxQueueSize < 1) throw new IllegalArgumentException("max_queue_size must be at least 1");
         if (maxAttempts < 1) throw new IllegalArgumentException("max_attempts must be at least 1");

@@ -15,10 +15,6 @@ public final class Placement {
     private Placement() {
     }
 
-    public static ComputeNode pick(List<ComputeNode> nodes, String executor) {
-        return place(nodes, executor, List.of(), ComputeNode::freeSlots, n -> false).node();
-    }
-
     /**
      * {@code executor} null means each node's default; {@code free} gives the free slots to count with (the
      * dispatcher's view while it places a round); draining nodes take no new work.

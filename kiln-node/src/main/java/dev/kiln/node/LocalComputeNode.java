@@ -41,11 +41,6 @@ public final class LocalComputeNode implements ComputeNode, AutoCloseable {
     private final Map<String, Executor> running = new ConcurrentHashMap<>();
     private final List<Runnable> slotListeners = new CopyOnWriteArrayList<>();
 
-    public LocalComputeNode(String id, Map<String, Executor> executors, String defaultExecutor, int slots,
-                            Path workRoot) throws IOException {
-        this(id, executors, defaultExecutor, slots, workRoot, Environments.NONE, Map.of());
-    }
-
     /** {@code labels}: the operator's; the automatic ones (arch, os, cpus, memory, executors) are added. */
     public LocalComputeNode(String id, Map<String, Executor> executors, String defaultExecutor, int slots,
                             Path workRoot, Environments environments, Map<String, String> labels)

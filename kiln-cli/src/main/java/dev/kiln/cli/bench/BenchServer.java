@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.function.UnaryOperator;
 
 /** A fresh in-process Kiln on loopback with a temporary data directory (durable store), for one benchmark. */
@@ -34,8 +33,6 @@ final class BenchServer implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.close();
-        try (var paths = Files.walk(data)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        dev.kiln.sandbox.FileTrees.deleteRecursively(data);
     }
 }

@@ -12,7 +12,6 @@ import dev.kiln.sandbox.BwrapExecutor;
 import dev.kiln.sandbox.PoolSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -91,9 +90,8 @@ final class FloorBench implements Bench {
     }
 
     private static void deleteTree(Path p) {
-        if (!Files.exists(p)) return;
-        try (var paths = Files.walk(p)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+        try {
+            dev.kiln.sandbox.FileTrees.deleteRecursively(p);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }

@@ -20,8 +20,4 @@ final class Percentiles {
     double meanMillis() {
         return Arrays.stream(sorted).average().orElse(Double.NaN) / 1e6;
     }
-
-    int count() {
-        return sorted.length;
-    }
 }
