@@ -5,6 +5,7 @@ import dev.kiln.core.JobType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.Closeable;
 import java.io.File;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -60,6 +61,8 @@ final class WarmSandbox {
     private FileOutputStream writer;
     private boolean ready;
     private boolean abandoned;
+    private RandomAccessFile readEnd; // see holdReadEnd
+    private boolean readEndClosed;
     private volatile java.util.concurrent.ScheduledFuture<?> expiry;
 
     private WarmSandbox(String id, WorkDirLayout layout, JobType type, OutputMount output, Cgroup cgroup,
@@ -190,8 +193,8 @@ final class WarmSandbox {
     }
 
     /**
-     * Gives up on a sandbox that is not ready (start-up timeout, death, shutdown): kills it and releases a thread
-     * blocked in {@link #awaitReady}, which waits for a reader of the FIFO that will never come.
+     * Gives up on a sandbox that is not ready (start-up timeout, death, shutdown): kills it and releases the thread
+     * in {@link #awaitReady}, which waits (or is about to wait) for a reader of the FIFO that will never come.
      */
     void abandon() {
         synchronized (this) {
@@ -199,16 +202,40 @@ final class WarmSandbox {
             abandoned = true;
         }
         cgroup.signalKill();
-        releaseOpener();
+        holdReadEnd();
     }
 
-    /** O_RDWR never blocks on a FIFO (Linux) and counts as a reader: a writer blocked in its open returns. */
-    private void releaseOpener() {
-        try (RandomAccessFile ignored = new RandomAccessFile(layout.mainPy().toFile(), "rw")) {
-            // opened and closed
+    /**
+     * Opens the FIFO O_RDWR (never blocks on Linux, and counts as a reader) and keeps it open until {@link #destroy}:
+     * the opener in {@link #awaitReady} returns whether it is blocked already or only gets there later. (Opening and
+     * closing at once released only an opener already blocked: one that came later, with the interpreter killed,
+     * blocked forever, and its sandbox was never destroyed.)
+     */
+    private void holdReadEnd() {
+        RandomAccessFile f;
+        try {
+            f = new RandomAccessFile(layout.mainPy().toFile(), "rw");
         } catch (IOException e) {
             log.debug("cannot open {} to release its opener: {}", layout.mainPy(), e.toString());
+            return;
         }
+        synchronized (this) {
+            if (readEnd == null && !readEndClosed) {
+                readEnd = f;
+                return;
+            }
+        }
+        closeQuietly(f);
+    }
+
+    private void closeReadEnd() {
+        RandomAccessFile f;
+        synchronized (this) {
+            f = readEnd;
+            readEnd = null;
+            readEndClosed = true;
+        }
+        if (f != null) closeQuietly(f);
     }
 
     boolean isAlive() {
@@ -275,7 +302,7 @@ final class WarmSandbox {
         if (w != null) closeQuietly(w);
     }
 
-    private static void closeQuietly(FileOutputStream ch) {
+    private static void closeQuietly(Closeable ch) {
         try {
             ch.close();
         } catch (IOException ignored) {
@@ -296,7 +323,7 @@ final class WarmSandbox {
             wasReady = ready;
             abandoned |= !ready;
         }
-        if (!wasReady) releaseOpener();
+        if (!wasReady) holdReadEnd();
         process.destroyForcibly();
         try {
             if (!process.waitFor(CLEANUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -310,6 +337,7 @@ final class WarmSandbox {
         cgroup.dispose(empty, CLEANUP_TIMEOUT);
         output.close();
         LayerFiles.deleteQuietly(layout.root());
+        closeReadEnd(); // after the FIFO is gone: a later opener fails instead of blocking
         if (lease != null) lease.close();
     }
 
