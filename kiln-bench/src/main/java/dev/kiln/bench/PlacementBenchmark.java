@@ -68,10 +68,11 @@ public class PlacementBenchmark {
         }
     }
 
-    private final List<LabelConstraint> zoneB = List.of(LabelConstraint.parse("zone=b"));
+    private final Placement.Need bwrapInZoneB = new Placement.Need("default", "bwrap",
+            List.of(LabelConstraint.parse("zone=b")), null);
 
     @Benchmark
     public Placement.Decision placeBwrapJobInZoneB() {
-        return Placement.place(cluster, "bwrap", zoneB, ComputeNode::freeSlots, n -> false);
+        return Placement.place(cluster, bwrapInZoneB, ComputeNode::freeSlots, n -> false);
     }
 }

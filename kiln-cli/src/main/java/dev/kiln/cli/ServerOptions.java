@@ -29,6 +29,14 @@ final class ServerOptions {
     @Option(names = "--slots", description = "Concurrent executions of the in-process node (default: CPU count)")
     Integer slots;
 
+    @Option(names = "--local-node", arity = "1", paramLabel = "true|false",
+            description = "Run an in-process compute node (default true; false: only remote nodes run jobs)")
+    Boolean localNode;
+
+    @Option(names = "--node-join-token", defaultValue = "${env:KILN_NODE_JOIN_TOKEN}",
+            description = "Secret remote nodes must present (env KILN_NODE_JOIN_TOKEN; unset: loopback nodes only)")
+    String nodeJoinToken;
+
     KilnConfig resolve() {
         KilnConfig c = KilnConfig.defaults();
         Path file = config != null ? config : (Files.exists(Path.of("kiln.yaml")) ? Path.of("kiln.yaml") : null);
@@ -46,6 +54,8 @@ final class ServerOptions {
             if (slots < 1) throw new IllegalArgumentException("--slots must be at least 1, got " + slots);
             c = c.withSlots(slots);
         }
+        if (localNode != null) c = c.withNodes(c.nodes().withLocalNode(localNode));
+        if (nodeJoinToken != null) c = c.withNodes(c.nodes().withJoinToken(nodeJoinToken));
         return c;
     }
 }

@@ -96,6 +96,13 @@ public final class KilnClient {
         return send(post("nodes/" + enc(id) + "/resume", "{}"));
     }
 
+    /** Forgets a remote node: it is told not to come back, and what it ran is re-queued. */
+    public void deleteNode(String id) {
+        HttpResponse<String> r = exchange(HttpRequest.newBuilder(base.resolve("nodes/" + enc(id))).DELETE().build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() >= 400) throw error(r.statusCode(), r.body());
+    }
+
     public JsonNode jobType(String name) {
         return send(get("job-types/" + enc(name)));
     }

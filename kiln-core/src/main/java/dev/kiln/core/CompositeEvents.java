@@ -29,4 +29,9 @@ public final class CompositeEvents implements OrchestratorEvents {
     public void requeued(JobRecord job, String reason) {
         observers.forEach(o -> o.requeued(job, reason));
     }
+
+    @Override
+    public void dispatched(JobRecord job, long nanos) {
+        observers.forEach(o -> o.dispatched(job, nanos));
+    }
 }

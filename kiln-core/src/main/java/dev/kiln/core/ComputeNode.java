@@ -3,7 +3,7 @@ package dev.kiln.core;
 import java.util.Set;
 
 /**
- * A place executions run: the in-process node today, remote nodes over a stream later, behind this one interface.
+ * A place executions run: the in-process node, or a remote node connected over a stream, behind this one interface.
  * A node runs at most {@link #capacity()} executions at once.
  */
 public interface ComputeNode {
@@ -32,6 +32,29 @@ public interface ComputeNode {
 
     void cancel(String executionId);
 
-    /** Called whenever a slot frees, so placement can react without polling. */
+    /** Called whenever a slot frees (or a node reconnects), so placement can react without polling. */
     void onSlotFreed(Runnable listener);
+
+    /** Whether this node runs jobs of the named type (remote nodes may offer a subset). */
+    default boolean offersJobType(String jobType) {
+        return true;
+    }
+
+    /** False while a remote node's connection is down (it gets no work until it reconnects). */
+    default boolean connected() {
+        return true;
+    }
+
+    /** True for a node living in the orchestrator's process: its executions die with the process. */
+    default boolean inProcess() {
+        return true;
+    }
+
+    /**
+     * Takes over an execution this node reported it still runs after an orchestrator restart, so its result reaches
+     * {@code listener}. Only remote nodes can.
+     */
+    default void adopt(ExecutionRequest request, ExecutionListener listener) {
+        throw new UnsupportedOperationException("node " + id() + " cannot adopt executions");
+    }
 }

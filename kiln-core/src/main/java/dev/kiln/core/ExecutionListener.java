@@ -1,7 +1,11 @@
 package dev.kiln.core;
 
-/** Receives the result of an execution a compute node was given; called exactly once per execution. */
+/** Receives the result of an execution a compute node was given; {@code completed} is called exactly once. */
 @FunctionalInterface
 public interface ExecutionListener {
     void completed(ExecutionRequest request, ExecutionResult result);
+
+    /** The node has taken the execution and is starting it (ends its dispatch latency). Optional. */
+    default void started(ExecutionRequest request) {
+    }
 }

@@ -17,20 +17,29 @@ import org.slf4j.LoggerFactory;
 /**
  * Accepts jobs, stores them durably, pushes them to compute nodes the moment one has a free slot, and records
  * exactly one terminal result per job. The store is the truth; the ready queue and the in-flight table are caches of
- * it rebuilt by {@link #start()} (which also re-queues executions a crash interrupted).
+ * it rebuilt by {@link #start()} (which re-queues executions a crash interrupted on in-process nodes, and gives
+ * remote nodes a grace period to reconnect and claim theirs). Nodes join and leave while it runs; executions on a
+ * lost node are re-queued, fenced by the store's version so a late result is dropped.
  */
 public final class Orchestrator implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Orchestrator.class);
 
-    /** An execution handed to a node; {@code job} is the RUNNING record whose version fences the result. */
-    private record InFlight(JobRecord job, ComputeNode node, String layerDigest) {
+    /**
+     * An execution handed to a node; {@code job} is the RUNNING record whose version fences the result;
+     * {@code readyNanos} is when the job became ready (for the dispatch latency).
+     */
+    private record InFlight(JobRecord job, ComputeNode node, String layerDigest, long readyNanos) {
+    }
+
+    /** A job the store shows running on a remote node, found at start-up, waiting for that node to claim it. */
+    private record Orphan(JobRecord job, long deadlineNanos) {
     }
 
     private final JobStore store;
     private final ArtifactStore artifacts;
     private final JobTypeRegistry jobTypes;
     private final Environments environments;
-    private final List<ComputeNode> nodes;
+    private final List<ComputeNode> nodes = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final InstantSource clock;
     private final OrchestratorEvents events;
     private final OrchestratorSettings settings;
@@ -45,6 +54,18 @@ public final class Orchestrator implements AutoCloseable {
     private static final int SCAN_LIMIT = 1024;
     private final Map<String, String> queueReasons = new ConcurrentHashMap<>();
     private final Set<String> drainingNodes = ConcurrentHashMap.newKeySet();
+    private final Map<String, Orphan> orphans = new ConcurrentHashMap<>();
+    private final ExecutionListener resultListener = new ExecutionListener() {
+        @Override
+        public void completed(ExecutionRequest request, ExecutionResult result) {
+            onResult(request, result);
+        }
+
+        @Override
+        public void started(ExecutionRequest request) {
+            onStarted(request);
+        }
+    };
     private volatile boolean running;
     private volatile boolean shuttingDown;
     private Thread dispatcher;
@@ -56,13 +77,12 @@ public final class Orchestrator implements AutoCloseable {
         this.artifacts = artifacts;
         this.jobTypes = jobTypes;
         this.environments = environments;
-        this.nodes = List.copyOf(nodes);
         this.clock = clock;
         this.events = events;
         this.settings = settings;
         this.validator = new JobSpecValidator(settings.requestLimits());
         this.ready = new ReadyQueue(settings.maxQueueSize());
-        for (ComputeNode n : this.nodes) n.onSlotFreed(this::signal);
+        nodes.forEach(this::addNode);
     }
 
     /** Recovers from the store, then starts dispatching. */
@@ -75,24 +95,57 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     private void recover() {
-        Instant now = clock.instant();
+        long deadline = System.nanoTime() + settings.nodeReconnectGrace().toNanos();
+        int waiting = 0;
         for (JobRecord r : store.findByStatus(JobStatus.RUNNING, Integer.MAX_VALUE)) {
-            if (r.attempt() < r.maxAttempts()) {
-                if (store.requeue(r.id(), r.version())) {
-                    events.requeued(r, "interrupted by an orchestrator restart");
-                }
+            if (r.nodeId() != null && !isInProcessNode(r.nodeId())) {
+                orphans.put(r.id(), new Orphan(r, deadline)); // its node may still run it: wait for it to say so
+                waiting++;
             } else {
-                JobError error = new JobError(ErrorType.SANDBOX_ERROR, "execution was interrupted (attempt "
-                        + r.attempt() + " of " + r.maxAttempts() + ") and no attempts are left",
-                        JobError.PHASE_EXECUTION);
-                if (store.complete(r.id(), r.version(), JobStatus.FAILED, JobResult.errorOnly(error), now)) {
-                    store.find(r.id()).ifPresent(events::finished);
-                }
+                requeueStored(r, "interrupted by an orchestrator restart", false);
             }
         }
         List<JobRecord> queued = store.findByStatus(JobStatus.QUEUED, Integer.MAX_VALUE);
-        queued.forEach(ready::addRecovered);
+        queued.forEach(j -> ready.addAccepted(j, null));
         if (!queued.isEmpty()) log.info("recovered {} queued job(s) from the store", queued.size());
+        if (waiting > 0) {
+            log.info("{} job(s) were running on remote nodes; waiting up to {} for those nodes to reconnect", waiting,
+                    settings.nodeReconnectGrace());
+        }
+    }
+
+    private boolean isInProcessNode(String nodeId) {
+        return nodes.stream().anyMatch(n -> n.id().equals(nodeId) && n.inProcess());
+    }
+
+    /**
+     * A RUNNING job whose execution is gone: back to the queue while attempts are left (preferring another node
+     * than {@code lostOn}), else failed. Fenced by the record's version; false when something else changed it first.
+     */
+    private void requeueStored(JobRecord r, String reason, boolean enqueue) {
+        requeueStored(r, reason, enqueue, null);
+    }
+
+    private void requeueStored(JobRecord r, String reason, boolean enqueue, String lostOn) {
+        if (cancelRequested.remove(r.id())) {
+            finish(r, JobStatus.CANCELLED, JobResult.errorOnly(new JobError(ErrorType.CANCELLED,
+                    "cancelled while its node was away", JobError.PHASE_EXECUTION)));
+            return;
+        }
+        if (r.attempt() >= r.maxAttempts()) {
+            finish(r, JobStatus.FAILED, JobResult.errorOnly(new JobError(ErrorType.SANDBOX_ERROR, reason
+                    + " (attempt " + r.attempt() + " of " + r.maxAttempts() + ") and no attempts are left",
+                    JobError.PHASE_EXECUTION)));
+            return;
+        }
+        if (!store.requeue(r.id(), r.version())) return;
+        events.requeued(r, reason);
+        if (!enqueue) return;
+        JobRecord queued = new JobRecord(r.id(), r.seq(), JobStatus.QUEUED, r.spec(), r.specHash(),
+                r.idempotencyKey(), r.attempt(), r.maxAttempts(), r.version() + 1, null, r.createdAt(), null, null,
+                null);
+        ready.addAccepted(queued, lostOn);
+        signal();
     }
 
     /** Validates and durably stores a job; returns once it is stored (2xx means it will run). */
@@ -193,8 +246,9 @@ public final class Orchestrator implements AutoCloseable {
         return inFlight.size();
     }
 
+    /** Slots of the nodes connected now. */
     public int capacity() {
-        return nodes.stream().mapToInt(ComputeNode::capacity).sum();
+        return nodes.stream().filter(ComputeNode::connected).mapToInt(ComputeNode::capacity).sum();
     }
 
     public JobTypeRegistry jobTypes() {
@@ -216,8 +270,10 @@ public final class Orchestrator implements AutoCloseable {
     private void dispatchLoop() {
         while (running) {
             try {
-                wakeUp.tryAcquire(1, TimeUnit.SECONDS); // the timeout only guards against a lost signal
+                // The timeout guards against a lost signal and bounds how late an orphan's grace ends.
+                wakeUp.tryAcquire(orphans.isEmpty() ? 1000 : 100, TimeUnit.MILLISECONDS);
                 wakeUp.drainPermits();
+                expireOrphans();
                 dispatchReady();
             } catch (InterruptedException e) {
                 return;
@@ -229,7 +285,7 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     /** One placed execution of a dispatch round. */
-    private record Start(JobRecord job, JobType type, ComputeNode node, String executor) {
+    private record Start(JobRecord job, JobType type, ComputeNode node, String executor, long readyNanos) {
     }
 
     /**
@@ -254,8 +310,9 @@ public final class Orchestrator implements AutoCloseable {
         }
         List<Start> round = new ArrayList<>();
         if (totalFree == 0) return round; // a freed slot signals us
-        for (JobRecord job : ready.head(SCAN_LIMIT)) {
+        for (ReadyQueue.Waiting w : ready.head(SCAN_LIMIT)) {
             if (round.size() == MAX_ROUND || totalFree == 0) break;
+            JobRecord job = w.job();
             JobType type = jobTypes.find(job.spec().jobType()).orElse(null);
             if (type == null) {
                 ready.remove(job.id());
@@ -263,8 +320,8 @@ public final class Orchestrator implements AutoCloseable {
                 continue;
             }
             String executor = explicitExecutor(type);
-            Placement.Decision d = Placement.place(nodes, executor, constraints(job), free::get,
-                    n -> drainingNodes.contains(n.id()));
+            Placement.Decision d = Placement.place(nodes, new Placement.Need(type.name(), executor, constraints(job),
+                    w.avoidNodeId()), n -> free.getOrDefault(n, 0), n -> drainingNodes.contains(n.id()));
             if (d.node() == null) {
                 queueReasons.put(job.id(), d.reason()); // it waits; the jobs behind it may still fit
                 continue;
@@ -273,7 +330,8 @@ public final class Orchestrator implements AutoCloseable {
             queueReasons.remove(job.id());
             free.merge(d.node(), -1, Integer::sum);
             totalFree--;
-            round.add(new Start(job, type, d.node(), executor != null ? executor : d.node().defaultExecutor()));
+            round.add(new Start(job, type, d.node(), executor != null ? executor : d.node().defaultExecutor(),
+                    w.readyNanos()));
         }
         return round;
     }
@@ -285,7 +343,106 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     public List<ComputeNode> nodes() {
-        return nodes;
+        return List.copyOf(nodes);
+    }
+
+    /** A node joins (or a node with the same id is replaced); placement considers it at once. */
+    public void addNode(ComputeNode node) {
+        nodes.removeIf(n -> n.id().equals(node.id()));
+        nodes.add(node);
+        node.onSlotFreed(this::signal);
+        signal();
+    }
+
+    /**
+     * Forgets a remote node (the operator's {@code DELETE /nodes/{id}}); what it ran is re-queued.
+     *
+     * @throws KilnException 409 for an in-process node
+     */
+    public void removeNode(String id) {
+        ComputeNode node = requireNode(id);
+        if (node.inProcess()) throw KilnException.conflict(null, "node " + id + " runs inside the orchestrator and "
+                + "cannot be removed; drain it instead");
+        nodes.remove(node);
+        drainingNodes.remove(id);
+        nodeLost(id, "node " + id + " was removed");
+    }
+
+    /** The node is gone (lease expired, removed): its executions are re-queued, preferring other nodes. */
+    public int nodeLost(String nodeId, String reason) {
+        int n = 0;
+        for (InFlight f : inFlight.values()) {
+            if (f.node().id().equals(nodeId)) {
+                requeueInFlight(f, reason);
+                n++;
+            }
+        }
+        if (n > 0) log.info("{}: re-queued {} execution(s)", reason, n);
+        return n;
+    }
+
+    /**
+     * A node (re)connected holding {@code holding} executions. Executions this orchestrator has on that node but
+     * the node does not hold are re-queued; executions it holds that the store shows running on it after a restart
+     * are adopted; the rest are no longer the node's, and the returned list says which it must cancel.
+     */
+    public List<String> reconcile(ComputeNode node, Set<String> holding) {
+        for (InFlight f : inFlight.values()) {
+            if (f.node().id().equals(node.id()) && !holding.contains(f.job().currentExecutionId())) {
+                requeueInFlight(f, "node " + node.id() + " reconnected without execution "
+                        + f.job().currentExecutionId());
+            }
+        }
+        List<String> cancel = new ArrayList<>();
+        for (String executionId : holding) {
+            int dash = executionId.lastIndexOf('-');
+            String jobId = dash > 0 ? executionId.substring(0, dash) : executionId;
+            InFlight f = inFlight.get(jobId);
+            if (f != null && f.node().id().equals(node.id())
+                    && f.job().currentExecutionId().equals(executionId)) {
+                continue; // still ours, and the node still runs it
+            }
+            Orphan o = orphans.get(jobId);
+            if (o != null && node.id().equals(o.job().nodeId()) && o.job().currentExecutionId().equals(executionId)
+                    && orphans.remove(jobId, o)) {
+                adopt(node, o.job());
+                continue;
+            }
+            cancel.add(executionId);
+        }
+        return cancel;
+    }
+
+    private void adopt(ComputeNode node, JobRecord job) {
+        JobType type = jobTypes.find(job.spec().jobType()).orElseGet(() -> JobType.defaults(job.spec().jobType()));
+        ExecutionRequest request = new ExecutionRequest(job.currentExecutionId(), job.id(), job.attempt(),
+                job.spec(), type, JobSpecValidator.effectiveTimeout(job.spec().timeoutSeconds(), type),
+                settings.outputLimits(), null);
+        inFlight.put(job.id(), new InFlight(job, node, null, System.nanoTime()));
+        node.adopt(request, resultListener);
+        log.info("node {} reclaimed execution {} after the orchestrator restarted", node.id(), request.executionId());
+        if (cancelRequested.contains(job.id())) node.cancel(request.executionId());
+    }
+
+    /** Orphans whose node did not come back within the grace period run again elsewhere. */
+    private void expireOrphans() {
+        if (orphans.isEmpty()) return;
+        long now = System.nanoTime();
+        for (Orphan o : orphans.values()) {
+            if (now - o.deadlineNanos() >= 0 && orphans.remove(o.job().id(), o)) {
+                requeueStored(o.job(), "node " + o.job().nodeId() + " did not reconnect after the orchestrator "
+                        + "restarted", true, o.job().nodeId());
+            }
+        }
+    }
+
+    private void requeueInFlight(InFlight f, String reason) {
+        if (!inFlight.remove(f.job().id(), f)) return; // its result came first
+        try {
+            requeueStored(f.job(), reason, true, f.node().id());
+        } finally {
+            signal();
+        }
     }
 
     public ComputeNode requireNode(String id) {
@@ -306,8 +463,14 @@ public final class Orchestrator implements AutoCloseable {
     /** {@code ready}, {@code draining} (still running work) or {@code drained}. */
     public String nodeStatus(ComputeNode node) {
         if (!drainingNodes.contains(node.id())) return "ready";
-        boolean busy = inFlight.values().stream().anyMatch(f -> f.node() == node);
-        return busy ? "draining" : "drained";
+        return runningOn(node.id()) > 0 ? "draining" : "drained";
+    }
+
+    /** Executions the orchestrator has on the node now. */
+    public int runningOn(String nodeId) {
+        int n = 0;
+        for (InFlight f : inFlight.values()) if (f.node().id().equals(nodeId)) n++;
+        return n;
     }
 
     /** Why a queued job has not been placed yet (null when it has not been tried or fits). */
@@ -351,7 +514,7 @@ public final class Orchestrator implements AutoCloseable {
         JobRecord job = new JobRecord(queued.id(), queued.seq(), JobStatus.RUNNING, queued.spec(), queued.specHash(),
                 queued.idempotencyKey(), attempt, queued.maxAttempts(), queued.version() + 1, node.id(),
                 queued.createdAt(), startedAt, null, null);
-        InFlight f = new InFlight(job, node, layerDigest);
+        InFlight f = new InFlight(job, node, layerDigest, st.readyNanos());
         inFlight.put(job.id(), f);
         events.started(job, Duration.between(job.createdAt(), startedAt).toMillis());
         if (cancelRequested.remove(job.id())) {
@@ -363,11 +526,18 @@ public final class Orchestrator implements AutoCloseable {
         ExecutionRequest request = new ExecutionRequest(job.currentExecutionId(), job.id(), attempt, job.spec(),
                 st.type(), timeout, settings.outputLimits(), layerDigest);
         try {
-            node.execute(request, st.executor(), this::onResult);
+            node.execute(request, st.executor(), resultListener);
         } catch (RuntimeException e) {
             log.error("node {} refused execution {}", node.id(), request.executionId(), e);
             completeInFlight(f, ExecutionResult.failure(JobStatus.FAILED, new JobError(ErrorType.SANDBOX_ERROR,
                     "compute node refused the execution: " + e.getMessage(), JobError.PHASE_SETUP)));
+        }
+    }
+
+    private void onStarted(ExecutionRequest request) {
+        InFlight f = inFlight.get(request.jobId());
+        if (f != null && f.job().currentExecutionId().equals(request.executionId())) {
+            events.dispatched(f.job(), System.nanoTime() - f.readyNanos());
         }
     }
 
@@ -377,17 +547,23 @@ public final class Orchestrator implements AutoCloseable {
             log.warn("dropping result of stale execution {}", request.executionId());
             return;
         }
-        completeInFlight(f, result);
+        // A remote node runs on a layer of its own choosing and says which.
+        completeInFlight(request.layerDigest() != null && !request.layerDigest().equals(f.layerDigest())
+                ? new InFlight(f.job(), f.node(), request.layerDigest(), f.readyNanos()) : f, result, f);
     }
 
     private void completeInFlight(InFlight f, ExecutionResult result) {
+        completeInFlight(f, result, f);
+    }
+
+    private void completeInFlight(InFlight f, ExecutionResult result, InFlight registered) {
         JobRecord job = f.job();
         if (shuttingDown && result.status() == JobStatus.CANCELLED && !cancelRequested.contains(job.id())) {
             // Interrupted by our own shutdown, not by the user: the job runs again after the restart.
             try {
                 if (store.requeue(job.id(), job.version())) events.requeued(job, "interrupted by shutdown");
             } finally {
-                inFlight.remove(job.id(), f);
+                inFlight.remove(job.id(), registered);
             }
             return;
         }
@@ -403,7 +579,7 @@ public final class Orchestrator implements AutoCloseable {
         try {
             finish(job, outcome.status(), JobResult.of(outcome, stored, f.layerDigest()));
         } finally {
-            inFlight.remove(job.id(), f);
+            inFlight.remove(job.id(), registered);
             cancelRequested.remove(job.id());
             signal();
         }
@@ -448,7 +624,10 @@ public final class Orchestrator implements AutoCloseable {
         running = false;
         shuttingDown = true;
         long deadline = System.nanoTime() + grace.toNanos();
-        while (!inFlight.isEmpty() && System.nanoTime() < deadline) Thread.sleep(20);
+        // Remote nodes keep running their work; after the restart they report it and it is reclaimed.
+        while (inFlight.values().stream().anyMatch(f -> f.node().inProcess()) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
     }
 
     @Override

@@ -16,4 +16,8 @@ public interface OrchestratorEvents {
 
     default void requeued(JobRecord job, String reason) {
     }
+
+    /** The node started the execution {@code nanos} after the job became ready (submitted or re-queued). */
+    default void dispatched(JobRecord job, long nanos) {
+    }
 }

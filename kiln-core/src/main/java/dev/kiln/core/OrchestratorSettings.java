@@ -1,13 +1,25 @@
 package dev.kiln.core;
 
+import java.time.Duration;
+
 /**
- * Tunables of an orchestrator. {@code maxAttempts} bounds how often a job is started (re-runs after a crash count);
- * {@code defaultExecutor} overrides the nodes' own default when non-null (e.g. {@code noop} for load tests).
+ * Tunables of an orchestrator. {@code maxAttempts} bounds how often a job is started (re-runs after a crash or a lost
+ * node count); {@code defaultExecutor} overrides the nodes' own default when non-null (e.g. {@code noop} for load
+ * tests); {@code nodeReconnectGrace} is how long, after a restart, executions the store shows running on a remote
+ * node wait for that node to reconnect and claim them before they are re-queued.
  */
 public record OrchestratorSettings(int maxQueueSize, int maxAttempts, RequestLimits requestLimits,
-                                   OutputLimits outputLimits, String defaultExecutor) {
+                                   OutputLimits outputLimits, String defaultExecutor, Duration nodeReconnectGrace) {
+    public static final Duration DEFAULT_RECONNECT_GRACE = Duration.ofSeconds(10);
+
     public OrchestratorSettings {
         if (maxQueueSize < 1) throw new IllegalArgumentException("max_queue_size must be at least 1");
         if (maxAttempts < 1) throw new IllegalArgumentException("max_attempts must be at least 1");
+        if (nodeReconnectGrace == null) nodeReconnectGrace = DEFAULT_RECONNECT_GRACE;
+    }
+
+    public OrchestratorSettings(int maxQueueSize, int maxAttempts, RequestLimits requestLimits,
+                                OutputLimits outputLimits, String defaultExecutor) {
+        this(maxQueueSize, maxAttempts, requestLimits, outputLimits, defaultExecutor, DEFAULT_RECONNECT_GRACE);
     }
 }

@@ -5,13 +5,17 @@ import java.util.LinkedHashMap;
 import java.util.List;
 
 /**
- * Jobs waiting for a node, in submission order, bounded by {@code max_queue_size}. A submitter first reserves a
- * place (so a full queue is refused before anything is written), then adds the stored job. Jobs leave by id: one
- * that fits no node yet waits without holding up the jobs behind it.
+ * Jobs waiting for a node, in the order they became ready, bounded by {@code max_queue_size}. A submitter first
+ * reserves a place (so a full queue is refused before anything is written), then adds the stored job. Jobs leave by
+ * id: one that fits no node yet waits without holding up the jobs behind it.
  */
 final class ReadyQueue {
+    /** A waiting job, when it became ready ({@link System#nanoTime()}), and the node it was lost on (or null). */
+    record Waiting(JobRecord job, long readyNanos, String avoidNodeId) {
+    }
+
     private final int capacity;
-    private final LinkedHashMap<String, JobRecord> jobs = new LinkedHashMap<>();
+    private final LinkedHashMap<String, Waiting> jobs = new LinkedHashMap<>();
     private int reserved;
 
     ReadyQueue(int capacity) {
@@ -30,20 +34,20 @@ final class ReadyQueue {
 
     synchronized void addReserved(JobRecord job) {
         reserved--;
-        jobs.put(job.id(), job);
+        jobs.put(job.id(), new Waiting(job, System.nanoTime(), null));
     }
 
-    /** Jobs found queued at start-up: they were accepted before, so they are never refused. */
-    synchronized void addRecovered(JobRecord job) {
-        jobs.put(job.id(), job);
+    /** Jobs found queued at start-up or re-queued: they were accepted before, so they are never refused. */
+    synchronized void addAccepted(JobRecord job, String avoidNodeId) {
+        jobs.put(job.id(), new Waiting(job, System.nanoTime(), avoidNodeId));
     }
 
     /** The oldest {@code n} jobs, oldest first. */
-    synchronized List<JobRecord> head(int n) {
-        List<JobRecord> out = new ArrayList<>(Math.min(n, jobs.size()));
-        for (JobRecord j : jobs.values()) {
+    synchronized List<Waiting> head(int n) {
+        List<Waiting> out = new ArrayList<>(Math.min(n, jobs.size()));
+        for (Waiting w : jobs.values()) {
             if (out.size() == n) break;
-            out.add(j);
+            out.add(w);
         }
         return out;
     }

@@ -108,6 +108,7 @@ public final class LocalComputeNode implements ComputeNode, AutoCloseable {
     private void run(ExecutionRequest request, Executor executor, ExecutionListener listener) {
         Path workDir = workRoot.resolve(request.executionId());
         try {
+            listener.started(request);
             ExecutionResult result;
             try {
                 long buildMs = request.layerDigest() == null ? 0

@@ -20,6 +20,11 @@ import org.slf4j.LoggerFactory;
 record Executors(Map<String, Executor> executors, LayerStore layers, BwrapExecutor bwrap) {
     private static final Logger log = LoggerFactory.getLogger(Executors.class);
 
+    /** An orchestrator without a node of its own. */
+    static Executors none() {
+        return new Executors(Map.of("noop", new NoopExecutor()), null, null);
+    }
+
     /** {@code layerRoot} and {@code warmRoot} must be reachable by the sandbox user (see WorkRoots). */
     static Executors create(KilnConfig config, Path layerRoot, Path warmRoot) {
         Map<String, Executor> executors = new LinkedHashMap<>();

@@ -4,6 +4,7 @@ import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobStatus;
 import dev.kiln.core.Orchestrator;
 import dev.kiln.core.OrchestratorEvents;
+import dev.kiln.server.nodes.NodeGateway;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -13,8 +14,11 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
 
-/** Prometheus metrics: jobs by status, queue depth, running, and latency histograms. */
-public final class KilnMetrics implements OrchestratorEvents {
+/**
+ * Prometheus metrics: jobs by status, queue depth, running, latency histograms, and the nodes (connected, dispatch
+ * latency, reconnects, expired leases, re-queued executions).
+ */
+public final class KilnMetrics implements OrchestratorEvents, NodeGateway.Events {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Counter submitted;
     private final Counter requeued;
@@ -22,6 +26,10 @@ public final class KilnMetrics implements OrchestratorEvents {
     private final Timer queueWait;
     private final Timer execution;
     private final Timer total;
+    private final Timer dispatch;
+    private final Counter reconnects;
+    private final Counter leasesExpired;
+    private final Counter resultsDropped;
 
     public KilnMetrics() {
         submitted = Counter.builder("kiln.jobs.submitted").description("Jobs accepted").register(registry);
@@ -34,6 +42,16 @@ public final class KilnMetrics implements OrchestratorEvents {
         queueWait = histogram("kiln.job.queue", "Time from submission to start on a node");
         execution = histogram("kiln.job.execution", "Time the job's process ran");
         total = histogram("kiln.job.total", "Time from submission to terminal status");
+        dispatch = Timer.builder("kiln.dispatch.latency")
+                .description("Time from a job becoming ready to its node starting it").publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofNanos(100_000)).maximumExpectedValue(Duration.ofMinutes(10))
+                .register(registry);
+        reconnects = Counter.builder("kiln.node.reconnects").description("Handshakes of nodes seen before")
+                .register(registry);
+        leasesExpired = Counter.builder("kiln.node.leases.expired")
+                .description("Nodes declared lost after being silent past their lease").register(registry);
+        resultsDropped = Counter.builder("kiln.node.results.dropped")
+                .description("Late results of executions that were re-queued or cancelled").register(registry);
     }
 
     private Timer histogram(String name, String description) {
@@ -43,7 +61,9 @@ public final class KilnMetrics implements OrchestratorEvents {
     }
 
     /** Gauges read live values from the orchestrator at scrape time. */
-    public void bind(Orchestrator orchestrator) {
+    public void bind(Orchestrator orchestrator, NodeGateway gateway) {
+        Gauge.builder("kiln.nodes.connected", gateway, NodeGateway::connectedCount)
+                .description("Remote nodes connected now").register(registry);
         Gauge.builder("kiln.queue.depth", orchestrator, Orchestrator::queueDepth)
                 .description("Jobs waiting for a node").register(registry);
         Gauge.builder("kiln.jobs", orchestrator, Orchestrator::queueDepth).tag("status", "queued")
@@ -77,6 +97,26 @@ public final class KilnMetrics implements OrchestratorEvents {
     @Override
     public void requeued(JobRecord job, String reason) {
         requeued.increment();
+    }
+
+    @Override
+    public void dispatched(JobRecord job, long nanos) {
+        dispatch.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void connected(boolean reconnect) {
+        if (reconnect) reconnects.increment();
+    }
+
+    @Override
+    public void leaseExpired() {
+        leasesExpired.increment();
+    }
+
+    @Override
+    public void resultDropped() {
+        resultsDropped.increment();
     }
 
     io.micrometer.core.instrument.MeterRegistry registry() {

@@ -7,6 +7,10 @@ import dev.kiln.core.JobTypeRegistry;
 import dev.kiln.sandbox.LayerStore;
 import dev.kiln.server.http.JobTypeRoutes;
 import dev.kiln.server.http.NodeRoutes;
+import dev.kiln.server.nodes.LongPollNodeEndpoint;
+import dev.kiln.server.nodes.NodeGateway;
+import dev.kiln.server.nodes.NodeMessageLimits;
+import dev.kiln.server.nodes.WebSocketNodeEndpoint;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import dev.kiln.core.Orchestrator;
@@ -28,8 +32,9 @@ import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * One Kiln process: store, artifact store, an in-process compute node, the orchestrator and the HTTP API. The node
- * sits behind {@link dev.kiln.core.ComputeNode}, the interface remote nodes will use too.
+ * One Kiln process: store, artifact store, the orchestrator, the HTTP API, the gateway remote nodes dial into, and
+ * (unless {@code local_node: false}) an in-process compute node. Both kinds of node sit behind
+ * {@link dev.kiln.core.ComputeNode}, so placement and results take one path.
  */
 public final class KilnServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(KilnServer.class);
@@ -37,18 +42,21 @@ public final class KilnServer implements AutoCloseable {
     private final KilnConfig config;
     private final JobStore store;
     private final LocalComputeNode node;
+    private final NodeGateway gateway;
     private final Orchestrator orchestrator;
     private final EnvironmentService environments;
     private final LayerStore layers;
     private final dev.kiln.sandbox.BwrapExecutor bwrap;
     private final Javalin http;
 
-    private KilnServer(KilnConfig config, JobStore store, LocalComputeNode node, Orchestrator orchestrator,
+    private KilnServer(KilnConfig config, JobStore store, LocalComputeNode node, NodeGateway gateway,
+                       Orchestrator orchestrator,
                        EnvironmentService environments, LayerStore layers, dev.kiln.sandbox.BwrapExecutor bwrap,
                        Javalin http) {
         this.config = config;
         this.store = store;
         this.node = node;
+        this.gateway = gateway;
         this.orchestrator = orchestrator;
         this.environments = environments;
         this.layers = layers;
@@ -65,22 +73,32 @@ public final class KilnServer implements AutoCloseable {
             ArtifactStore artifacts = FileArtifactStore.open(config.dataDir());
             JobTypeRegistry registry = new JobTypeRegistry(config.jobTypes(), store.jobTypes());
             Path visible = WorkRoots.sandboxVisibleRoot(config.dataDir());
-            Executors sandboxes = Executors.create(config, visible.resolve("layers"), visible.resolve("warm"));
+            // Without an in-process node this process runs no sandboxes: no executors, layers or warm pools.
+            Executors sandboxes = config.nodes().localNode()
+                    ? Executors.create(config, visible.resolve("layers"), visible.resolve("warm")) : Executors.none();
             if (sandboxes.layers() != null) opened.add(sandboxes.layers());
             EnvironmentService environments = new EnvironmentService(sandboxes.layers(),
                     sandboxes.layers() == null ? null : sandboxes.layers().interpreters(), registry,
                     config.productionMode(), config.dataDir().resolve("layer-state"));
             opened.add(environments);
-            LocalComputeNode node = new LocalComputeNode("local", sandboxes.executors(), config.executor(),
-                    config.slots(), visible.resolve("work"), environments, config.labels());
-            opened.add(node);
+            LocalComputeNode node = null;
+            if (config.nodes().localNode()) {
+                node = new LocalComputeNode("local", sandboxes.executors(), config.executor(), config.slots(),
+                        visible.resolve("work"), environments, config.labels());
+                opened.add(node);
+            }
             KilnMetrics metrics = new KilnMetrics();
-            Orchestrator orchestrator = new Orchestrator(store, artifacts, registry, environments, List.of(node),
-                    Clock.systemUTC(), new CompositeEvents(metrics, environments),
-                    new OrchestratorSettings(config.maxQueueSize(),
-                    config.maxAttempts(), config.requestLimits(), config.outputLimits(), null));
+            Orchestrator orchestrator = new Orchestrator(store, artifacts, registry, environments,
+                    node == null ? List.of() : List.of(node), Clock.systemUTC(),
+                    new CompositeEvents(metrics, environments), new OrchestratorSettings(config.maxQueueSize(),
+                    config.maxAttempts(), config.requestLimits(), config.outputLimits(), null,
+                    java.time.Duration.ofSeconds(config.nodes().reconnectGraceSeconds())));
             opened.add(orchestrator);
-            metrics.bind(orchestrator);
+            Path spool = config.dataDir().resolve("node-results");
+            dev.kiln.sandbox.FileTrees.deleteRecursively(spool); // a crashed run's half-received results
+            NodeGateway gateway = new NodeGateway(orchestrator, config.nodes(), spool, config.outputLimits(), metrics);
+            opened.add(gateway);
+            metrics.bind(orchestrator, gateway);
             orchestrator.start();
             WarmPoolManager pools = new WarmPoolManager(sandboxes.bwrap(), registry, environments, config.executor(),
                     config.slots(), metrics.registry());
@@ -90,7 +108,10 @@ public final class KilnServer implements AutoCloseable {
             JsonMapper json = JsonMapper.builder().build();
             ApiRoutes routes = new ApiRoutes(orchestrator, artifacts, json, config.requestLimits().maxBodyBytes(),
                     metrics::scrape);
-            NodeRoutes nodeRoutes = new NodeRoutes(orchestrator, json);
+            NodeRoutes nodeRoutes = new NodeRoutes(orchestrator, gateway, json);
+            long maxNodeMessage = NodeMessageLimits.maxResultBytes(config.outputLimits());
+            WebSocketNodeEndpoint nodeSockets = new WebSocketNodeEndpoint(gateway, maxNodeMessage);
+            LongPollNodeEndpoint nodePolls = new LongPollNodeEndpoint(gateway, maxNodeMessage);
             JobTypeRoutes typeRoutes = new JobTypeRoutes(registry, environments, json,
                     config.requestLimits().maxBodyBytes());
             Javalin http = Javalin.create(c -> {
@@ -109,12 +130,15 @@ public final class KilnServer implements AutoCloseable {
                 routes.register(c);
                 typeRoutes.register(c);
                 nodeRoutes.register(c);
+                nodeSockets.register(c);
+                nodePolls.register(c);
             });
             http.start(config.host(), config.port());
-            log.info("Kiln listening on http://{}:{} (executor {}, {} slot(s), data {}{})", config.host(), http.port(),
-                    config.executor(), config.slots(), config.dataDir().toAbsolutePath(),
-                    config.productionMode() ? ", production mode" : "");
-            return new KilnServer(config, store, node, orchestrator, environments, sandboxes.layers(),
+            log.info("Kiln listening on http://{}:{} ({}, data {}{})", config.host(), http.port(),
+                    node == null ? "no in-process node: waiting for remote nodes"
+                            : "executor " + config.executor() + ", " + config.slots() + " slot(s)",
+                    config.dataDir().toAbsolutePath(), config.productionMode() ? ", production mode" : "");
+            return new KilnServer(config, store, node, gateway, orchestrator, environments, sandboxes.layers(),
                     sandboxes.bwrap(), http);
         } catch (IOException e) {
             closeAll(opened);
@@ -176,6 +200,6 @@ public final class KilnServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        closeQuietly(node, orchestrator, environments, layers, store);
+        closeQuietly(gateway, node, orchestrator, environments, layers, store);
     }
 }

@@ -14,7 +14,8 @@ import java.util.function.Consumer;
 public record KilnConfig(String host, int port, Path dataDir, String executor, int slots, int maxQueueSize,
                          int maxAttempts, int shutdownGraceSeconds, RequestLimits requestLimits,
                          OutputLimits outputLimits, SandboxSettings sandbox, List<JobType> jobTypes,
-                         boolean productionMode, PipSettings pip, java.util.Map<String, String> labels) {
+                         boolean productionMode, PipSettings pip, java.util.Map<String, String> labels,
+                         NodeSettings nodes) {
     public static final int DEFAULT_PORT = 8000;
 
     public KilnConfig {
@@ -26,7 +27,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         return new KilnConfig("0.0.0.0", DEFAULT_PORT, Path.of("kiln-data"), "bwrap",
                 Math.max(1, Runtime.getRuntime().availableProcessors()), 10_000, 2, 10, RequestLimits.DEFAULTS,
                 OutputLimits.DEFAULTS, SandboxSettings.DEFAULTS, List.of(), false, PipSettings.DEFAULTS,
-                java.util.Map.of());
+                java.util.Map.of(), NodeSettings.DEFAULTS);
     }
 
     /** A mutable copy for the with-methods; one place lists the fields. */
@@ -46,6 +47,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         boolean productionMode;
         PipSettings pip;
         java.util.Map<String, String> labels;
+        NodeSettings nodes;
 
         Builder(KilnConfig c) {
             host = c.host;
@@ -63,11 +65,13 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
             productionMode = c.productionMode;
             pip = c.pip;
             labels = c.labels;
+            nodes = c.nodes;
         }
 
         KilnConfig build() {
             return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts,
-                    shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip, labels);
+                    shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip, labels,
+                    nodes);
         }
     }
 
@@ -127,5 +131,9 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     public KilnConfig withRequestLimits(RequestLimits r) {
         return with(b -> b.requestLimits = r);
+    }
+
+    public KilnConfig withNodes(NodeSettings n) {
+        return with(b -> b.nodes = n);
     }
 }

@@ -24,7 +24,8 @@ public final class KilnConfigLoader {
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     static final Pattern JOB_TYPE_NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Set<String> TOP = Set.of("host", "port", "data_dir", "executor", "slots", "max_queue_size",
-            "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types", "production_mode", "pip", "labels");
+            "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types", "production_mode", "pip", "labels",
+            "local_node", "node_join_token", "node_lease", "node_heartbeat", "node_reconnect_grace");
     private static final Set<String> PIP = Set.of("index_url", "extra_index_urls", "find_links", "no_index");
     private static final Set<String> LIMITS = Set.of("max_body_size", "max_code_size", "max_input_size", "max_files",
             "max_file_size", "max_files_total_size", "max_stdout", "max_stderr", "max_output_size",
@@ -109,7 +110,19 @@ public final class KilnConfigLoader {
                 jobTypes,
                 root.bool("production_mode", base.productionMode()),
                 root.has("pip") ? pip(root.child("pip"), baseDir) : base.pip(),
-                root.has("labels") ? labels(root) : base.labels());
+                root.has("labels") ? labels(root) : base.labels(),
+                nodeSettings(root, base.nodes()));
+    }
+
+    private static NodeSettings nodeSettings(ConfigNode root, NodeSettings base) {
+        int lease = root.integer("node_lease", base.leaseMillis(), 200, 600_000);
+        int heartbeat = root.integer("node_heartbeat", base.heartbeatMillis(), 50, 60_000);
+        if (heartbeat >= lease) {
+            throw root.child("node_heartbeat").error("must be shorter than node_lease (" + lease + " ms)");
+        }
+        return new NodeSettings(root.bool("local_node", base.localNode()),
+                root.string("node_join_token", base.joinToken()), lease, heartbeat,
+                root.integer("node_reconnect_grace", base.reconnectGraceSeconds(), 0, 3600));
     }
 
     /** The in-process node's labels; each must be usable in a constraint (key=value). */

@@ -1,0 +1,36 @@
+package dev.kiln.server.config;
+
+/**
+ * How the orchestrator deals with compute nodes. {@code localNode}: run an in-process node (single-node mode);
+ * {@code joinToken}: the secret remote nodes present (null: only nodes on loopback may join); a node silent past
+ * {@code leaseMillis} is lost; nodes heartbeat every {@code heartbeatMillis}; after a restart, executions running on
+ * remote nodes wait {@code reconnectGraceSeconds} for their node to come back.
+ */
+public record NodeSettings(boolean localNode, String joinToken, int leaseMillis, int heartbeatMillis,
+                           int reconnectGraceSeconds) {
+    public static final NodeSettings DEFAULTS = new NodeSettings(true, null, 3000, 1000, 10);
+
+    public NodeSettings {
+        if (joinToken != null && joinToken.isBlank()) joinToken = null;
+        if (heartbeatMillis >= leaseMillis) {
+            throw new IllegalArgumentException("node_heartbeat (" + heartbeatMillis + " ms) must be shorter than "
+                    + "node_lease (" + leaseMillis + " ms)");
+        }
+    }
+
+    public NodeSettings withLocalNode(boolean on) {
+        return new NodeSettings(on, joinToken, leaseMillis, heartbeatMillis, reconnectGraceSeconds);
+    }
+
+    public NodeSettings withJoinToken(String token) {
+        return new NodeSettings(localNode, token, leaseMillis, heartbeatMillis, reconnectGraceSeconds);
+    }
+
+    public NodeSettings withLease(int leaseMs, int heartbeatMs) {
+        return new NodeSettings(localNode, joinToken, leaseMs, heartbeatMs, reconnectGraceSeconds);
+    }
+
+    public NodeSettings withReconnectGraceSeconds(int seconds) {
+        return new NodeSettings(localNode, joinToken, leaseMillis, heartbeatMillis, seconds);
+    }
+}

@@ -1,0 +1,246 @@
+package dev.kiln.server.nodes;
+
+import dev.kiln.core.ComputeNode;
+import dev.kiln.core.Orchestrator;
+import dev.kiln.core.OutputLimits;
+import dev.kiln.node.protocol.NodeMessage;
+import dev.kiln.node.protocol.NodeMessage.Hello;
+import dev.kiln.server.config.NodeSettings;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Where remote nodes join: checks handshakes, reconciles what a (re)connecting node holds, routes the node's messages,
+ * and declares a node lost when it is silent past its lease. Transports ({@link WebSocketNodeEndpoint},
+ * {@link LongPollNodeEndpoint}) only move messages; every decision is here.
+ */
+public final class NodeGateway implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(NodeGateway.class);
+    private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final int MAX_LABELS = 64;
+    private static final int MAX_SLOTS = 10_000;
+
+    /** What the gateway reports, for metrics. */
+    public interface Events {
+        Events NONE = new Events() {
+        };
+
+        default void connected(boolean reconnect) {
+        }
+
+        default void leaseExpired() {
+        }
+
+        default void resultDropped() {
+        }
+    }
+
+    private final Orchestrator orchestrator;
+    private final NodeSettings settings;
+    private final ResultReceiver results;
+    private final Events events;
+    private final Map<String, RemoteComputeNode> nodes = new ConcurrentHashMap<>();
+    private final Thread leaseWatch;
+    private volatile boolean closed;
+
+    public NodeGateway(Orchestrator orchestrator, NodeSettings settings, Path spoolDir, OutputLimits limits,
+                       Events events) {
+        this.orchestrator = orchestrator;
+        this.settings = settings;
+        this.events = events;
+        this.results = new ResultReceiver(spoolDir, limits);
+        this.leaseWatch = Thread.ofPlatform().name("kiln-node-leases").daemon().start(this::watchLeases);
+    }
+
+    /**
+     * A handshake on {@code channel}: validates it, reconciles, sends {@code welcome}, then makes the node
+     * placeable. {@code loopback}: whether the node connected from this machine (needed when no join token is set).
+     */
+    public RemoteComputeNode hello(Hello h, NodeChannel channel, boolean loopback, String session) {
+        check(h, loopback);
+        boolean known = nodes.containsKey(h.nodeId());
+        RemoteComputeNode node = nodes.computeIfAbsent(h.nodeId(), id -> new RemoteComputeNode(id, h));
+        synchronized (node) {
+            NodeChannel old = node.channel();
+            if (old != null && node.detach(old)) {
+                old.close(new NodeMessage.Refused("replaced", "a newer connection of node " + h.nodeId()
+                        + " took over"));
+            }
+            node.hello(h);
+            node.heard();
+            Set<String> holding = new HashSet<>(h.holding());
+            node.retainAssigned(holding);
+            if (orchestrator.nodes().stream().noneMatch(n -> n == node)) orchestrator.addNode(node);
+            List<String> cancel = orchestrator.reconcile(node, holding);
+            channel.welcome(new NodeMessage.Welcome(node.id(), session, settings.heartbeatMillis(),
+                    settings.leaseMillis(), cancel));
+            node.attach(channel);
+        }
+        events.connected(known);
+        log.info("node {} {} over {} ({} slot(s), executors {}, holding {})", h.nodeId(),
+                known ? "reconnected" : "joined", channel.transport(), h.slots(), h.executors(), h.holding().size());
+        return node;
+    }
+
+    private void check(Hello h, boolean loopback) {
+        if (closed) throw new NodeRefusedException("shutting_down", "the orchestrator is shutting down");
+        if (h.protocol() != NodeMessage.PROTOCOL_VERSION) {
+            throw new NodeRefusedException("protocol_version", "protocol: this orchestrator speaks version "
+                    + NodeMessage.PROTOCOL_VERSION + ", the node " + h.protocol());
+        }
+        String token = settings.joinToken();
+        if (token == null && !loopback) {
+            throw new NodeRefusedException("unauthorized", "token: no node_join_token is configured, so only nodes "
+                    + "on the orchestrator's machine may join");
+        }
+        if (token != null && (h.token() == null || !MessageDigest.isEqual(
+                token.getBytes(StandardCharsets.UTF_8), h.token().getBytes(StandardCharsets.UTF_8)))) {
+            throw new NodeRefusedException("unauthorized", "token: wrong or missing join token");
+        }
+        if (!NODE_ID.matcher(h.nodeId()).matches()) {
+            throw new NodeRefusedException("bad_message", "node_id: must match " + NODE_ID.pattern());
+        }
+        if (h.slots() < 1 || h.slots() > MAX_SLOTS) {
+            throw new NodeRefusedException("bad_message", "slots: must be 1 to " + MAX_SLOTS + ", got " + h.slots());
+        }
+        if (h.executors().isEmpty() || !h.executors().contains(h.defaultExecutor())) {
+            throw new NodeRefusedException("bad_message", "default_executor: '" + h.defaultExecutor()
+                    + "' is not among executors " + h.executors());
+        }
+        if (h.labels().size() > MAX_LABELS) {
+            throw new NodeRefusedException("bad_message", "labels: at most " + MAX_LABELS);
+        }
+        if (h.holding().size() > 10 * MAX_SLOTS) throw new NodeRefusedException("bad_message", "holding: too long");
+        ComputeNode existing = orchestrator.nodes().stream().filter(n -> n.id().equals(h.nodeId())).findFirst()
+                .orElse(null);
+        if (existing != null && existing.inProcess()) {
+            throw new NodeRefusedException("bad_message", "node_id: '" + h.nodeId() + "' is the orchestrator's own node");
+        }
+    }
+
+    /** A message from a node after its handshake. Results are recorded on a thread of their own. */
+    public void received(RemoteComputeNode node, NodeChannel channel, NodeMessage message) {
+        if (node.channel() != channel) return; // a replaced connection's late message
+        node.heard();
+        switch (message) {
+            case NodeMessage.Heartbeat h -> node.reportedFree(h.free());
+            case NodeMessage.Started s -> {
+                RemoteComputeNode.Assigned a = node.assigned(s.executionId());
+                if (a != null) a.listener().started(a.request());
+            }
+            case NodeMessage.Result r -> Thread.ofVirtual().name("result-" + r.executionId())
+                    .start(() -> deliver(node, r));
+            default -> throw new NodeRefusedException("bad_message", "type: a node may not send '"
+                    + message.getClass().getSimpleName().toLowerCase() + "' here");
+        }
+    }
+
+    private void deliver(RemoteComputeNode node, NodeMessage.Result r) {
+        try {
+            RemoteComputeNode.Assigned a = node.release(r.executionId());
+            if (a == null) {
+                events.resultDropped();
+                log.info("dropping result of execution {} from node {}: it is no longer the node's", r.executionId(),
+                        node.id());
+            } else {
+                results.deliver(a, r.result(), node.id());
+            }
+        } catch (RuntimeException e) {
+            log.error("could not record the result of execution {} from node {}", r.executionId(), node.id(), e);
+            return; // not acknowledged: the node resends it after reconnecting
+        }
+        NodeChannel c = node.channel();
+        if (c != null) c.send(new NodeMessage.Ack(r.executionId()));
+    }
+
+    /** The connection ended without a goodbye: the node has its lease to come back before its work moves. */
+    public void disconnected(RemoteComputeNode node, NodeChannel channel) {
+        if (node.detach(channel)) log.info("node {} disconnected; lease {} ms", node.id(), settings.leaseMillis());
+    }
+
+    /** The operator forgets a node: it is told not to come back, and its work is re-queued. */
+    public void remove(String nodeId) {
+        orchestrator.removeNode(nodeId); // 404 or 409 (in-process) first
+        RemoteComputeNode node = nodes.remove(nodeId);
+        if (node == null) return;
+        NodeChannel c = node.channel();
+        if (c != null && node.detach(c)) c.close(new NodeMessage.Refused("removed", "node " + nodeId
+                + " was removed by the operator"));
+        node.markLost();
+    }
+
+    public Optional<RemoteComputeNode> find(String nodeId) {
+        return Optional.ofNullable(nodes.get(nodeId));
+    }
+
+    /** The connection state of a remote node (empty for unknown or in-process nodes). */
+    public Optional<NodeStatus> status(String nodeId) {
+        RemoteComputeNode n = nodes.get(nodeId);
+        if (n == null) return Optional.empty();
+        NodeChannel c = n.channel();
+        String state = c != null ? "connected" : n.lost() ? "lost" : "disconnected";
+        return Optional.of(new NodeStatus(state, c == null ? null : c.transport(), n.connectedSince(),
+                n.silentNanos() / 1_000_000, n.connections(), n.lastHello().jobTypes()));
+    }
+
+    public int connectedCount() {
+        int n = 0;
+        for (RemoteComputeNode node : nodes.values()) if (node.connected()) n++;
+        return n;
+    }
+
+    private void watchLeases() {
+        long leaseNanos = settings.leaseMillis() * 1_000_000L;
+        long tick = Math.max(20, Math.min(250, settings.leaseMillis() / 10));
+        while (!closed) {
+            try {
+                Thread.sleep(tick);
+                for (RemoteComputeNode node : nodes.values()) {
+                    if (!node.lost() && node.silentNanos() > leaseNanos) expire(node);
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.error("lease check failed", e);
+            }
+        }
+    }
+
+    private void expire(RemoteComputeNode node) {
+        synchronized (node) {
+            if (node.lost() || node.silentNanos() <= settings.leaseMillis() * 1_000_000L) return;
+            NodeChannel c = node.channel();
+            if (c != null && node.detach(c)) c.close(null);
+            node.markLost();
+        }
+        events.leaseExpired();
+        String reason = "node " + node.id() + " was lost (silent for more than " + settings.leaseMillis() + " ms)";
+        log.warn(reason);
+        orchestrator.nodeLost(node.id(), reason);
+    }
+
+    /** Requests of executions pushed to {@code node}, for tests and status. */
+    int assignedCount(RemoteComputeNode node) {
+        return node.assignedCount();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        leaseWatch.interrupt();
+        for (RemoteComputeNode node : nodes.values()) {
+            NodeChannel c = node.channel();
+            if (c != null && node.detach(c)) c.close(null);
+        }
+    }
+}
