@@ -1,0 +1,176 @@
+package dev.kiln.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kiln.client.JobRequest;
+import dev.kiln.client.JobResponse;
+import dev.kiln.server.config.NodeSettings;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HexFormat;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The orchestrator's side of the node protocol, spoken by hand over the long-poll transport against a real server:
+ * handshake checks, push, results, stale results, hostile artifacts, lease expiry and reconnect reconciliation.
+ */
+class NodeGatewayTest {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private TestServer kiln;
+
+    @BeforeEach
+    void start() throws Exception {
+        kiln = TestServer.start("noop", c -> c.withNodes(NodeSettings.DEFAULTS.withLocalNode(false)
+                .withJoinToken("s3cret").withLease(800, 200)));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        kiln.close();
+    }
+
+    private String hello(String nodeId, String token, String holding) {
+        return """
+                {"type":"hello","protocol":1,"node_id":"%s","token":"%s","labels":{"zone":"a"},"slots":2,
+                 "executors":["noop"],"default_executor":"noop","job_types":null,"holding":%s}
+                """.formatted(nodeId, token, holding);
+    }
+
+    private HttpResponse<String> post(String path, String session, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(kiln.server.baseUrl() + path))
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (session != null) b.header("X-Kiln-Session", session);
+        return kiln.http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private JsonNode poll(String session, int wait) throws Exception {
+        HttpResponse<String> r = kiln.http.send(HttpRequest.newBuilder(URI.create(kiln.server.baseUrl()
+                + "/node-api/v1/messages?wait=" + wait)).header("X-Kiln-Session", session).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body());
+    }
+
+    private String join(String nodeId, String holding) throws Exception {
+        HttpResponse<String> r = post("/node-api/v1/session", null, hello(nodeId, "s3cret", holding));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode welcome = JSON.readTree(r.body());
+        assertThat(welcome.get("type").asString()).isEqualTo("welcome");
+        return welcome.get("session").asString();
+    }
+
+    /** The next execute message pushed to the session. */
+    private JsonNode nextExecute(String session) throws Exception {
+        for (int i = 0; i < 20; i++) {
+            for (JsonNode m : poll(session, 2)) if (m.get("type").asString().equals("execute")) return m;
+        }
+        throw new AssertionError("no execute message arrived");
+    }
+
+    private static String result(String executionId, String stdout, String artifacts) {
+        return """
+                [{"type":"started","execution_id":"%1$s"},
+                 {"type":"result","execution_id":"%1$s","result":{"status":"succeeded","exit_code":0,"stdout":"%2$s",
+                  "stderr":"","stdout_truncated":false,"stderr_truncated":false,"output_json":null,"error":null,
+                  "startup_ms":1,"execution_ms":1,"layer_digest":null,"artifacts":%3$s}}]
+                """.formatted(executionId, stdout, artifacts);
+    }
+
+    @Test
+    void handshakesThatBreakTheRulesAreRefusedNamingTheField() throws Exception {
+        HttpResponse<String> wrongToken = post("/node-api/v1/session", null, hello("n1", "nope", "[]"));
+        assertThat(wrongToken.statusCode()).isEqualTo(401);
+        assertThat(wrongToken.body()).contains("unauthorized").contains("token");
+
+        HttpResponse<String> notJson = post("/node-api/v1/session", null, "{nope");
+        assertThat(notJson.statusCode()).isEqualTo(400);
+        assertThat(notJson.body()).contains("bad_message");
+
+        HttpResponse<String> noSlots = post("/node-api/v1/session", null,
+                hello("n1", "s3cret", "[]").replace("\"slots\":2,", ""));
+        assertThat(noSlots.statusCode()).isEqualTo(400);
+        assertThat(noSlots.body()).contains("slots");
+
+        HttpResponse<String> badId = post("/node-api/v1/session", null, hello("../etc", "s3cret", "[]"));
+        assertThat(badId.statusCode()).isEqualTo(400);
+        assertThat(badId.body()).contains("node_id");
+
+        HttpResponse<String> noSession = post("/node-api/v1/messages", "unknown", "[]");
+        assertThat(noSession.statusCode()).isEqualTo(409);
+        assertThat(noSession.body()).contains("session_expired");
+        assertThat(kiln.client.nodes()).isEmpty();
+    }
+
+    @Test
+    void workIsPushedAndItsResultRecordedOnceThenAcknowledged() throws Exception {
+        String session = join("n1", "[]");
+        JobResponse job = kiln.client.submit(JobRequest.python("print('hi')"));
+        JsonNode execute = nextExecute(session);
+        assertThat(execute.get("job_id").asString()).isEqualTo(job.jobId());
+        assertThat(execute.at("/spec/code").asString()).isEqualTo("print('hi')");
+        String exec = execute.get("execution_id").asString();
+
+        assertThat(post("/node-api/v1/messages", session, result(exec, "hi\\n", "[]")).statusCode()).isEqualTo(204);
+        JobResponse done = kiln.client.get(job.jobId(), 10);
+        assertThat(done.status()).isEqualTo("succeeded");
+        assertThat(done.stdout()).isEqualTo("hi\n");
+        assertThat(done.nodeId()).isEqualTo("n1");
+        JsonNode ack = poll(session, 5);
+        assertThat(ack.toString()).contains("\"ack\"").contains(exec);
+
+        // The same result again (a node resending after a reconnect) is acknowledged and dropped.
+        post("/node-api/v1/messages", session, result(exec, "again\\n", "[]"));
+        assertThat(poll(session, 5).toString()).contains("\"ack\"");
+        assertThat(kiln.client.get(job.jobId(), 0).stdout()).isEqualTo("hi\n");
+        assertThat(kiln.get("/metrics").body()).contains("kiln_node_results_dropped_total 1.0");
+    }
+
+    @Test
+    void artifactsWhoseBytesDoNotMatchTheirHashFailTheJob() throws Exception {
+        String session = join("n1", "[]");
+        JobResponse job = kiln.client.submit(JobRequest.python("pass"));
+        String exec = nextExecute(session).get("execution_id").asString();
+        String lying = "[{\"name\":\"a.txt\",\"size\":2,\"sha256\":\"" + HexFormat.of().formatHex(new byte[32])
+                + "\",\"content\":\"aGk=\"}]";
+        post("/node-api/v1/messages", session, result(exec, "", lying));
+        JobResponse done = kiln.client.get(job.jobId(), 10);
+        assertThat(done.status()).isEqualTo("failed");
+        assertThat(done.error().type()).isEqualTo("sandbox_error");
+        assertThat(done.error().message()).contains("sha256");
+        assertThat(done.artifacts()).isEmpty();
+    }
+
+    @Test
+    void aSilentNodeIsLostAndItsWorkReturnsToItAfterReconnecting() throws Exception {
+        String session = join("n1", "[]");
+        JobResponse job = kiln.client.submit(JobRequest.python("pass"));
+        String first = nextExecute(session).get("execution_id").asString();
+        // No heartbeat: the 800 ms lease runs out.
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() ->
+                kiln.client.node("n1").get("status").asString().equals("lost"));
+        Awaitility.await().until(() -> kiln.client.get(job.jobId(), 0).status().equals("queued"));
+
+        // It comes back still holding the old execution: told to cancel it, and given the re-run.
+        HttpResponse<String> r = post("/node-api/v1/session", null, hello("n1", "s3cret", "[\"" + first + "\"]"));
+        JsonNode welcome = JSON.readTree(r.body());
+        assertThat(welcome.get("cancel").toString()).contains(first);
+        String again = welcome.get("session").asString();
+        String second = nextExecute(again).get("execution_id").asString();
+        assertThat(second).isNotEqualTo(first).endsWith("-2");
+        post("/node-api/v1/messages", again, result(first, "stale\\n", "[]"));
+        post("/node-api/v1/messages", again, result(second, "fresh\\n", "[]"));
+        JobResponse done = kiln.client.get(job.jobId(), 10);
+        assertThat(done.status()).isEqualTo("succeeded");
+        assertThat(done.stdout()).isEqualTo("fresh\n");
+        assertThat(done.attempt()).isEqualTo(2);
+        assertThat(kiln.get("/metrics").body()).contains("kiln_node_leases_expired_total 1.0")
+                .contains("kiln_jobs_finished_total{status=\"succeeded\"} 1.0");
+    }
+}
