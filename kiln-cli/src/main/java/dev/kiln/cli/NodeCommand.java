@@ -1,22 +1,171 @@
 package dev.kiln.cli;
 
+import dev.kiln.core.LabelConstraint;
+import dev.kiln.node.agent.NodeAgent;
+import dev.kiln.node.agent.NodeAgentConfig;
+import dev.kiln.node.agent.NodeIdentity;
 import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
-@Command(name = "node", mixinStandardHelpOptions = true, description = "List, describe, drain and resume nodes.",
+/**
+ * {@code kiln node --orchestrator URL} runs this machine as a compute node of that orchestrator (until SIGTERM or
+ * SIGINT); the subcommands list, describe, drain and resume the nodes of a running server.
+ */
+@Command(name = "node", mixinStandardHelpOptions = true,
+        description = {"Run this machine as a compute node of an orchestrator (--orchestrator URL),",
+                "or list, describe, drain and resume nodes."},
         subcommands = {NodeCommand.ListNodes.class, NodeCommand.Describe.class, NodeCommand.Drain.class,
                 NodeCommand.Resume.class})
-final class NodeCommand implements Runnable {
+final class NodeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @Option(names = "--orchestrator", paramLabel = "URL",
+            description = "Run as a node of the orchestrator at URL (http://host:port)")
+    String orchestrator;
+
+    @Option(names = "--executor", paramLabel = "NAME",
+            description = "Default executor: bwrap or noop (default: bwrap when this machine can run it, else noop)")
+    String executor;
+
+    @Option(names = "--labels", paramLabel = "K=V[,K=V...]", description = "Labels job constraints can match")
+    String labels;
+
+    @Option(names = "--slots", paramLabel = "N", description = "Executions at once (default: CPU count)")
+    Integer slots;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "kiln-node-data",
+            description = "Node id, work dirs and layers (default: kiln-node-data)")
+    Path dataDir;
+
+    @Option(names = "--transport", paramLabel = "ws|poll", defaultValue = "ws",
+            description = "ws (WebSocket, default) or poll (HTTP long-poll, for proxies that break WebSockets)")
+    String transport;
+
+    @Option(names = "--poll-interval", paramLabel = "MS",
+            description = "With --transport poll: poll every MS milliseconds instead of long-polling")
+    Long pollInterval;
+
+    @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:KILN_NODE_JOIN_TOKEN}",
+            description = "Join token (env KILN_NODE_JOIN_TOKEN)")
+    String token;
+
+    @Option(names = "--job-types", paramLabel = "A,B", description = "Take only these job types (default: any)")
+    String jobTypes;
+
+    @Option(names = "--node-id", paramLabel = "ID",
+            description = "Node id (default: the one kept in the data dir, else a new one)")
+    String nodeId;
+
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+    public Integer call() throws Exception {
+        if (orchestrator == null) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("error: `kiln node` needs --orchestrator URL to run a node, or a subcommand");
+            spec.commandLine().usage(err);
+            err.flush();
+            return 2;
+        }
+        NodeAgent agent = new NodeAgent(config());
+        Thread hook = new Thread(agent::close, "kiln-node-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook); // SIGTERM and SIGINT end the node cleanly
+        agent.start();
+        agent.awaitStopped();
+        if (agent.stopReason() == null) return 0; // closed by the shutdown hook
+        Runtime.getRuntime().removeShutdownHook(hook);
+        agent.close();
+        spec.commandLine().getErr().println("error: node " + agent.nodeId() + " stopped: " + agent.stopReason());
+        spec.commandLine().getErr().flush();
+        return 1;
+    }
+
+    /** The agent's configuration; a bad flag is a usage error naming it. */
+    NodeAgentConfig config() {
+        URI url;
+        try {
+            url = URI.create(orchestrator.strip());
+        } catch (IllegalArgumentException e) {
+            throw bad("--orchestrator must be a URL such as http://10.0.0.5:8000, got '" + orchestrator + "'");
+        }
+        if (!("http".equals(url.getScheme()) || "https".equals(url.getScheme())) || url.getHost() == null
+                || url.getRawQuery() != null || url.getRawFragment() != null) {
+            throw bad("--orchestrator must be an http:// or https:// URL such as http://10.0.0.5:8000, got '"
+                    + orchestrator + "'");
+        }
+        if (executor != null && !executor.equals("bwrap") && !executor.equals("noop")) {
+            throw bad("--executor must be bwrap or noop, got '" + executor + "'");
+        }
+        int n = slots != null ? slots : Runtime.getRuntime().availableProcessors();
+        if (n < 1) throw bad("--slots must be at least 1, got " + n);
+        NodeAgentConfig.TransportType type;
+        try {
+            type = NodeAgentConfig.TransportType.parse(transport);
+        } catch (IllegalArgumentException e) {
+            throw bad("--transport must be ws or poll, got '" + transport + "'");
+        }
+        if (pollInterval != null && type != NodeAgentConfig.TransportType.POLL) {
+            throw bad("--poll-interval applies only to --transport poll");
+        }
+        if (pollInterval != null && pollInterval < 1) {
+            throw bad("--poll-interval must be at least 1 ms, got " + pollInterval);
+        }
+        if (nodeId != null && !NodeIdentity.isValid(nodeId)) {
+            throw bad("--node-id must be 1 to 64 of A-Z a-z 0-9 . _ -, got '" + nodeId + "'");
+        }
+        String t = token == null || token.isBlank() ? null : token.strip();
+        return new NodeAgentConfig(url, t, parseLabels(), n, executor, dataDir, type,
+                pollInterval == null ? 0 : pollInterval, parseJobTypes(), nodeId);
+    }
+
+    private Map<String, String> parseLabels() {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (labels == null || labels.isBlank()) return out;
+        for (String item : labels.split(",")) {
+            String s = item.strip();
+            int eq = s.indexOf('=');
+            String key = eq < 0 ? s : s.substring(0, eq).strip();
+            String value = eq < 0 ? "" : s.substring(eq + 1).strip();
+            boolean ok;
+            try {
+                LabelConstraint c = LabelConstraint.parse(key + "=" + value);
+                ok = eq > 0 && c.op() == LabelConstraint.Op.EQUALS && c.key().equals(key);
+            } catch (IllegalArgumentException e) {
+                ok = false;
+            }
+            if (!ok) {
+                throw bad("--labels: '" + s + "' is not key=value (keys and values are letters, digits, '.', '_', "
+                        + "'-', '/' (values also ':'), at most 63)");
+            }
+            out.put(key, value);
+        }
+        return out;
+    }
+
+    private List<String> parseJobTypes() {
+        if (jobTypes == null) return null;
+        List<String> out = new ArrayList<>();
+        for (String s : jobTypes.split(",")) {
+            if (s.isBlank()) throw bad("--job-types: a job type name must not be empty, got '" + jobTypes + "'");
+            out.add(s.strip());
+        }
+        return out;
+    }
+
+    private ParameterException bad(String message) {
+        return new ParameterException(spec.commandLine(), message);
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List nodes.")

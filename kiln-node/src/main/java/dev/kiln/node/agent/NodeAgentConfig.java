@@ -1,0 +1,107 @@
+package dev.kiln.node.agent;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * How a node agent runs.
+ *
+ * @param orchestrator       the orchestrator's base URL, {@code http://host:port} (https too; a path prefix is kept)
+ * @param token              the join token sent in {@code hello} (null: none; the orchestrator then accepts only
+ *                           loopback nodes)
+ * @param labels             the operator's labels; the automatic ones are added
+ * @param slots              executions at once (the credits the node grants)
+ * @param executor           the default executor; null: bwrap when this machine can run it, else noop
+ * @param dataDir            node id, work dirs, layers, warm sandboxes
+ * @param pollIntervalMillis poll transport only: 0 long-polls, more polls with {@code wait=0} at that interval
+ * @param jobTypes           the job types this node takes; null: any
+ * @param nodeId             an explicit node id (stored in the data dir); null: the stored or a new one
+ */
+public record NodeAgentConfig(URI orchestrator, String token, Map<String, String> labels, int slots, String executor,
+                              Path dataDir, TransportType transport, long pollIntervalMillis, List<String> jobTypes,
+                              String nodeId) {
+    public enum TransportType {
+        WS, POLL;
+
+        /** @throws IllegalArgumentException unless {@code ws} or {@code poll} */
+        public static TransportType parse(String text) {
+            return switch (text == null ? "" : text.toLowerCase(Locale.ROOT)) {
+                case "ws" -> WS;
+                case "poll" -> POLL;
+                default -> throw new IllegalArgumentException("transport must be ws or poll, got '" + text + "'");
+            };
+        }
+    }
+
+    public NodeAgentConfig {
+        Objects.requireNonNull(orchestrator, "orchestrator");
+        String scheme = orchestrator.getScheme();
+        if (!"http".equals(scheme) && !"https".equals(scheme) || orchestrator.getHost() == null) {
+            throw new IllegalArgumentException("orchestrator must be an http:// or https:// URL with a host, got '"
+                    + orchestrator + "'");
+        }
+        if (orchestrator.getRawQuery() != null || orchestrator.getRawFragment() != null) {
+            throw new IllegalArgumentException("orchestrator must be a base URL without query or fragment, got '"
+                    + orchestrator + "'");
+        }
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
+        if (slots < 1) throw new IllegalArgumentException("slots must be at least 1, got " + slots);
+        if (executor != null && executor.isBlank()) executor = null;
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(transport, "transport");
+        if (pollIntervalMillis < 0) {
+            throw new IllegalArgumentException("poll interval must be 0 (long-poll) or more, got "
+                    + pollIntervalMillis);
+        }
+        jobTypes = jobTypes == null ? null : List.copyOf(jobTypes);
+        if (nodeId != null) NodeIdentity.validate(nodeId);
+    }
+
+    /** Defaults for everything but where to connect and where to keep data: ws, CPU-count slots, auto executor. */
+    public static NodeAgentConfig of(URI orchestrator, Path dataDir) {
+        return new NodeAgentConfig(orchestrator, null, Map.of(), Runtime.getRuntime().availableProcessors(), null,
+                dataDir, TransportType.WS, 0, null, null);
+    }
+
+    /** {@code path} (starting with '/') under the orchestrator's base URL, with the scheme swapped for ws/wss. */
+    URI endpoint(String path, boolean websocket) {
+        String base = orchestrator.toString().replaceAll("/+$", "");
+        if (websocket) {
+            base = (orchestrator.getScheme().equals("https") ? "wss" : "ws") + base.substring(base.indexOf(':'));
+        }
+        return URI.create(base + path);
+    }
+
+    /** Without the token: configurations get logged. */
+    @Override
+    public String toString() {
+        return "NodeAgentConfig[orchestrator=" + orchestrator + ", token=" + (token == null ? "none" : "***")
+                + ", labels=" + labels + ", slots=" + slots + ", executor=" + executor + ", dataDir=" + dataDir
+                + ", transport=" + transport + ", pollIntervalMillis=" + pollIntervalMillis + ", jobTypes=" + jobTypes
+                + ", nodeId=" + nodeId + "]";
+    }
+
+    public NodeAgentConfig withTransport(TransportType t, long pollMillis) {
+        return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, t, pollMillis, jobTypes,
+                nodeId);
+    }
+
+    public NodeAgentConfig withNodeId(String id) {
+        return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
+                jobTypes, id);
+    }
+
+    public NodeAgentConfig withToken(String t) {
+        return new NodeAgentConfig(orchestrator, t, labels, slots, executor, dataDir, transport, pollIntervalMillis,
+                jobTypes, nodeId);
+    }
+
+    public NodeAgentConfig withSlots(int n) {
+        return new NodeAgentConfig(orchestrator, token, labels, n, executor, dataDir, transport, pollIntervalMillis,
+                jobTypes, nodeId);
+    }
+}

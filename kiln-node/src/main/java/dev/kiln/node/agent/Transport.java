@@ -1,0 +1,43 @@
+package dev.kiln.node.agent;
+
+import dev.kiln.node.protocol.NodeMessage;
+import java.io.IOException;
+
+/**
+ * One connection to the orchestrator, over whichever transport (docs/protocol.md). Used once: a lost connection is
+ * replaced by a new transport saying {@code hello} again. Everything the orchestrator sends after {@code welcome}
+ * goes to the {@link Listener} the transport was made with, in order, from one thread at a time.
+ */
+interface Transport extends AutoCloseable {
+    /**
+     * Sends {@code hello} and waits for the answer.
+     *
+     * @throws RefusedException when the orchestrator answers {@code refused}
+     * @throws IOException      when the orchestrator cannot be reached or answers nonsense
+     */
+    NodeMessage.Welcome connect(NodeMessage.Hello hello)
+            throws IOException, InterruptedException, RefusedException;
+
+    /**
+     * Queues a message for sending without blocking; messages leave in the order of the calls. A send that fails
+     * ends the connection ({@link Listener#lost}); nothing is retried (results are resent after the next welcome).
+     */
+    void send(NodeMessage message);
+
+    /** Ends the connection (idempotent); the listener hears nothing more, {@link #connect} fails if still waiting. */
+    @Override
+    void close();
+
+    /** What the orchestrator sends; {@code lost} is called at most once per transport, not after {@link #close}. */
+    interface Listener {
+        void received(NodeMessage message);
+
+        void lost(String why);
+    }
+
+    /** Makes the transport for each new connection. */
+    @FunctionalInterface
+    interface Factory {
+        Transport create(Listener listener);
+    }
+}

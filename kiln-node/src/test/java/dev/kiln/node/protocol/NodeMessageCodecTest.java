@@ -1,0 +1,166 @@
+package dev.kiln.node.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.core.ErrorType;
+import dev.kiln.core.ExecutionRequest;
+import dev.kiln.core.JobError;
+import dev.kiln.core.JobSpec;
+import dev.kiln.core.JobStatus;
+import dev.kiln.core.JobType;
+import dev.kiln.core.OutputLimits;
+import dev.kiln.core.PackageSpec;
+import dev.kiln.core.WarmPoolSpec;
+import dev.kiln.node.protocol.NodeMessage.Ack;
+import dev.kiln.node.protocol.NodeMessage.Cancel;
+import dev.kiln.node.protocol.NodeMessage.Execute;
+import dev.kiln.node.protocol.NodeMessage.Heartbeat;
+import dev.kiln.node.protocol.NodeMessage.Hello;
+import dev.kiln.node.protocol.NodeMessage.Refused;
+import dev.kiln.node.protocol.NodeMessage.Result;
+import dev.kiln.node.protocol.NodeMessage.Started;
+import dev.kiln.node.protocol.NodeMessage.Welcome;
+import dev.kiln.node.protocol.WireResult.WireArtifact;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Every message survives encode then decode; broken messages are refused naming the field. */
+class NodeMessageCodecTest {
+    private final NodeMessageCodec codec = new NodeMessageCodec();
+
+    private NodeMessage roundTrip(NodeMessage m) {
+        return codec.decode(codec.encode(m));
+    }
+
+    @Test
+    void helloRoundTrips() {
+        Hello hello = new Hello(1, "node-abc", "secret", Map.of("zone", "a", "gpu", "none"), 4,
+                Set.of("noop", "bwrap"), "bwrap", List.of("default", "ml"), List.of("job-1-1", "job-2-1"));
+        assertThat(roundTrip(hello)).isEqualTo(hello);
+    }
+
+    @Test
+    void helloWithoutTokenTakesAnyJobType() {
+        Hello hello = new Hello(1, "node-abc", null, Map.of(), 1, Set.of("noop"), "noop", null, List.of());
+        String text = codec.encode(hello);
+        assertThat(text).contains("\"job_types\":null").contains("\"token\":null");
+        assertThat(roundTrip(hello)).isEqualTo(hello);
+    }
+
+    @Test
+    void smallMessagesRoundTrip() {
+        for (NodeMessage m : List.of(new Heartbeat(3, 1), new Started("job-1-1"), new Cancel("job-1-1"),
+                new Ack("job-1-1"), new Refused("removed", "the operator deleted this node"),
+                new Welcome("node-abc", "s3cr3t", 1000, 3000, List.of("job-9-1")),
+                new Welcome("node-abc", null, 1000, 3000, List.of()))) {
+            assertThat(roundTrip(m)).as(m.toString()).isEqualTo(m);
+        }
+    }
+
+    @Test
+    void executeWithFilesRoundTrips() {
+        JobType type = new JobType("ml", 256L << 20, 0.5, 20, 60, 32, true, Map.of("MODE", "fast"), "bwrap",
+                1 << 16, 1 << 20, new PackageSpec("3.11", List.of("numpy==2.0"), List.of("/srv/shared")),
+                new WarmPoolSpec(2, 1, 300));
+        JobSpec spec = new JobSpec("print(open('/input/data.bin','rb').read())", "{\"n\": 3}",
+                Map.of("data.bin", new byte[]{0, 1, 2, (byte) 255}, "dir/notes.txt",
+                        "hé".getBytes(StandardCharsets.UTF_8)), "ml", 15, List.of("zone=a", "gpu exists"));
+        ExecutionRequest request = new ExecutionRequest("job-1-2", "job-1", 2, spec, type, 15,
+                new OutputLimits(1000, 2000, 3000, 4000, 5), "ab".repeat(32));
+        Execute execute = new Execute(request, "bwrap");
+
+        Execute back = (Execute) roundTrip(execute);
+
+        assertThat(back.executor()).isEqualTo("bwrap");
+        assertThat(back.request()).isEqualTo(request); // JobSpec compares file contents
+        assertThat(back.request().spec().files().get("data.bin")).containsExactly(0, 1, 2, 255);
+    }
+
+    @Test
+    void executeWithoutLayerOrFilesRoundTrips() {
+        ExecutionRequest request = new ExecutionRequest("job-2-1", "job-2", 1, JobSpec.python("print(1)"),
+                JobType.defaults("default"), 30, OutputLimits.DEFAULTS, null);
+        Execute back = (Execute) roundTrip(new Execute(request, "noop"));
+        assertThat(back.request()).isEqualTo(request);
+        assertThat(back.request().layerDigest()).isNull();
+    }
+
+    @Test
+    void resultWithArtifactRoundTrips() {
+        byte[] content = "a,b\n1,2\n".getBytes(StandardCharsets.UTF_8);
+        WireResult r = new WireResult(JobStatus.SUCCEEDED, 0, "out", "err", true, false, "{\"ok\":true}", null, 12,
+                34, List.of(new WireArtifact("table.csv", content.length, "cd".repeat(32), content)), "ef".repeat(32));
+
+        Result back = (Result) roundTrip(new Result("job-1-1", r));
+
+        assertThat(back.executionId()).isEqualTo("job-1-1");
+        WireResult b = back.result();
+        assertThat(b).usingRecursiveComparison().ignoringFields("artifacts").isEqualTo(r);
+        assertThat(b.artifacts()).hasSize(1);
+        WireArtifact a = b.artifacts().getFirst();
+        assertThat(a.name()).isEqualTo("table.csv");
+        assertThat(a.size()).isEqualTo(content.length);
+        assertThat(a.sha256()).isEqualTo("cd".repeat(32));
+        assertThat(a.content()).isEqualTo(content);
+    }
+
+    @Test
+    void failedResultRoundTrips() {
+        WireResult r = new WireResult(JobStatus.FAILED, null, "", "", false, false, null,
+                new JobError(ErrorType.SANDBOX_ERROR, "no free slot", JobError.PHASE_SETUP), 0, 0, List.of(), null);
+        Result back = (Result) roundTrip(new Result("job-1-1", r));
+        assertThat(back.result()).isEqualTo(r);
+    }
+
+    @Test
+    void manyMessagesTravelAsOneArray() {
+        List<NodeMessage> messages = List.of(new Heartbeat(1, 0), new Started("a"), new Ack("b"));
+        assertThat(codec.decodeAll(codec.encodeAll(messages))).isEqualTo(messages);
+        assertThat(codec.decodeAll("[]")).isEmpty();
+    }
+
+    @Test
+    void unknownFieldsAreIgnored() {
+        assertThat(codec.decode("{\"type\":\"ack\",\"execution_id\":\"x\",\"added_later\":[1,2]}"))
+                .isEqualTo(new Ack("x"));
+    }
+
+    @Test
+    void brokenMessagesNameTheField() {
+        assertThatThrownBy(() -> codec.decode("{\"execution_id\":\"x\"}")).isInstanceOf(ProtocolException.class)
+                .hasMessageContaining("type");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"shout\"}")).hasMessageContaining("type")
+                .hasMessageContaining("shout");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"ack\"}")).hasMessageContaining("execution_id");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"heartbeat\",\"free\":\"many\",\"running\":0}"))
+                .hasMessageContaining("free");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"welcome\",\"node_id\":\"n\",\"lease_ms\":3000}"))
+                .hasMessageContaining("heartbeat_ms");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"result\",\"execution_id\":\"x\",\"result\":"
+                + "{\"status\":\"running\",\"error\":null}}")).hasMessageContaining("result.status");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"result\",\"execution_id\":\"x\",\"result\":"
+                + "{\"status\":\"failed\",\"error\":null}}")).hasMessageContaining("result.error");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"result\",\"execution_id\":\"x\",\"result\":"
+                + "{\"status\":\"succeeded\",\"error\":null,\"artifacts\":[{\"name\":\"a\",\"size\":1,"
+                + "\"sha256\":\"x\",\"content\":\"!!\"}]}}")).hasMessageContaining("content");
+        assertThatThrownBy(() -> codec.decode("[1]")).hasMessageContaining("JSON object");
+        assertThatThrownBy(() -> codec.decode("{not json")).hasMessageContaining("JSON");
+        assertThatThrownBy(() -> codec.decodeAll("{\"type\":\"ack\",\"execution_id\":\"x\"}"))
+                .hasMessageContaining("array");
+    }
+
+    @Test
+    void brokenExecuteNamesTheField() {
+        ExecutionRequest request = new ExecutionRequest("job-2-1", "job-2", 1, JobSpec.python("print(1)"),
+                JobType.defaults("default"), 30, OutputLimits.DEFAULTS, null);
+        String good = codec.encode(new Execute(request, "noop"));
+        assertThatThrownBy(() -> codec.decode(good.replace("\"spec\":{", "\"spec_gone\":{")))
+                .hasMessageContaining("spec");
+        assertThatThrownBy(() -> codec.decode(good.replace("\"executor\":\"noop\"", "\"executor\":7")))
+                .hasMessageContaining("executor");
+    }
+}
