@@ -320,7 +320,7 @@ public final class Orchestrator implements AutoCloseable {
                 continue;
             }
             String executor = explicitExecutor(type);
-            Placement.Decision d = Placement.place(nodes, new Placement.Need(type.name(), executor, constraints(job),
+            Placement.Decision d = Placement.place(nodes, new Placement.Need(type.name(), executor, w.constraints(),
                     w.avoidNodeId()), n -> free.getOrDefault(n, 0), n -> drainingNodes.contains(n.id()));
             if (d.node() == null) {
                 queueReasons.put(job.id(), d.reason()); // it waits; the jobs behind it may still fit
@@ -334,12 +334,6 @@ public final class Orchestrator implements AutoCloseable {
                     w.readyNanos()));
         }
         return round;
-    }
-
-    private static List<LabelConstraint> constraints(JobRecord job) {
-        List<String> raw = job.spec().constraints();
-        if (raw.isEmpty()) return List.of();
-        return raw.stream().map(LabelConstraint::parse).toList(); // validated at submission
     }
 
     public List<ComputeNode> nodes() {
@@ -527,6 +521,11 @@ public final class Orchestrator implements AutoCloseable {
                 st.type(), timeout, settings.outputLimits(), layerDigest);
         try {
             node.execute(request, st.executor(), resultListener);
+        } catch (IllegalStateException e) {
+            // The node went away (or filled up) between placement and push: nothing ran, so it runs elsewhere.
+            log.info("node {} could not take execution {} ({}); re-queued", node.id(), request.executionId(),
+                    e.getMessage());
+            requeueInFlight(f, "node " + node.id() + " could not take it: " + e.getMessage());
         } catch (RuntimeException e) {
             log.error("node {} refused execution {}", node.id(), request.executionId(), e);
             completeInFlight(f, ExecutionResult.failure(JobStatus.FAILED, new JobError(ErrorType.SANDBOX_ERROR,

@@ -10,8 +10,15 @@ import java.util.List;
  * id: one that fits no node yet waits without holding up the jobs behind it.
  */
 final class ReadyQueue {
-    /** A waiting job, when it became ready ({@link System#nanoTime()}), and the node it was lost on (or null). */
-    record Waiting(JobRecord job, long readyNanos, String avoidNodeId) {
+    /**
+     * A waiting job, when it became ready ({@link System#nanoTime()}), the node it was lost on (or null), and its
+     * constraints parsed once (placement looks at a waiting job every round).
+     */
+    record Waiting(JobRecord job, long readyNanos, String avoidNodeId, List<LabelConstraint> constraints) {
+        Waiting(JobRecord job, String avoidNodeId) {
+            this(job, System.nanoTime(), avoidNodeId, job.spec().constraints().isEmpty() ? List.of()
+                    : job.spec().constraints().stream().map(LabelConstraint::parse).toList()); // validated at submission
+        }
     }
 
     private final int capacity;
@@ -34,12 +41,12 @@ final class ReadyQueue {
 
     synchronized void addReserved(JobRecord job) {
         reserved--;
-        jobs.put(job.id(), new Waiting(job, System.nanoTime(), null));
+        jobs.put(job.id(), new Waiting(job, null));
     }
 
     /** Jobs found queued at start-up or re-queued: they were accepted before, so they are never refused. */
     synchronized void addAccepted(JobRecord job, String avoidNodeId) {
-        jobs.put(job.id(), new Waiting(job, System.nanoTime(), avoidNodeId));
+        jobs.put(job.id(), new Waiting(job, avoidNodeId));
     }
 
     /** The oldest {@code n} jobs, oldest first. */

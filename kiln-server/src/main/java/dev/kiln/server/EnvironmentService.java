@@ -59,7 +59,14 @@ public final class EnvironmentService implements Environments, OrchestratorEvent
     private final JobTypeRegistry registry;
     private final boolean productionMode;
     private final Path activeDir;
-    private final Map<JobType, String> digests = new ConcurrentHashMap<>();
+    // Digests by package spec, bounded: definitions come and go through the API.
+    private final Map<dev.kiln.core.PackageSpec, String> digests = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<dev.kiln.core.PackageSpec, String> eldest) {
+                    return size() > 256;
+                }
+            });
     private final Map<String, TypeBuild> builds = new ConcurrentHashMap<>();
     private final ExecutorService background = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private final java.util.List<Runnable> builtListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -255,7 +262,7 @@ public final class EnvironmentService implements Environments, OrchestratorEvent
     }
 
     private String digestOf(JobType type) {
-        return digests.computeIfAbsent(type, t -> layers.digest(t.packages()));
+        return digests.computeIfAbsent(type.packages(), layers::digest);
     }
 
     private String usableActive(String name) {

@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import dev.kiln.core.Orchestrator;
 import dev.kiln.core.OrchestratorSettings;
 import dev.kiln.node.LocalComputeNode;
+import dev.kiln.node.NodeExecutors;
+import dev.kiln.sandbox.PipSources;
 import dev.kiln.node.WorkRoots;
 import dev.kiln.server.config.KilnConfig;
 import dev.kiln.server.http.ApiRoutes;
@@ -65,6 +67,11 @@ public final class KilnServer implements AutoCloseable {
     }
 
     public static KilnServer start(KilnConfig config) {
+        return start(config, dev.kiln.core.OrchestratorEvents.NONE);
+    }
+
+    /** Like {@link #start(KilnConfig)}, with one more observer of the orchestrator (benchmarks, tests). */
+    public static KilnServer start(KilnConfig config, dev.kiln.core.OrchestratorEvents extraEvents) {
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             DataDirectory.prepare(config.dataDir());
@@ -74,8 +81,8 @@ public final class KilnServer implements AutoCloseable {
             JobTypeRegistry registry = new JobTypeRegistry(config.jobTypes(), store.jobTypes());
             Path visible = WorkRoots.sandboxVisibleRoot(config.dataDir());
             // Without an in-process node this process runs no sandboxes: no executors, layers or warm pools.
-            Executors sandboxes = config.nodes().localNode()
-                    ? Executors.create(config, visible.resolve("layers"), visible.resolve("warm")) : Executors.none();
+            NodeExecutors sandboxes = config.nodes().localNode()
+                    ? createExecutors(config, visible) : NodeExecutors.noopOnly();
             if (sandboxes.layers() != null) opened.add(sandboxes.layers());
             EnvironmentService environments = new EnvironmentService(sandboxes.layers(),
                     sandboxes.layers() == null ? null : sandboxes.layers().interpreters(), registry,
@@ -90,8 +97,9 @@ public final class KilnServer implements AutoCloseable {
             KilnMetrics metrics = new KilnMetrics();
             Orchestrator orchestrator = new Orchestrator(store, artifacts, registry, environments,
                     node == null ? List.of() : List.of(node), Clock.systemUTC(),
-                    new CompositeEvents(metrics, environments), new OrchestratorSettings(config.maxQueueSize(),
-                    config.maxAttempts(), config.requestLimits(), config.outputLimits(), null,
+                    new CompositeEvents(metrics, environments, extraEvents),
+                    new OrchestratorSettings(config.maxQueueSize(), config.maxAttempts(), config.requestLimits(),
+                    config.outputLimits(), null,
                     java.time.Duration.ofSeconds(config.nodes().reconnectGraceSeconds())));
             opened.add(orchestrator);
             Path spool = config.dataDir().resolve("node-results");
@@ -147,6 +155,16 @@ public final class KilnServer implements AutoCloseable {
             closeAll(opened);
             throw e;
         }
+    }
+
+    private static NodeExecutors createExecutors(KilnConfig config, Path visibleRoot) {
+        boolean bwrapWanted = config.executor().equals("bwrap")
+                || config.jobTypes().stream().anyMatch(t -> "bwrap".equals(t.executor()));
+        var pip = config.pip();
+        return NodeExecutors.create(bwrapWanted, NodeExecutors.bwrapConfig(Path.of(config.sandbox().bwrap()),
+                        Path.of(config.sandbox().python()), config.sandbox().cgroupParent()),
+                new PipSources(pip.indexUrl(), pip.extraIndexUrls(), pip.findLinks(), pip.noIndex()),
+                visibleRoot.resolve("layers"), visibleRoot.resolve("warm"));
     }
 
     private static void closeAll(List<AutoCloseable> opened) {
