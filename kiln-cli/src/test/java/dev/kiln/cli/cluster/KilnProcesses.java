@@ -1,0 +1,124 @@
+package dev.kiln.cli.cluster;
+
+import dev.kiln.cli.Main;
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
+
+/**
+ * Real Kiln processes for cluster tests: an orchestrator ({@code kiln server}) and compute nodes
+ * ({@code kiln node --orchestrator URL}), each a JVM of its own on loopback, killed with SIGKILL when a test wants
+ * a crash. Logs go to files next to their data directories.
+ */
+public final class KilnProcesses implements AutoCloseable {
+    private final Path dir;
+    private final List<Process> started = new ArrayList<>();
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    public KilnProcesses(Path dir) {
+        this.dir = dir;
+    }
+
+    /** A server on {@code port} with the data dir {@code data}; {@code args} are extra flags. */
+    public Process server(Path data, int port, String logName, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("server", "--host", "127.0.0.1", "--port", String.valueOf(port),
+                "--data-dir", data.toString()));
+        cmd.addAll(List.of(args));
+        return start(logName, cmd);
+    }
+
+    /** A compute node dialing {@code url}; {@code args} are extra flags (executor, slots, labels, transport). */
+    public Process node(String url, Path data, String logName, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("node", "--orchestrator", url, "--data-dir", data.toString()));
+        cmd.addAll(List.of(args));
+        return start(logName, cmd);
+    }
+
+    private Process start(String logName, List<String> args) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
+                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
+        pb.environment().remove("KILN_CONFIG");
+        pb.environment().remove("KILN_NODE_JOIN_TOKEN");
+        File log = dir.resolve(logName + ".log").toFile();
+        pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log));
+        Process p = pb.start();
+        synchronized (started) {
+            started.add(p);
+        }
+        return p;
+    }
+
+    public String log(String logName) throws IOException {
+        Path p = dir.resolve(logName + ".log");
+        return Files.exists(p) ? Files.readString(p) : "";
+    }
+
+    public static void kill9(Process p) throws InterruptedException {
+        p.destroyForcibly(); // SIGKILL: no shutdown hook, no goodbye
+        p.waitFor();
+    }
+
+    /** Waits for {@code server} to answer /health; fails at once, with its log, if it died. */
+    public void awaitHealthy(String url, Process server, String logName) throws IOException {
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+                    .ignoreExceptions().until(() -> {
+                        if (!server.isAlive()) throw new IllegalStateException("exited " + server.exitValue());
+                        return get(url + "/health").statusCode() == 200;
+                    });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("server " + logName + " did not become healthy (alive: " + server.isAlive()
+                    + "); its log:\n" + log(logName), e);
+        }
+        if (!server.isAlive()) throw new AssertionError("server " + logName + " exited; its log:\n" + log(logName));
+    }
+
+    public HttpResponse<String> get(String url) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The sum of a Prometheus counter over its labels matching {@code labelFilter} (a regex; ".*" for all). */
+    public double metric(String url, String name, String labelFilter) throws IOException, InterruptedException {
+        String text = get(url + "/metrics").body();
+        Matcher m = Pattern.compile("(?m)^" + name + "(\\{[^}]*})? ([0-9.Ee+-]+)$").matcher(text);
+        double sum = 0;
+        while (m.find()) {
+            String labels = m.group(1) == null ? "" : m.group(1);
+            if (labels.matches(".*" + labelFilter + ".*")) sum += Double.parseDouble(m.group(2));
+        }
+        return sum;
+    }
+
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        List<Process> all;
+        synchronized (started) {
+            all = new ArrayList<>(started);
+        }
+        for (Process p : all) p.destroy();
+        for (Process p : all) {
+            if (!p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) kill9(p);
+        }
+    }
+}
