@@ -35,8 +35,10 @@ public interface JobStore extends AutoCloseable {
     }
 
     /**
-     * Claims several jobs; element i says whether claim i applied. Stores that can make it one durable commit
-     * should (the dispatcher claims a whole round at once).
+     * Claims several jobs; element i says whether claim i applied. Stores that can make it one commit should (the
+     * dispatcher claims a whole round at once). Unlike the other writes, a store may return before the claim is on
+     * disk, as long as it survives a crash of the process: a power loss that undoes a claim only returns the jobs to
+     * the queue with their attempt not counted, and their sandboxes died with the machine anyway.
      */
     default List<Boolean> markRunning(List<Claim> claims) {
         List<Boolean> applied = new java.util.ArrayList<>(claims.size());

@@ -30,6 +30,11 @@ import org.slf4j.LoggerFactory;
  * caller is pinned to its carrier (SQLite is native code) only for its own lone write, as it was before group
  * commit for every write.
  *
+ * <p>Unsynced writes ({@link #runUnsynced}): a batch holding only those commits with {@code synchronous=NORMAL}, so
+ * its commit writes the WAL without an fsync. The commit survives a crash of this process (the WAL is in the
+ * operating system's page cache) but not a power loss or kernel crash; the next synced commit makes it durable too,
+ * since the WAL is written in order. A batch holding any synced write is synced as a whole.
+ *
  * <p>Failures: each write of a batch runs under its own {@code SAVEPOINT}, so a write that throws (a constraint
  * violation, a bug) is rolled back alone and fails only its own caller, while the rest of the batch commits. When
  * the batch as a whole cannot commit (COMMIT itself fails, or the transaction cannot be kept consistent), it is
@@ -71,7 +76,7 @@ final class GroupCommitter implements AutoCloseable {
     private final AtomicInteger callers = new AtomicInteger();
     // Writes handed in and not yet taken into a batch (the queue, plus the one the committer woke up with).
     private final AtomicInteger waiting = new AtomicInteger();
-    private final Pending<Void> stop = new Pending<>(h -> null);
+    private final Pending<Void> stop = new Pending<>(h -> null, true);
     private final Thread thread;
     private final AtomicLong commits = new AtomicLong();
     private final AtomicLong committedWrites = new AtomicLong();
@@ -95,6 +100,18 @@ final class GroupCommitter implements AutoCloseable {
      *                               failed to commit (the write was rolled back)
      */
     <T> T run(Write<T> write) {
+        return run(write, true);
+    }
+
+    /**
+     * Like {@link #run}, but returns once the commit is in the WAL, without waiting for an fsync: the write survives
+     * a crash of this process, not a power loss. For writes whose loss on power failure is harmless by design.
+     */
+    <T> T runUnsynced(Write<T> write) {
+        return run(write, false);
+    }
+
+    private <T> T run(Write<T> write, boolean synced) {
         if (writing.isHeldByCurrentThread()) {
             // From inside a write: it would wait for its own transaction forever.
             throw new IllegalStateException("a write must not start another write");
@@ -102,7 +119,7 @@ final class GroupCommitter implements AutoCloseable {
         if (closed) throw closedException();
         callers.incrementAndGet();
         try {
-            return submit(new Pending<>(write));
+            return submit(new Pending<>(write, synced));
         } finally {
             callers.decrementAndGet();
         }
@@ -224,28 +241,42 @@ final class GroupCommitter implements AutoCloseable {
      */
     private void runInOneTransaction(Handle h, List<Pending<?>> batch) throws SQLException {
         boolean isolate = batch.size() > 1;
+        boolean synced = false;
+        for (Pending<?> p : batch) synced |= p.synced;
+        int applied = 0;
+        try (Statement control = h.getConnection().createStatement()) {
+            // Set for every batch (outside a transaction, as SQLite requires), never restored afterwards: a batch
+            // never depends on what an earlier one left on the connection.
+            control.execute(synced ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+            applied = applyAll(h, control, batch, isolate);
+        }
+        if (applied == 0) return;
+        commits.incrementAndGet();
+        committedWrites.addAndGet(applied);
+    }
+
+    /** Runs the batch in one transaction; commits when anything applied, else rolls back. Returns how many applied. */
+    private static int applyAll(Handle h, Statement control, List<Pending<?>> batch, boolean isolate)
+            throws SQLException {
         int applied = 0;
         h.begin();
-        try (Statement control = h.getConnection().createStatement()) {
-            for (Pending<?> p : batch) {
-                if (isolate) control.execute("SAVEPOINT " + SAVEPOINT);
-                boolean ok = p.applyTo(h);
-                if (isolate && !ok) {
-                    // Undoes whatever part of this write ran. If SQLite rolled the whole transaction back on its
-                    // own (SQLITE_FULL, IOERR, BUSY, NOMEM) the savepoint is gone and this throws: the batch fails.
-                    control.execute("ROLLBACK TO " + SAVEPOINT);
-                }
-                if (isolate) control.execute("RELEASE " + SAVEPOINT);
-                if (ok) applied++;
+        for (Pending<?> p : batch) {
+            if (isolate) control.execute("SAVEPOINT " + SAVEPOINT);
+            boolean ok = p.applyTo(h);
+            if (isolate && !ok) {
+                // Undoes whatever part of this write ran. If SQLite rolled the whole transaction back on its
+                // own (SQLITE_FULL, IOERR, BUSY, NOMEM) the savepoint is gone and this throws: the batch fails.
+                control.execute("ROLLBACK TO " + SAVEPOINT);
             }
+            if (isolate) control.execute("RELEASE " + SAVEPOINT);
+            if (ok) applied++;
         }
         if (applied > 0) {
-            h.commit(); // the fsync that makes every write of the batch durable at once
-            commits.incrementAndGet();
-            committedWrites.addAndGet(applied);
+            h.commit(); // the fsync that makes every write of the batch durable at once (none when unsynced)
         } else {
             h.rollback();
         }
+        return applied;
     }
 
     private static void rollbackQuietly(Handle h, Throwable cause) {
@@ -268,13 +299,15 @@ final class GroupCommitter implements AutoCloseable {
     /** One caller's write and, once the committer is done with it, its outcome. */
     private static final class Pending<T> {
         private final Write<T> write;
+        private final boolean synced;
         private final CompletableFuture<T> outcome = new CompletableFuture<>();
         // Written and read by the thread running the batch only; the future publishes the outcome to the caller.
         private T result;
         private Throwable failure;
 
-        Pending(Write<T> write) {
+        Pending(Write<T> write, boolean synced) {
             this.write = write;
+            this.synced = synced;
         }
 
         /** Runs the write; false when it threw, which is then its outcome. */

@@ -97,14 +97,17 @@ public final class SqliteJobStore implements JobStore {
         return committer.run(jobs.markRunning(id, expectedVersion, attempt, nodeId, startedAt));
     }
 
-    /** The whole round in one write, so one commit. */
+    /**
+     * The whole round in one write, so one commit, and an unsynced one: a claim survives a crash of this process but
+     * a power loss may undo it, which only puts the jobs back in the queue uncounted (their sandboxes died too).
+     */
     @Override
     public List<Boolean> markRunning(List<Claim> claims) {
         List<GroupCommitter.Write<Boolean>> writes = new java.util.ArrayList<>(claims.size());
         for (Claim c : claims) {
             writes.add(jobs.markRunning(c.id(), c.expectedVersion(), c.attempt(), c.nodeId(), c.startedAt()));
         }
-        return committer.run(h -> {
+        return committer.runUnsynced(h -> {
             List<Boolean> applied = new java.util.ArrayList<>(writes.size());
             for (GroupCommitter.Write<Boolean> w : writes) applied.add(w.applyTo(h));
             return applied;

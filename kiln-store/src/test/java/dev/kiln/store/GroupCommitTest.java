@@ -176,6 +176,34 @@ class GroupCommitTest {
         assertThat(after.writes() - before.writes()).isEqualTo(101);
     }
 
+    private static int synchronousMode(org.jdbi.v3.core.Handle h) {
+        return h.createQuery("PRAGMA synchronous").mapTo(Integer.class).one(); // 1 NORMAL, 2 FULL
+    }
+
+    @Test
+    void onlyABatchOfUnsyncedWritesSkipsTheFsyncAndTheNextSyncedOneHasItBack() throws Exception {
+        assertThat(store.committer().runUnsynced(GroupCommitTest::synchronousMode)).isEqualTo(1);
+        assertThat(store.committer().run(GroupCommitTest::synchronousMode)).as("not left behind").isEqualTo(2);
+
+        CountDownLatch release = holdCommitter();
+        List<Future<Integer>> mixed = submitQueued(List.of(
+                () -> store.committer().runUnsynced(GroupCommitTest::synchronousMode),
+                () -> store.committer().run(GroupCommitTest::synchronousMode)));
+        release.countDown();
+        assertThat(mixed.get(0).get()).as("a synced write in the batch syncs all of it").isEqualTo(2);
+        assertThat(mixed.get(1).get()).isEqualTo(2);
+    }
+
+    @Test
+    void claimsAreUnsyncedYetSurviveAReopen() {
+        JobRecord job = store.insert(newJob()).job();
+        assertThat(store.markRunning(List.of(new JobStore.Claim(job.id(), 0, 1, "n", Instant.now()))))
+                .containsExactly(true);
+        store.close();
+        store = SqliteJobStore.open(dataDir);
+        assertThat(store.find(job.id()).orElseThrow().status()).isEqualTo(JobStatus.RUNNING);
+    }
+
     @Test
     void batchesAreBounded() throws Exception {
         CountDownLatch release = holdCommitter();
