@@ -1,10 +1,11 @@
 package dev.kiln.cli.bench;
 
-import dev.kiln.client.JobRequest;
 import java.util.List;
 
 /** Bacalhau's scaling test: 10,000 noop jobs at concurrency 10, submit to result; average and p99, success. */
 final class BacalhauBench implements Bench {
+    private static final String SUCCESS = "\"success\":true";
+
     @Override
     public String name() {
         return "bacalhau";
@@ -13,10 +14,11 @@ final class BacalhauBench implements Bench {
     @Override
     public List<Figure> run(BenchOptions o) throws Exception {
         try (BenchServer kiln = BenchServer.start("noop", c -> c.withSlots(64))) {
-            JobRequest job = JobRequest.python("pass");
-            LoadRun.run(500, o.bacalhauConcurrency(), () -> kiln.client.execute(job).success());
+            KeepAliveHttp http = kiln.loadClient();
+            byte[] job = http.preparePost("/execute", "{\"code\": \"pass\"}");
+            LoadRun.run(500, o.bacalhauConcurrency(), () -> http.send(job, SUCCESS));
             LoadRun run = LoadRun.run(o.bacalhauJobs(), o.bacalhauConcurrency(),
-                    () -> kiln.client.execute(job).success());
+                    () -> http.send(job, SUCCESS));
             Percentiles p = run.percentiles();
             double successPercent = 100.0 * (o.bacalhauJobs() - run.failures) / o.bacalhauJobs();
             return List.of(

@@ -14,6 +14,7 @@ final class BenchServer implements AutoCloseable {
     final KilnServer server;
     final KilnClient client;
     private final Path data;
+    private KeepAliveHttp loadClient;
 
     private BenchServer(Path data, KilnServer server) {
         this.data = data;
@@ -30,8 +31,15 @@ final class BenchServer implements AutoCloseable {
         return new BenchServer(data, KilnServer.start(customise.apply(config)));
     }
 
+    /** A cheap keep-alive client for load runs (closed with this server). */
+    synchronized KeepAliveHttp loadClient() {
+        if (loadClient == null) loadClient = new KeepAliveHttp(server.baseUrl());
+        return loadClient;
+    }
+
     @Override
     public void close() throws IOException {
+        if (loadClient != null) loadClient.close();
         server.close();
         dev.kiln.sandbox.FileTrees.deleteRecursively(data);
     }
