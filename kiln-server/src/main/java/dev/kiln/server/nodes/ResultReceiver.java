@@ -54,6 +54,11 @@ final class ResultReceiver {
                 log.warn("node {} sent an invalid result for {}: {}", nodeId, a.request().executionId(), e.getMessage());
                 result = ExecutionResult.failure(JobStatus.FAILED, new JobError(ErrorType.SANDBOX_ERROR,
                         "node " + nodeId + " sent an invalid result: " + e.getMessage(), JobError.PHASE_OUTPUT));
+            } catch (UncheckedIOException e) {
+                // The job must still end: its assignment is already released, so nobody would finish it later.
+                log.error("could not spool the artifacts of {} from node {}", a.request().executionId(), nodeId, e);
+                result = ExecutionResult.failure(JobStatus.FAILED, new JobError(ErrorType.SANDBOX_ERROR,
+                        "could not receive the artifacts: " + e.getCause().getMessage(), JobError.PHASE_OUTPUT));
             }
             a.listener().completed(asRun, result);
         } finally {
@@ -102,9 +107,11 @@ final class ResultReceiver {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        String outputJson = r.outputJson() != null && r.outputJson().length() > limits.maxArtifactBytes()
+                ? null : r.outputJson(); // as a sandbox's result.json over the cap: dropped
         return new ExecutionResult(r.status(), r.exitCode(), cap(r.stdout(), limits.maxStdoutBytes()),
                 cap(r.stderr(), limits.maxStderrBytes()), r.stdoutTruncated() || over(r.stdout(), limits.maxStdoutBytes()),
-                r.stderrTruncated() || over(r.stderr(), limits.maxStderrBytes()), r.outputJson(), r.error(),
+                r.stderrTruncated() || over(r.stderr(), limits.maxStderrBytes()), outputJson, r.error(),
                 r.startupMs(), r.executionMs(), collected);
     }
 
