@@ -12,13 +12,18 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
+        subcommands = {DispatchBench.class, NodesBench.class},
         description = {"Kiln's benchmark suite, each against fresh in-process parts on loopback:",
                 "  noop      jobs/s end to end over HTTP with the durable store (goal >= 5,000)",
                 "  bacalhau  10,000 noop jobs at concurrency 10: average (goal <= 5 ms), p99, success (100 %)",
                 "  python    sandboxed print(1+1): cold p50 (goal <= 40 ms), p99, jobs/s with all cores busy;",
                 "            runs floor too and reports Kiln's jobs/s as a share of it (goal >= 0.8)",
                 "  floor     the same sandbox spawned directly by the executor in a loop (no Kiln)",
-                "  all       every one of them (default)"})
+                "  dispatch  dispatch latency over push, long-poll, 1 s poll (push goal:",
+                "            p50 <= 2 ms, p99 <= 10 ms); options: bench dispatch --help",
+                "  nodes     simulated nodes on an orchestrator process (goal: 1,000 nodes,",
+                "            idle CPU < 5 %%); not in all; options: bench nodes --help",
+                "  all       every one of them but nodes (default)"})
 public final class BenchCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", defaultValue = "all", description = "noop, bacalhau, python, floor, all")
     String which;
@@ -53,7 +58,8 @@ public final class BenchCommand implements Callable<Integer> {
             case "bacalhau" -> List.of(new BacalhauBench());
             case "python" -> List.of(new PythonBench(), new FloorBench());
             case "floor" -> List.of(new FloorBench());
-            case "all" -> List.of(new NoopBench(), new BacalhauBench(), new PythonBench(), new FloorBench());
+            case "all" -> List.of(new NoopBench(), new BacalhauBench(), new PythonBench(), new FloorBench(),
+                    new DispatchBench(quick));
             default -> throw new IllegalArgumentException("unknown bench '" + which
                     + "'; choose noop, bacalhau, python, floor or all");
         };
