@@ -15,7 +15,7 @@ import picocli.CommandLine.Model.CommandSpec;
         subcommands = {DispatchBench.class, NodesBench.class},
         description = {"Kiln's benchmark suite, each against fresh in-process parts on loopback:",
                 "  noop      jobs/s end to end over HTTP with the durable store (goal >= 5,000)",
-                "  bacalhau  10,000 noop jobs at concurrency 10: average (goal <= 5 ms), p99, success (100 %)",
+                "  bacalhau  10,000 noop jobs at concurrency 10: average (goal <= 5 ms), p99, success (100 %%)",
                 "  python    sandboxed print(1+1): cold p50 (goal <= 40 ms), p99, jobs/s with all cores busy;",
                 "            runs floor too and reports Kiln's jobs/s as a share of it (goal >= 0.8)",
                 "  floor     the same sandbox spawned directly by the executor in a loop (no Kiln)",

@@ -18,8 +18,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The {@code ws} transport: one WebSocket ({@code GET /node-api/v1/ws}) carrying text frames both ways, with the
- * JDK's client. Heartbeats go with a ping, so a connection that died silently (no FIN, e.g. a vanished NAT entry)
- * is noticed by the missing pongs instead of after TCP's retransmission timeout.
+ * JDK's client. A heartbeat goes with a ping when the orchestrator has been quiet for a third of the silence limit,
+ * so a connection that died silently (no FIN, e.g. a vanished NAT entry) is noticed by the missing pongs instead of
+ * after TCP's retransmission timeout, while a node that hears from the orchestrator anyway pings not at all (every
+ * frame costs the orchestrator CPU, times the number of nodes).
  */
 final class WebSocketTransport implements Transport {
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
@@ -100,7 +102,7 @@ final class WebSocketTransport implements Transport {
                 return;
             }
             sends = sends.thenCompose(ws -> ws.sendText(text, true));
-            if (message instanceof NodeMessage.Heartbeat) {
+            if (message instanceof NodeMessage.Heartbeat && System.nanoTime() - lastHeardNanos >= silenceLimitNanos / 3) {
                 sends = sends.thenCompose(ws -> ws.sendPing(ByteBuffer.allocate(0)));
             }
             sends.whenComplete((ws, e) -> {

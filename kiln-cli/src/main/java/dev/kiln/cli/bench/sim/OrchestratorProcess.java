@@ -42,7 +42,7 @@ public final class OrchestratorProcess implements AutoCloseable {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
         cmd.addAll(jvmArgs);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.kiln.cli.Main", "server",
+        cmd.addAll(List.of("-cp", absoluteClassPath(), "dev.kiln.cli.Main", "server",
                 "--host", "127.0.0.1", "--port", String.valueOf(port), "--data-dir", dir.resolve("data").toString()));
         cmd.addAll(List.of(serverArgs));
         Path log = dir.resolve("orchestrator.log");
@@ -127,5 +127,12 @@ public final class OrchestratorProcess implements AutoCloseable {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
+    }
+
+    /** The process runs in its own directory, so a relative class path (java -jar kiln-cli/target/kiln.jar) must not be. */
+    private static String absoluteClassPath() {
+        return java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .map(e -> java.nio.file.Path.of(e).toAbsolutePath().toString())
+                .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
     }
 }

@@ -50,6 +50,7 @@ public final class SimulatedNode {
     private final int slots;
     private final Map<String, String> labels;
     private final boolean ping;
+    private long heartbeats; // guarded by this
     private final NodeMessageCodec codec;
     private final ScheduledExecutorService timers;
     private final Observer observer;
@@ -63,8 +64,8 @@ public final class SimulatedNode {
     private volatile long heartbeatMillis = -1;
 
     /**
-     * @param ping send a WebSocket ping with every heartbeat, as the real agent does (it notices a dead link by the
-     *             missing pongs)
+     * @param ping send WebSocket pings with heartbeats as the real agent does on an idle connection (it notices a
+     *             dead link by the missing pongs)
      */
     public SimulatedNode(String nodeId, int slots, Map<String, String> labels, boolean ping, NodeMessageCodec codec,
                          ScheduledExecutorService timers, Observer observer) {
@@ -116,7 +117,8 @@ public final class SimulatedNode {
         synchronized (this) {
             if (sends == null || ended.get()) return;
             sends = sends.thenCompose(ws -> ws.sendText(text, true));
-            if (ping && message instanceof NodeMessage.Heartbeat) {
+            // Like the agent on an idle connection: a ping with every third heartbeat (it pings after 2 s of quiet).
+            if (ping && message instanceof NodeMessage.Heartbeat && heartbeats++ % 3 == 0) {
                 sends = sends.thenCompose(ws -> ws.sendPing(ByteBuffer.allocate(0)));
             }
             sends.whenComplete((ws, e) -> {
