@@ -7,6 +7,8 @@ import dev.kiln.client.JobRequest;
 import dev.kiln.client.JobResponse;
 import dev.kiln.client.KilnClient;
 import dev.kiln.client.KilnApiException;
+import dev.kiln.core.JobStatus;
+import dev.kiln.store.SqliteJobStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -183,6 +185,10 @@ abstract class RemoteNodesSuite {
         }
         Awaitility.await().until(() -> ids.stream().anyMatch(id -> client.get(id, 0).status().equals("running")));
         KilnProcesses.kill9(server);
+        int finishedBefore = 0;
+        try (SqliteJobStore store = SqliteJobStore.open(serverData)) { // what the dead orchestrator had recorded
+            for (JobStatus s : JobStatus.terminal()) finishedBefore += store.findByStatus(s, 100).size();
+        }
         server = startServer("orchestrator-2");
         kiln.awaitHealthy(url, server, "orchestrator-2");
         for (int i = 0; i < ids.size(); i++) {
@@ -191,6 +197,8 @@ abstract class RemoteNodesSuite {
             assertThat(j.stdout()).isEqualTo(i + "\n");
             assertThat(j.attempt()).isBetween(1, 2);
         }
+        // Exactly once: the restarted orchestrator recorded one terminal result per job it had left to finish.
+        assertThat(kiln.metric(url, "kiln_jobs_finished_total", ".*")).isEqualTo(ids.size() - finishedBefore);
         awaitConnected("n1", "n2");
         // The restarted orchestrator knows the nodes only from their new handshakes.
         assertThat(kiln.log("orchestrator-2")).contains("node n1 joined").contains("node n2 joined");
