@@ -8,4 +8,8 @@ public interface ExecutionListener {
     /** The node has taken the execution and is starting it (ends its dispatch latency). Optional. */
     default void started(ExecutionRequest request) {
     }
+
+    /** Output the job printed while running (see {@link OutputSink}); before {@code completed}. Optional. */
+    default void output(ExecutionRequest request, String stream, byte[] bytes) {
+    }
 }

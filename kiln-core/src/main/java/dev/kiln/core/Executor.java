@@ -13,6 +13,11 @@ public interface Executor extends AutoCloseable {
     /** Blocks until the execution ends; never throws for anything the job did (that is in the result). */
     ExecutionResult execute(ExecutionRequest request, Path workDir);
 
+    /** Like {@link #execute(ExecutionRequest, Path)}, telling {@code live} what the job prints while it runs. */
+    default ExecutionResult execute(ExecutionRequest request, Path workDir, OutputSink live) {
+        return execute(request, workDir);
+    }
+
     /** Kills a running execution; its {@link #execute} returns status CANCELLED. No-op when not running. */
     void cancel(String executionId);
 

@@ -65,7 +65,13 @@ public final class Orchestrator implements AutoCloseable {
         public void started(ExecutionRequest request) {
             onStarted(request);
         }
+
+        @Override
+        public void output(ExecutionRequest request, String stream, byte[] bytes) {
+            liveOutput.append(request.jobId(), request.executionId(), stream, bytes);
+        }
     };
+    private final LiveOutput liveOutput;
     private volatile boolean running;
     private volatile boolean shuttingDown;
     private Thread dispatcher;
@@ -82,6 +88,8 @@ public final class Orchestrator implements AutoCloseable {
         this.settings = settings;
         this.validator = new JobSpecValidator(settings.requestLimits());
         this.ready = new ReadyQueue(settings.maxQueueSize());
+        this.liveOutput = new LiveOutput(settings.outputLimits().maxStdoutBytes()
+                + settings.outputLimits().maxStderrBytes());
         nodes.forEach(this::addNode);
     }
 
@@ -255,6 +263,11 @@ public final class Orchestrator implements AutoCloseable {
         return jobTypes;
     }
 
+    /** What running jobs print, as they print it. */
+    public LiveOutput liveOutput() {
+        return liveOutput;
+    }
+
     public boolean storeHealthy() {
         try {
             return store.isHealthy();
@@ -412,6 +425,7 @@ public final class Orchestrator implements AutoCloseable {
         ExecutionRequest request = new ExecutionRequest(job.currentExecutionId(), job.id(), job.attempt(),
                 job.spec(), type, JobSpecValidator.effectiveTimeout(job.spec().timeoutSeconds(), type),
                 settings.outputLimits(), null);
+        liveOutput.started(job.id(), job.currentExecutionId());
         inFlight.put(job.id(), new InFlight(job, node, null, System.nanoTime()));
         node.adopt(request, resultListener);
         log.info("node {} reclaimed execution {} after the orchestrator restarted", node.id(), request.executionId());
@@ -509,6 +523,7 @@ public final class Orchestrator implements AutoCloseable {
                 queued.idempotencyKey(), attempt, queued.maxAttempts(), queued.version() + 1, node.id(),
                 queued.createdAt(), startedAt, null, null);
         InFlight f = new InFlight(job, node, layerDigest, st.readyNanos());
+        liveOutput.started(job.id(), job.currentExecutionId());
         inFlight.put(job.id(), f);
         events.started(job, Duration.between(job.createdAt(), startedAt).toMillis());
         if (cancelRequested.remove(job.id())) {
@@ -590,6 +605,7 @@ public final class Orchestrator implements AutoCloseable {
         Instant now = clock.instant();
         boolean won = store.complete(job.id(), job.version(), status, result, now);
         if (won) {
+            liveOutput.finished(job.id());
             JobRecord terminal = new JobRecord(job.id(), job.seq(), status, job.spec(), job.specHash(),
                     job.idempotencyKey(), job.attempt(), job.maxAttempts(), job.version() + 1, job.nodeId(),
                     job.createdAt(), job.startedAt(), now, result);

@@ -114,7 +114,8 @@ public final class LocalComputeNode implements ComputeNode, AutoCloseable {
                 long buildMs = request.layerDigest() == null ? 0
                         : environments.provision(request.jobType(), request.layerDigest());
                 Files.createDirectories(workDir);
-                result = withExtraStartup(executor.execute(request, workDir), buildMs);
+                result = withExtraStartup(executor.execute(request, workDir,
+                        (stream, bytes) -> listener.output(request, stream, bytes)), buildMs);
             } catch (LayerUnavailableException e) {
                 result = ExecutionResult.failure(JobStatus.FAILED, new JobError(ErrorType.SANDBOX_ERROR,
                         e.getMessage(), JobError.PHASE_SETUP));

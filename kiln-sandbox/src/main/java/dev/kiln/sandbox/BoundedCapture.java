@@ -10,19 +10,29 @@ import java.time.Duration;
  * Drains one output stream of the job on a virtual thread, keeping the first {@code cap} bytes and the last
  * {@link #TAIL} bytes. Everything else is read and dropped, so the job never blocks on a full pipe and memory
  * stays flat however much it prints. The tail keeps a Python traceback's last line classifiable after truncation.
+ * What is kept is also handed to a live sink as it arrives (never more than the cap).
  */
 final class BoundedCapture {
     static final int TAIL = 4096;
 
     private final InputStream in;
     private final int cap;
+    private final String stream;
+    private final dev.kiln.core.OutputSink live;
     private final ByteArrayOutputStream head;
     private final byte[] tail = new byte[TAIL];
     private long total;
     private Thread thread;
 
     BoundedCapture(InputStream in, long cap) {
+        this(in, cap, null, dev.kiln.core.OutputSink.NONE);
+    }
+
+    /** {@code stream}: the name {@code live} is told ({@code stdout} or {@code stderr}). */
+    BoundedCapture(InputStream in, long cap, String stream, dev.kiln.core.OutputSink live) {
         this.in = in;
+        this.stream = stream;
+        this.live = live;
         this.cap = (int) Math.max(0, Math.min(cap, Integer.MAX_VALUE - 16));
         this.head = new ByteArrayOutputStream(Math.min(this.cap, 8192));
     }
@@ -42,12 +52,25 @@ final class BoundedCapture {
         }
     }
 
-    private synchronized void accept(byte[] buf, int n) {
+    private void accept(byte[] buf, int n) {
+        int room = keep(buf, n);
+        if (room > 0 && live != dev.kiln.core.OutputSink.NONE) {
+            try {
+                live.output(stream, java.util.Arrays.copyOf(buf, room));
+            } catch (RuntimeException e) {
+                // a failing observer must not stop the draining
+            }
+        }
+    }
+
+    /** Keeps the head and the tail; returns how many of the bytes went into the head. */
+    private synchronized int keep(byte[] buf, int n) {
         int room = (int) Math.max(0, Math.min(n, cap - total));
         if (room > 0) head.write(buf, 0, room);
         // ring buffer of the last TAIL bytes
         for (int i = Math.max(0, n - TAIL); i < n; i++) tail[(int) ((total + i) % TAIL)] = buf[i];
         total += n;
+        return room;
     }
 
     /** Waits for EOF; on timeout closes the stream so the reader ends. Returns whether EOF was reached. */

@@ -2,6 +2,7 @@ package dev.kiln.sandbox;
 
 import dev.kiln.core.ErrorType;
 import dev.kiln.core.ExecutionRequest;
+import dev.kiln.core.OutputSink;
 import dev.kiln.core.ExecutionResult;
 import dev.kiln.core.Executor;
 import dev.kiln.core.JobError;
@@ -210,9 +211,14 @@ public final class BwrapExecutor implements Executor {
 
     @Override
     public ExecutionResult execute(ExecutionRequest request, Path workDir) {
+        return execute(request, workDir, dev.kiln.core.OutputSink.NONE);
+    }
+
+    @Override
+    public ExecutionResult execute(ExecutionRequest request, Path workDir, dev.kiln.core.OutputSink live) {
         long entry = System.nanoTime();
         String id = request.executionId();
-        ExecutionHandle handle = new ExecutionHandle();
+        ExecutionHandle handle = new ExecutionHandle(live);
         ExecutionHandle existing = handles.putIfAbsent(id, handle);
         if (existing != null) {
             if (existing.isCancelled() && !existing.isStarted() && handles.remove(id, existing)) {
@@ -384,9 +390,11 @@ public final class BwrapExecutor implements Executor {
         OutputLimits limits = request.outputLimits();
         String id = request.executionId();
         BoundedCapture stdout = new BoundedCapture(process.getInputStream(),
-                cap(limits.maxStdoutBytes(), type.maxOutputBytes())).start("kiln-stdout-" + id);
+                cap(limits.maxStdoutBytes(), type.maxOutputBytes()), OutputSink.STDOUT, handle.live())
+                .start("kiln-stdout-" + id);
         BoundedCapture stderr = new BoundedCapture(process.getErrorStream(),
-                cap(limits.maxStderrBytes(), type.maxOutputBytes())).start("kiln-stderr-" + id);
+                cap(limits.maxStderrBytes(), type.maxOutputBytes()), OutputSink.STDERR, handle.live())
+                .start("kiln-stderr-" + id);
 
         boolean interrupted = false;
         boolean exited;

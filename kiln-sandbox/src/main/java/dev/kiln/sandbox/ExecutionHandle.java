@@ -14,6 +14,20 @@ final class ExecutionHandle {
     private Process process;
     private volatile boolean interrupted;
     private final long createdNanos = System.nanoTime();
+    private final dev.kiln.core.OutputSink live;
+
+    ExecutionHandle() {
+        this(dev.kiln.core.OutputSink.NONE);
+    }
+
+    ExecutionHandle(dev.kiln.core.OutputSink live) {
+        this.live = live;
+    }
+
+    /** Where the job's output goes while it runs. */
+    dev.kiln.core.OutputSink live() {
+        return live;
+    }
 
     static ExecutionHandle cancelledBeforeStart() {
         ExecutionHandle h = new ExecutionHandle();

@@ -138,6 +138,7 @@ public final class KilnServer implements AutoCloseable {
                 routes.register(c);
                 typeRoutes.register(c);
                 nodeRoutes.register(c);
+                new dev.kiln.server.http.LiveOutputRoute(orchestrator, json).register(c);
                 nodeSockets.register(c);
                 nodePolls.register(c);
             });

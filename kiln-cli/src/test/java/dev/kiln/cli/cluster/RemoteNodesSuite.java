@@ -205,6 +205,27 @@ abstract class RemoteNodesSuite {
     }
 
     @Test
+    void whatAJobPrintsFlowsBackWhileItRuns() throws Exception {
+        node("talker", "--slots", "1");
+        awaitConnected("talker");
+        JobResponse job = client.submit(JobRequest.python(
+                "import time\nprint('early', flush=True)\ntime.sleep(1.5)\nprint('late')"));
+        java.net.http.HttpResponse<java.util.stream.Stream<String>> r = java.net.http.HttpClient.newHttpClient()
+                .send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url + "/jobs/" + job.jobId()
+                        + "/output")).build(), java.net.http.HttpResponse.BodyHandlers.ofLines());
+        String statusAtEarly = null;
+        StringBuilder all = new StringBuilder();
+        for (String line : (Iterable<String>) r.body()::iterator) {
+            all.append(line).append('\n');
+            if (statusAtEarly == null && line.contains("early")) statusAtEarly = client.get(job.jobId(), 0).status();
+            if (line.startsWith("event: end")) break;
+        }
+        assertThat(statusAtEarly).as("the first line arrived while the job ran on the node").isEqualTo("running");
+        assertThat(all.toString()).contains("late").contains("event: end");
+        assertThat(await(job.jobId()).stdout()).isEqualTo("early\nlate\n");
+    }
+
+    @Test
     void aDrainedNodeFinishesItsWorkAndTakesNoMore() throws Exception {
         node("keep", "--slots", "1");
         node("drain-me", "--slots", "1");

@@ -81,6 +81,7 @@ public final class NodeAgent implements AutoCloseable {
     private Thread connectionThread;
     private volatile Transport connecting;
     private ScheduledFuture<?> heartbeat; // connection thread only
+    private final OutputBatcher output;
 
     private final Object lock = new Object();
     // Guarded by lock: what the node holds, and the welcomed connection results go to (null: disconnected).
@@ -161,6 +162,7 @@ public final class NodeAgent implements AutoCloseable {
         };
         this.heartbeats = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("kiln-node-heartbeat").daemon().factory());
+        this.output = new OutputBatcher(heartbeats, this::sendOutput);
     }
 
     /** Starts connecting (and reconnecting) in the background. */
@@ -304,6 +306,7 @@ public final class NodeAgent implements AutoCloseable {
             case Heartbeat h -> log.warn("ignoring a node-side message from the orchestrator: heartbeat");
             case Started s -> log.warn("ignoring a node-side message from the orchestrator: started");
             case Result r -> log.warn("ignoring a node-side message from the orchestrator: result");
+            case NodeMessage.Output o -> log.warn("ignoring a node-side message from the orchestrator: output");
         }
     }
 
@@ -431,7 +434,7 @@ public final class NodeAgent implements AutoCloseable {
                 }
                 if (w == null) return;
                 try {
-                    node.execute(w.request(), w.executor(), this::completed);
+                    node.execute(w.request(), w.executor(), executionListener);
                 } catch (IllegalStateException noSlot) {
                     return; // the slot is released in a moment, and this runs again
                 } catch (RuntimeException ex) {
@@ -487,9 +490,32 @@ public final class NodeAgent implements AutoCloseable {
         deliverLocked(new Result(executionId, WireResults.refused(why)));
     }
 
+    /** Live output goes out as it comes (coalesced); the result after it. */
+    private final dev.kiln.core.ExecutionListener executionListener = new dev.kiln.core.ExecutionListener() {
+        @Override
+        public void completed(ExecutionRequest request, ExecutionResult result) {
+            NodeAgent.this.completed(request, result);
+        }
+
+        @Override
+        public void output(ExecutionRequest request, String stream, byte[] bytes) {
+            output.add(request.executionId(), stream, bytes);
+        }
+    };
+
+    /** Best effort: live output is not kept across reconnects (the result carries all of it). */
+    private void sendOutput(NodeMessage.Output o) {
+        synchronized (lock) {
+            if (session != null && running.contains(o.executionId()) && !dropped.contains(o.executionId())) {
+                session.send(o);
+            }
+        }
+    }
+
     /** Called on the execution's thread; its artifact files are deleted once this returns, so they are read now. */
     private void completed(ExecutionRequest request, ExecutionResult result) {
         String id = request.executionId();
+        output.flush(id);
         Result message = new Result(id, WireResults.from(result, request.layerDigest()));
         synchronized (lock) {
             running.remove(id);

@@ -37,6 +37,13 @@ public sealed interface NodeMessage {
     record Started(String executionId) implements NodeMessage {
     }
 
+    /**
+     * Output an execution printed while running ({@code stream}: stdout or stderr), in order, never past the output
+     * caps; sent before its {@code result}. Best effort: the result carries the complete output.
+     */
+    record Output(String executionId, String stream, byte[] data) implements NodeMessage {
+    }
+
     /** The outcome of an execution; resent after a reconnect until the orchestrator acknowledges it. */
     record Result(String executionId, WireResult result) implements NodeMessage {
     }

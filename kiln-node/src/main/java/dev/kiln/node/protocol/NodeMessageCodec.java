@@ -95,6 +95,12 @@ public final class NodeMessageCodec {
                 n.put("type", "started");
                 n.put("execution_id", s.executionId());
             }
+            case NodeMessage.Output o -> {
+                n.put("type", "output");
+                n.put("execution_id", o.executionId());
+                n.put("stream", o.stream());
+                n.put("data", Base64.getEncoder().encodeToString(o.data()));
+            }
             case Result r -> {
                 n.put("type", "result");
                 n.put("execution_id", r.executionId());
@@ -149,6 +155,8 @@ public final class NodeMessageCodec {
             case "heartbeat" -> new Heartbeat(integer(n, "free"), integer(n, "running"));
             case "started" -> new Started(text(n, "execution_id"));
             case "result" -> new Result(text(n, "execution_id"), result(object(n, "result")));
+            case "output" -> new NodeMessage.Output(text(n, "execution_id"), stream(text(n, "stream")),
+                    base64(text(n, "data"), "data"));
             case "welcome" -> new Welcome(text(n, "node_id"), optText(n, "session"), integer(n, "heartbeat_ms"),
                     integer(n, "lease_ms"), n.has("cancel") ? strings(n, "cancel") : List.of());
             case "execute" -> new Execute(new ExecutionRequest(text(n, "execution_id"), text(n, "job_id"),
@@ -303,6 +311,19 @@ public final class NodeMessageCodec {
     }
 
     // ---- field access that names the field ----
+
+    private static String stream(String s) {
+        if (!s.equals("stdout") && !s.equals("stderr")) throw new ProtocolException("stream: must be stdout or stderr");
+        return s;
+    }
+
+    private static byte[] base64(String s, String field) {
+        try {
+            return Base64.getDecoder().decode(s);
+        } catch (IllegalArgumentException e) {
+            throw new ProtocolException(field + ": not base64");
+        }
+    }
 
     private static <T> T enumValue(java.util.function.Supplier<T> parse, String field) {
         try {

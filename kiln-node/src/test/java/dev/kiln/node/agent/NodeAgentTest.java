@@ -350,6 +350,10 @@ class NodeAgentTest {
         orchestrator.send(execute("py-1", "bwrap", "print(6 * 7)", PLAIN));
 
         assertThat(orchestrator.next(Started.class).executionId()).isEqualTo("py-1");
+        // What it printed comes live (coalesced) before the result, which carries it all again.
+        NodeMessage.Output live = orchestrator.next(NodeMessage.Output.class);
+        assertThat(live.stream()).isEqualTo("stdout");
+        assertThat(new String(live.data(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("42\n");
         WireResult r = orchestrator.next(Result.class).result();
         assertThat(r.status()).as(String.valueOf(r.error())).isEqualTo(JobStatus.SUCCEEDED);
         assertThat(r.stdout()).isEqualTo("42\n");

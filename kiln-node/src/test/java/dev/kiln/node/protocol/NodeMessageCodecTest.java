@@ -62,6 +62,18 @@ class NodeMessageCodecTest {
     }
 
     @Test
+    void liveOutputRoundTripsItsBytesAndRefusesAnUnknownStream() {
+        NodeMessage.Output out = (NodeMessage.Output) roundTrip(
+                new NodeMessage.Output("job-1-1", "stderr", new byte[]{'h', 'i', (byte) 0xC3}));
+        assertThat(out.executionId()).isEqualTo("job-1-1");
+        assertThat(out.stream()).isEqualTo("stderr");
+        assertThat(out.data()).containsExactly('h', 'i', (byte) 0xC3);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> codec.decode(
+                "{\"type\":\"output\",\"execution_id\":\"x\",\"stream\":\"stdin\",\"data\":\"\"}"))
+                .isInstanceOf(ProtocolException.class).hasMessageContaining("stream");
+    }
+
+    @Test
     void executeWithFilesRoundTrips() {
         JobType type = new JobType("ml", 256L << 20, 0.5, 20, 60, 32, true, Map.of("MODE", "fast"), "bwrap",
                 1 << 16, 1 << 20, new PackageSpec("3.11", List.of("numpy==2.0"), List.of("/srv/shared")),

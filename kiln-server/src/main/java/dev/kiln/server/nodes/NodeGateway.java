@@ -140,6 +140,10 @@ public final class NodeGateway implements AutoCloseable {
             }
             case NodeMessage.Result r -> Thread.ofVirtual().name("result-" + r.executionId())
                     .start(() -> deliver(node, r));
+            case NodeMessage.Output o -> {
+                RemoteComputeNode.Assigned a = node.assigned(o.executionId());
+                if (a != null) a.listener().output(a.request(), o.stream(), o.data());
+            }
             default -> throw new NodeRefusedException("bad_message", "type: a node may not send '"
                     + message.getClass().getSimpleName().toLowerCase() + "' here");
         }

@@ -1,0 +1,129 @@
+package dev.kiln.server.http;
+
+import dev.kiln.core.JobRecord;
+import dev.kiln.core.JobResult;
+import dev.kiln.core.LiveOutput;
+import dev.kiln.core.Orchestrator;
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * {@code GET /jobs/{id}/output}: a job's stdout and stderr as server-sent events while it runs ({@code stdout} and
+ * {@code stderr} events, each a JSON {@code {"text": ...}}), then one {@code end} event with its status. A job
+ * that already finished answers its stored output and the end at once; a queued one waits until it starts.
+ * Written by hand rather than with Javalin's SSE support, which answers an empty 200 to a client that does not send
+ * {@code Accept: text/event-stream} (curl, most HTTP clients) and cannot answer 404 for an unknown job.
+ */
+public final class LiveOutputRoute {
+    private static final long KEEPALIVE_MILLIS = 15_000;
+    private static final long WAIT_MILLIS = 50;
+
+    private final Orchestrator orchestrator;
+    private final JsonMapper json;
+
+    public LiveOutputRoute(Orchestrator orchestrator, JsonMapper json) {
+        this.orchestrator = orchestrator;
+        this.json = json;
+    }
+
+    public void register(JavalinConfig config) {
+        config.routes.get("/jobs/{id}/output", this::stream);
+    }
+
+    /** A server-sent event stream on the response; a write failing means the client left. */
+    private record SseClient(String id, OutputStream out) {
+        void sendEvent(String event, String data) throws IOException {
+            out.write(("event: " + event + "\ndata: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        }
+
+        void sendComment(String text) throws IOException {
+            out.write((": " + text + "\n\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        }
+    }
+
+    private void stream(Context ctx) throws IOException {
+        String id = ctx.pathParam("id");
+        orchestrator.require(id); // 404 before the stream starts
+        ctx.status(200).contentType("text/event-stream;charset=utf-8").header("Cache-Control", "no-cache")
+                .header("X-Accel-Buffering", "no");
+        SseClient client = new SseClient(id, ctx.res().getOutputStream());
+        BlockingQueue<LiveOutput.Chunk> queue = new LinkedBlockingQueue<>();
+        Consumer<LiveOutput.Chunk> follower = queue::add; // never blocks the job's output path
+        long waits = 0;
+        try {
+            while (true) {
+                if (orchestrator.liveOutput().follow(id, follower)) {
+                    relay(client, queue);
+                    return;
+                }
+                JobRecord job = orchestrator.require(id);
+                if (job.status().isTerminal()) {
+                    replayStored(client, job);
+                    return;
+                }
+                // Not started yet: wait (a comment every ~15 s finds a client that left).
+                if (++waits % (KEEPALIVE_MILLIS / WAIT_MILLIS) == 0) client.sendComment("waiting to start");
+                Thread.sleep(WAIT_MILLIS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException clientLeft) {
+            // nothing to clean up but the follower
+        } finally {
+            orchestrator.liveOutput().unfollow(id, follower);
+        }
+    }
+
+    private void relay(SseClient client, BlockingQueue<LiveOutput.Chunk> queue)
+            throws InterruptedException, IOException {
+        String id = client.id();
+        while (true) {
+            LiveOutput.Chunk c = queue.poll(KEEPALIVE_MILLIS, TimeUnit.MILLISECONDS);
+            if (c == null) {
+                client.sendComment("running");
+                continue;
+            }
+            if (c.isEnd()) {
+                JobRecord job = orchestrator.require(id);
+                if (!job.status().isTerminal()) job = orchestrator.await(id, java.time.Duration.ofSeconds(5));
+                sendEnd(client, job);
+                return;
+            }
+            sendText(client, c.stream(), c.text());
+        }
+    }
+
+    private void replayStored(SseClient client, JobRecord job) throws IOException {
+        JobResult r = job.result();
+        if (r != null) {
+            if (!r.stdout().isEmpty()) sendText(client, "stdout", r.stdout());
+            if (!r.stderr().isEmpty()) sendText(client, "stderr", r.stderr());
+        }
+        sendEnd(client, job);
+    }
+
+    private void sendText(SseClient client, String stream, String text) throws IOException {
+        ObjectNode o = json.createObjectNode();
+        o.put("text", text);
+        client.sendEvent(stream, json.writeValueAsString(o));
+    }
+
+    private void sendEnd(SseClient client, JobRecord job) throws IOException {
+        ObjectNode o = json.createObjectNode();
+        o.put("status", job.status().wireName());
+        JobResult r = job.result();
+        if (r == null || r.exitCode() == null) o.putNull("exit_code"); else o.put("exit_code", r.exitCode());
+        client.sendEvent("end", json.writeValueAsString(o));
+    }
+}
