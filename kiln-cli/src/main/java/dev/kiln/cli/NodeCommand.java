@@ -66,6 +66,10 @@ final class NodeCommand implements Callable<Integer> {
     @Option(names = "--job-types", paramLabel = "A,B", description = "Take only these job types (default: any)")
     String jobTypes;
 
+    @Option(names = "--type-slots", paramLabel = "TYPE=N,...",
+            description = "Run at most N jobs of a type at once (e.g. ml=1); other types share --slots")
+    String typeSlots;
+
     @Option(names = "--node-id", paramLabel = "ID",
             description = "Node id (default: the one kept in the data dir, else a new one)")
     String nodeId;
@@ -127,7 +131,7 @@ final class NodeCommand implements Callable<Integer> {
         }
         String t = token == null || token.isBlank() ? null : token.strip();
         return new NodeAgentConfig(url, t, parseLabels(), n, executor, dataDir, type,
-                pollInterval == null ? 0 : pollInterval, parseJobTypes(), nodeId);
+                pollInterval == null ? 0 : pollInterval, parseJobTypes(), nodeId, parseTypeSlots());
     }
 
     private Map<String, String> parseLabels() {
@@ -150,6 +154,25 @@ final class NodeCommand implements Callable<Integer> {
                         + "'-', '/' (values also ':'), at most 63)");
             }
             out.put(key, value);
+        }
+        return out;
+    }
+
+    private Map<String, Integer> parseTypeSlots() {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        if (typeSlots == null) return out;
+        for (String pair : typeSlots.split(",")) {
+            String[] kv = pair.split("=", 2);
+            int n;
+            try {
+                n = kv.length == 2 ? Integer.parseInt(kv[1].strip()) : -1;
+            } catch (NumberFormatException e) {
+                n = -1;
+            }
+            if (kv.length != 2 || kv[0].isBlank() || n < 1) {
+                throw bad("--type-slots: expected TYPE=N with N at least 1, got '" + pair + "'");
+            }
+            out.put(kv[0].strip(), n);
         }
         return out;
     }

@@ -35,6 +35,16 @@ public interface ComputeNode {
     /** Called whenever a slot frees (or a node reconnects), so placement can react without polling. */
     void onSlotFreed(Runnable listener);
 
+    /** Whether the node runs fewer jobs of this type at once than it has slots (see {@link #freeSlotsFor}). */
+    default boolean capsJobType(String jobType) {
+        return false;
+    }
+
+    /** Free slots for one more job of the type: {@link #freeSlots()} unless the node caps that type. */
+    default int freeSlotsFor(String jobType) {
+        return freeSlots();
+    }
+
     /** Whether this node runs jobs of the named type (remote nodes may offer a subset). */
     default boolean offersJobType(String jobType) {
         return true;

@@ -323,6 +323,8 @@ public final class Orchestrator implements AutoCloseable {
         }
         List<Start> round = new ArrayList<>();
         if (totalFree == 0) return round; // a freed slot signals us
+        // Free slots per node and job type, for nodes that cap a type; counted down as the round places jobs.
+        Map<String, Integer> typeFree = new java.util.HashMap<>();
         for (ReadyQueue.Waiting w : ready.head(SCAN_LIMIT)) {
             if (round.size() == MAX_ROUND || totalFree == 0) break;
             JobRecord job = w.job();
@@ -334,7 +336,8 @@ public final class Orchestrator implements AutoCloseable {
             }
             String executor = explicitExecutor(type);
             Placement.Decision d = Placement.place(nodes, new Placement.Need(type.name(), executor, w.constraints(),
-                    w.avoidNodeId()), n -> free.getOrDefault(n, 0), n -> drainingNodes.contains(n.id()));
+                    w.avoidNodeId()), n -> freeFor(n, type.name(), free, typeFree),
+                    n -> drainingNodes.contains(n.id()));
             if (d.node() == null) {
                 queueReasons.put(job.id(), d.reason()); // it waits; the jobs behind it may still fit
                 continue;
@@ -342,11 +345,22 @@ public final class Orchestrator implements AutoCloseable {
             ready.remove(job.id());
             queueReasons.remove(job.id());
             free.merge(d.node(), -1, Integer::sum);
+            if (d.node().capsJobType(type.name())) {
+                typeFree.merge(d.node().id() + "\n" + type.name(), -1, Integer::sum);
+            }
             totalFree--;
             round.add(new Start(job, type, d.node(), executor != null ? executor : d.node().defaultExecutor(),
                     w.readyNanos()));
         }
         return round;
+    }
+
+    /** A node's free slots in this round, for one more job of the type (capped types counted apart). */
+    private static int freeFor(ComputeNode n, String type, Map<ComputeNode, Integer> free,
+                               Map<String, Integer> typeFree) {
+        int f = free.getOrDefault(n, 0);
+        if (f == 0 || !n.capsJobType(type)) return f;
+        return Math.min(f, typeFree.computeIfAbsent(n.id() + "\n" + type, k -> n.freeSlotsFor(type)));
     }
 
     public List<ComputeNode> nodes() {

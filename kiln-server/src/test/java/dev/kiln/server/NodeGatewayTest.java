@@ -28,7 +28,8 @@ class NodeGatewayTest {
     @BeforeEach
     void start() throws Exception {
         kiln = TestServer.start("noop", c -> c.withNodes(NodeSettings.DEFAULTS.withLocalNode(false)
-                .withJoinToken("s3cret").withLease(800, 200)));
+                .withJoinToken("s3cret").withLease(800, 200))
+                .withJobTypes(java.util.List.of(dev.kiln.core.JobType.defaults("other"))));
     }
 
     @AfterEach
@@ -37,10 +38,14 @@ class NodeGatewayTest {
     }
 
     private String hello(String nodeId, String token, String holding) {
+        return hello(nodeId, token, holding, "{}");
+    }
+
+    private String hello(String nodeId, String token, String holding, String typeSlots) {
         return """
                 {"type":"hello","protocol":1,"node_id":"%s","token":"%s","labels":{"zone":"a"},"slots":2,
-                 "executors":["noop"],"default_executor":"noop","job_types":null,"holding":%s}
-                """.formatted(nodeId, token, holding);
+                 "executors":["noop"],"default_executor":"noop","job_types":null,"holding":%s,"type_slots":%s}
+                """.formatted(nodeId, token, holding, typeSlots);
     }
 
     private HttpResponse<String> post(String path, String session, String body) throws Exception {
@@ -66,10 +71,17 @@ class NodeGatewayTest {
         return welcome.get("session").asString();
     }
 
-    /** The next execute message pushed to the session. */
+    private final java.util.ArrayDeque<JsonNode> received = new java.util.ArrayDeque<>();
+
+    /** The next execute message pushed to the session (heartbeating meanwhile, as a node does). */
     private JsonNode nextExecute(String session) throws Exception {
         for (int i = 0; i < 20; i++) {
-            for (JsonNode m : poll(session, 2)) if (m.get("type").asString().equals("execute")) return m;
+            while (!received.isEmpty()) {
+                JsonNode m = received.poll();
+                if (m.get("type").asString().equals("execute")) return m;
+            }
+            post("/node-api/v1/messages", session, "[{\"type\":\"heartbeat\",\"free\":0,\"running\":0}]");
+            poll(session, 1).forEach(received::add);
         }
         throw new AssertionError("no execute message arrived");
     }
@@ -130,6 +142,35 @@ class NodeGatewayTest {
         assertThat(poll(session, 5).toString()).contains("\"ack\"");
         assertThat(kiln.client.get(job.jobId(), 0).stdout()).isEqualTo("hi\n");
         assertThat(kiln.get("/metrics").body()).contains("kiln_node_results_dropped_total 1.0");
+    }
+
+    @Test
+    void aNodeRunsNoMoreJobsOfACappedTypeThanItAllows() throws Exception {
+        HttpResponse<String> r = post("/node-api/v1/session", null, hello("n1", "s3cret", "[]", "{\"default\":1}"));
+        String session = JSON.readTree(r.body()).get("session").asString();
+        assertThat(kiln.client.node("n1").at("/type_slots/default").asInt()).isEqualTo(1);
+        JobResponse first = kiln.client.submit(JobRequest.python("pass"));
+        JobResponse second = kiln.client.submit(JobRequest.python("pass"));
+        JobResponse other = kiln.client.submit(JobRequest.python("pass").withJobType("other"));
+
+        JsonNode a = nextExecute(session);
+        JsonNode b = nextExecute(session);
+        assertThat(java.util.List.of(a.get("job_id").asString(), b.get("job_id").asString()))
+                .as("one default job and the other type's: the node's second slot").containsExactlyInAnyOrder(
+                        first.jobId(), other.jobId());
+        assertThat(kiln.client.get(second.jobId(), 0).status()).isEqualTo("queued");
+
+        String firstExec = (a.get("job_id").asString().equals(first.jobId()) ? a : b).get("execution_id").asString();
+        post("/node-api/v1/messages", session, result(firstExec, "", "[]"));
+        assertThat(nextExecute(session).get("job_id").asString()).as("the capped type's slot came back")
+                .isEqualTo(second.jobId());
+    }
+
+    @Test
+    void typeSlotsAboveTheNodesSlotsAreRefused() throws Exception {
+        HttpResponse<String> r = post("/node-api/v1/session", null, hello("n1", "s3cret", "[]", "{\"default\":3}"));
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("type_slots.default");
     }
 
     @Test

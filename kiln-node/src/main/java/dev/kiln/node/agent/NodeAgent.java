@@ -317,7 +317,7 @@ public final class NodeAgent implements AutoCloseable {
             holding.addAll(unacked.keySet());
         }
         return new Hello(NodeMessage.PROTOCOL_VERSION, nodeId, config.token(), node.labels(), node.capacity(),
-                node.executors(), node.defaultExecutor(), config.jobTypes(), List.copyOf(holding));
+                node.executors(), node.defaultExecutor(), config.jobTypes(), List.copyOf(holding), config.typeSlots());
     }
 
     private void welcomed(Transport t, Welcome welcome) {

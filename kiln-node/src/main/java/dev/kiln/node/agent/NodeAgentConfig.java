@@ -20,10 +20,11 @@ import java.util.Objects;
  * @param pollIntervalMillis poll transport only: 0 long-polls, more polls with {@code wait=0} at that interval
  * @param jobTypes           the job types this node takes; null: any
  * @param nodeId             an explicit node id (stored in the data dir); null: the stored or a new one
+ * @param typeSlots          at most this many executions of a job type at once (types not named: only slots)
  */
 public record NodeAgentConfig(URI orchestrator, String token, Map<String, String> labels, int slots, String executor,
                               Path dataDir, TransportType transport, long pollIntervalMillis, List<String> jobTypes,
-                              String nodeId) {
+                              String nodeId, Map<String, Integer> typeSlots) {
     public enum TransportType {
         WS, POLL;
 
@@ -59,6 +60,17 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
         }
         jobTypes = jobTypes == null ? null : List.copyOf(jobTypes);
         if (nodeId != null) NodeIdentity.validate(nodeId);
+        typeSlots = typeSlots == null ? Map.of() : Map.copyOf(typeSlots);
+        typeSlots.forEach((type, n) -> {
+            if (n < 1) throw new IllegalArgumentException("type slots for " + type + " must be at least 1, got " + n);
+        });
+    }
+
+    public NodeAgentConfig(URI orchestrator, String token, Map<String, String> labels, int slots, String executor,
+                           Path dataDir, TransportType transport, long pollIntervalMillis, List<String> jobTypes,
+                           String nodeId) {
+        this(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis, jobTypes, nodeId,
+                Map.of());
     }
 
     /** Defaults for everything but where to connect and where to keep data: ws, CPU-count slots, auto executor. */
@@ -82,26 +94,31 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
         return "NodeAgentConfig[orchestrator=" + orchestrator + ", token=" + (token == null ? "none" : "***")
                 + ", labels=" + labels + ", slots=" + slots + ", executor=" + executor + ", dataDir=" + dataDir
                 + ", transport=" + transport + ", pollIntervalMillis=" + pollIntervalMillis + ", jobTypes=" + jobTypes
-                + ", nodeId=" + nodeId + "]";
+                + ", nodeId=" + nodeId + ", typeSlots=" + typeSlots + "]";
     }
 
     public NodeAgentConfig withTransport(TransportType t, long pollMillis) {
         return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, t, pollMillis, jobTypes,
-                nodeId);
+                nodeId, typeSlots);
     }
 
     public NodeAgentConfig withNodeId(String id) {
         return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, id);
+                jobTypes, id, typeSlots);
     }
 
     public NodeAgentConfig withToken(String t) {
         return new NodeAgentConfig(orchestrator, t, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId);
+                jobTypes, nodeId, typeSlots);
     }
 
     public NodeAgentConfig withSlots(int n) {
         return new NodeAgentConfig(orchestrator, token, labels, n, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId);
+                jobTypes, nodeId, typeSlots);
+    }
+
+    public NodeAgentConfig withTypeSlots(Map<String, Integer> perType) {
+        return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
+                jobTypes, nodeId, perType);
     }
 }

@@ -16,16 +16,23 @@ public sealed interface NodeMessage {
 
     /**
      * The first message of a connection. {@code holding} lists the executions the node still runs or holds an
-     * unacknowledged result for, so the orchestrator can reconcile; {@code jobTypes} null means "any type".
+     * unacknowledged result for, so the orchestrator can reconcile; {@code jobTypes} null means "any type";
+     * {@code typeSlots} caps how many executions of a type run at once (types not named: only {@code slots}).
      */
     record Hello(int protocol, String nodeId, String token, Map<String, String> labels, int slots,
-                 Set<String> executors, String defaultExecutor, List<String> jobTypes, List<String> holding)
-            implements NodeMessage {
+                 Set<String> executors, String defaultExecutor, List<String> jobTypes, List<String> holding,
+                 Map<String, Integer> typeSlots) implements NodeMessage {
         public Hello {
             labels = Map.copyOf(labels);
             executors = Set.copyOf(executors);
             jobTypes = jobTypes == null ? null : List.copyOf(jobTypes);
             holding = List.copyOf(holding);
+            typeSlots = typeSlots == null ? Map.of() : Map.copyOf(typeSlots);
+        }
+
+        public Hello(int protocol, String nodeId, String token, Map<String, String> labels, int slots,
+                     Set<String> executors, String defaultExecutor, List<String> jobTypes, List<String> holding) {
+            this(protocol, nodeId, token, labels, slots, executors, defaultExecutor, jobTypes, holding, Map.of());
         }
     }
 

@@ -85,6 +85,8 @@ public final class NodeMessageCodec {
                 n.put("default_executor", h.defaultExecutor());
                 if (h.jobTypes() == null) n.putNull("job_types"); else h.jobTypes().forEach(n.putArray("job_types")::add);
                 h.holding().forEach(n.putArray("holding")::add);
+                ObjectNode typeSlots = n.putObject("type_slots");
+                h.typeSlots().forEach(typeSlots::put);
             }
             case Heartbeat h -> {
                 n.put("type", "heartbeat");
@@ -151,7 +153,7 @@ public final class NodeMessageCodec {
             case "hello" -> new Hello(integer(n, "protocol"), text(n, "node_id"), optText(n, "token"),
                     stringMap(n, "labels"), integer(n, "slots"), new LinkedHashSet<>(strings(n, "executors")),
                     text(n, "default_executor"), n.path("job_types").isArray() ? strings(n, "job_types") : null,
-                    n.has("holding") ? strings(n, "holding") : List.of());
+                    n.has("holding") ? strings(n, "holding") : List.of(), intMap(n, "type_slots"));
             case "heartbeat" -> new Heartbeat(integer(n, "free"), integer(n, "running"));
             case "started" -> new Started(text(n, "execution_id"));
             case "result" -> new Result(text(n, "execution_id"), result(object(n, "result")));
@@ -365,6 +367,15 @@ public final class NodeMessageCodec {
         for (JsonNode s : v) {
             if (!s.isString()) throw new ProtocolException(field + ": must hold only strings");
             out.add(s.stringValue());
+        }
+        return out;
+    }
+
+    private static Map<String, Integer> intMap(JsonNode n, String field) {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        for (var e : n.path(field).properties()) {
+            if (!e.getValue().isInt()) throw new ProtocolException(field + "." + e.getKey() + ": must be an integer");
+            out.put(e.getKey(), e.getValue().intValue());
         }
         return out;
     }

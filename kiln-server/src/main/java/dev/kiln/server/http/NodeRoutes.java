@@ -70,6 +70,8 @@ public final class NodeRoutes {
             o.put("connections", remote.connections());
             if (remote.jobTypes() == null) o.putNull("job_types");
             else remote.jobTypes().forEach(o.putArray("job_types")::add);
+            ObjectNode typeSlots = o.putObject("type_slots");
+            remote.typeSlots().forEach(typeSlots::put);
         }
         return o;
     }

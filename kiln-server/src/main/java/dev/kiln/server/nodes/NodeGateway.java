@@ -121,6 +121,12 @@ public final class NodeGateway implements AutoCloseable {
             throw new NodeRefusedException("bad_message", "labels: at most " + MAX_LABELS);
         }
         if (h.holding().size() > 10 * MAX_SLOTS) throw new NodeRefusedException("bad_message", "holding: too long");
+        for (var e : h.typeSlots().entrySet()) {
+            if (e.getValue() < 1 || e.getValue() > h.slots()) {
+                throw new NodeRefusedException("bad_message", "type_slots." + e.getKey() + ": must be 1 to slots ("
+                        + h.slots() + "), got " + e.getValue());
+            }
+        }
         ComputeNode existing = orchestrator.nodes().stream().filter(n -> n.id().equals(h.nodeId())).findFirst()
                 .orElse(null);
         if (existing != null && existing.inProcess()) {
@@ -194,7 +200,7 @@ public final class NodeGateway implements AutoCloseable {
         NodeChannel c = n.channel();
         String state = c != null ? "connected" : n.lost() ? "lost" : "disconnected";
         return Optional.of(new NodeStatus(state, c == null ? null : c.transport(), n.connectedSince(),
-                n.silentNanos() / 1_000_000, n.connections(), n.lastHello().jobTypes()));
+                n.silentNanos() / 1_000_000, n.connections(), n.lastHello().jobTypes(), n.lastHello().typeSlots()));
     }
 
     public int connectedCount() {

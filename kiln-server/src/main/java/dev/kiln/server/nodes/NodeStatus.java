@@ -8,5 +8,5 @@ import java.util.List;
  * (its connection dropped; its lease still runs) or {@code lost} (lease expired: its work was re-queued).
  */
 public record NodeStatus(String state, String transport, Instant connectedSince, long lastHeardMillisAgo,
-                         int connections, List<String> jobTypes) {
+                         int connections, List<String> jobTypes, java.util.Map<String, Integer> typeSlots) {
 }

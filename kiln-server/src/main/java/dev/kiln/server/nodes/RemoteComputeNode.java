@@ -54,6 +54,21 @@ public final class RemoteComputeNode implements ComputeNode {
     }
 
     @Override
+    public boolean capsJobType(String jobType) {
+        return hello.typeSlots().containsKey(jobType);
+    }
+
+    @Override
+    public int freeSlotsFor(String jobType) {
+        Integer cap = hello.typeSlots().get(jobType);
+        int free = freeSlots();
+        if (cap == null) return free;
+        int running = 0;
+        for (Assigned a : assigned.values()) if (a.request().jobType().name().equals(jobType)) running++;
+        return Math.max(0, Math.min(free, cap - running));
+    }
+
+    @Override
     public Set<String> executors() {
         return hello.executors();
     }
@@ -92,6 +107,10 @@ public final class RemoteComputeNode implements ComputeNode {
             throw new IllegalArgumentException("node " + id + " has no executor '" + executor + "'");
         }
         if (assigned.size() >= hello.slots()) throw new IllegalStateException("node " + id + " has no credit left");
+        if (freeSlotsFor(request.jobType().name()) == 0) {
+            throw new IllegalStateException("node " + id + " runs as many jobs of type " + request.jobType().name()
+                    + " as it allows");
+        }
         assigned.put(request.executionId(), new Assigned(request, listener));
         c.send(new NodeMessage.Execute(request, executor));
     }
