@@ -10,7 +10,8 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "job", mixinStandardHelpOptions = true, description = "Inspect and cancel jobs.",
-        subcommands = {JobCommand.ListJobs.class, JobCommand.GetJob.class, JobCommand.CancelJob.class})
+        subcommands = {JobCommand.ListJobs.class, JobCommand.GetJob.class, JobCommand.CancelJob.class,
+                JobCommand.JobOutput.class})
 final class JobCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -58,6 +59,28 @@ final class JobCommand implements Runnable {
         public Integer call() {
             show(kiln().get(id, wait));
             return 0;
+        }
+    }
+
+    @Command(name = "output", mixinStandardHelpOptions = true,
+            description = "Print a job's stdout and stderr as it runs, until it ends; exits with the job's exit code.")
+    static final class JobOutput extends ClientCommand {
+        @Parameters(index = "0", description = "Job id")
+        String id;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = out();
+            PrintWriter err = spec.commandLine().getErr();
+            tools.jackson.databind.JsonNode end = kiln().followOutput(id, (stream, text) -> {
+                PrintWriter to = stream.equals("stderr") ? err : out;
+                to.print(text);
+                to.flush();
+            });
+            String status = end.path("status").asString();
+            if (!status.equals("succeeded")) err.println("job " + id + " ended " + status);
+            err.flush();
+            return end.path("exit_code").isInt() ? end.get("exit_code").intValue() : 1;
         }
     }
 

@@ -58,6 +58,18 @@ class CliCommandsTest {
     }
 
     @Test
+    void jobOutputFollowsARunningJobAndExitsWithItsCode() {
+        dev.kiln.client.KilnClient client = new dev.kiln.client.KilnClient(server.baseUrl());
+        String id = client.submit(dev.kiln.client.JobRequest.python(
+                "import sys, time\nprint('one', flush=True)\ntime.sleep(0.5)\nprint('two')\n"
+                        + "print('bad', file=sys.stderr)\nsys.exit(3)")).jobId();
+        Result r = kiln("job", "output", id);
+        assertThat(r.out()).isEqualTo("one\ntwo\n");
+        assertThat(r.err()).contains("bad\n").contains("ended failed");
+        assertThat(r.exit()).isEqualTo(3);
+    }
+
+    @Test
     void runInlineCode() {
         Result r = kiln("run", "python", "-c", "print(1+1)");
         assertThat(r.exit()).isZero();

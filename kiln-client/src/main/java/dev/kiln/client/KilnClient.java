@@ -96,6 +96,32 @@ public final class KilnClient {
         return send(post("nodes/" + enc(id) + "/resume", "{}"));
     }
 
+    /**
+     * Follows a job's output as it is printed ({@code GET /jobs/{id}/output}): {@code onText} gets each piece with
+     * its stream ({@code stdout} or {@code stderr}); returns the end event ({@code status}, {@code exit_code}) once
+     * the job has finished.
+     */
+    public JsonNode followOutput(String jobId, java.util.function.BiConsumer<String, String> onText) {
+        HttpResponse<java.util.stream.Stream<String>> r = exchange(get("jobs/" + enc(jobId) + "/output"),
+                HttpResponse.BodyHandlers.ofLines());
+        if (r.statusCode() >= 400) {
+            throw error(r.statusCode(), String.join("\n", r.body().toList()));
+        }
+        String event = null;
+        try (java.util.stream.Stream<String> lines = r.body()) {
+            for (String line : (Iterable<String>) lines::iterator) {
+                if (line.startsWith("event: ")) {
+                    event = line.substring(7);
+                } else if (line.startsWith("data: ") && event != null) {
+                    JsonNode data = json.readTree(line.substring(6));
+                    if (event.equals("end")) return data;
+                    onText.accept(event, data.path("text").asString(""));
+                }
+            }
+        }
+        throw new UncheckedIOException(new IOException("the output stream of job " + jobId + " ended early"));
+    }
+
     /** Forgets a remote node: it is told not to come back, and what it ran is re-queued. */
     public void deleteNode(String id) {
         HttpResponse<String> r = exchange(HttpRequest.newBuilder(base.resolve("nodes/" + enc(id))).DELETE().build(),
