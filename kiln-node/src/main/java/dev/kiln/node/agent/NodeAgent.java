@@ -82,6 +82,7 @@ public final class NodeAgent implements AutoCloseable {
     private volatile Transport connecting;
     private ScheduledFuture<?> heartbeat; // connection thread only
     private final OutputBatcher output;
+    private final NodePools pools;
 
     private final Object lock = new Object();
     // Guarded by lock: what the node holds, and the welcomed connection results go to (null: disconnected).
@@ -163,6 +164,7 @@ public final class NodeAgent implements AutoCloseable {
         this.heartbeats = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("kiln-node-heartbeat").daemon().factory());
         this.output = new OutputBatcher(heartbeats, this::sendOutput);
+        this.pools = new NodePools(this.executors.bwrap(), node.defaultExecutor(), config.slots());
     }
 
     /** Starts connecting (and reconnecting) in the background. */
@@ -174,6 +176,11 @@ public final class NodeAgent implements AutoCloseable {
 
     public String nodeId() {
         return nodeId;
+    }
+
+    /** Warm pool counters of this node's sandboxes (empty without bwrap). */
+    public List<dev.kiln.sandbox.WarmPoolStats> poolStats() {
+        return executors.bwrap() == null ? List.of() : executors.bwrap().poolStats();
     }
 
     /** Welcomed and not disconnected since. */
@@ -434,7 +441,7 @@ public final class NodeAgent implements AutoCloseable {
                 }
                 if (w == null) return;
                 try {
-                    node.execute(w.request(), w.executor(), executionListener);
+                    node.execute(w.request(), w.executor(), listenerFor(w.executor()));
                 } catch (IllegalStateException noSlot) {
                     return; // the slot is released in a moment, and this runs again
                 } catch (RuntimeException ex) {
@@ -490,18 +497,26 @@ public final class NodeAgent implements AutoCloseable {
         deliverLocked(new Result(executionId, WireResults.refused(why)));
     }
 
-    /** Live output goes out as it comes (coalesced); the result after it. */
-    private final dev.kiln.core.ExecutionListener executionListener = new dev.kiln.core.ExecutionListener() {
-        @Override
-        public void completed(ExecutionRequest request, ExecutionResult result) {
-            NodeAgent.this.completed(request, result);
-        }
+    /**
+     * Live output goes out as it comes (coalesced); the result after it. Once a type has run here (its layer built),
+     * its warm pool is set up for the next ones.
+     */
+    private dev.kiln.core.ExecutionListener listenerFor(String executor) {
+        return new dev.kiln.core.ExecutionListener() {
+            @Override
+            public void completed(ExecutionRequest request, ExecutionResult result) {
+                NodeAgent.this.completed(request, result);
+                if (result.error() == null || !JobError.PHASE_SETUP.equals(result.error().phase())) {
+                    pools.ran(request.jobType(), request.layerDigest(), executor);
+                }
+            }
 
-        @Override
-        public void output(ExecutionRequest request, String stream, byte[] bytes) {
-            output.add(request.executionId(), stream, bytes);
-        }
-    };
+            @Override
+            public void output(ExecutionRequest request, String stream, byte[] bytes) {
+                output.add(request.executionId(), stream, bytes);
+            }
+        };
+    }
 
     /** Best effort: live output is not kept across reconnects (the result carries all of it). */
     private void sendOutput(NodeMessage.Output o) {

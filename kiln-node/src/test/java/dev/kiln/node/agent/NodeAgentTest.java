@@ -14,6 +14,7 @@ import dev.kiln.core.OutputLimits;
 import dev.kiln.core.PackageSpec;
 import dev.kiln.node.NodeExecutors;
 import dev.kiln.node.protocol.NodeMessage;
+import org.awaitility.Awaitility;
 import dev.kiln.node.protocol.NodeMessage.Ack;
 import dev.kiln.node.protocol.NodeMessage.Cancel;
 import dev.kiln.node.protocol.NodeMessage.Execute;
@@ -357,5 +358,16 @@ class NodeAgentTest {
         WireResult r = orchestrator.next(Result.class).result();
         assertThat(r.status()).as(String.valueOf(r.error())).isEqualTo(JobStatus.SUCCEEDED);
         assertThat(r.stdout()).isEqualTo("42\n");
+
+        // The type has run here, so its pool fills: the next job of it is served by a warm sandbox.
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> agent.poolStats().stream()
+                .anyMatch(p -> p.jobType().equals("default") && p.ready() > 0));
+        orchestrator.send(execute("py-2", "bwrap", "print(6 * 8)", PLAIN));
+        assertThat(orchestrator.next(Started.class).executionId()).isEqualTo("py-2");
+        orchestrator.next(NodeMessage.Output.class);
+        WireResult warm = orchestrator.next(Result.class).result();
+        assertThat(warm.stdout()).isEqualTo("48\n");
+        assertThat(agent.poolStats().stream().filter(p -> p.jobType().equals("default")).findFirst()
+                .orElseThrow().hits()).isEqualTo(1);
     }
 }
