@@ -104,6 +104,28 @@ public final class KilnProcesses implements AutoCloseable {
         return sum;
     }
 
+    /**
+     * Removes what a node killed with SIGKILL could not: its cgroup tree under {@code parent} in every controller
+     * (its sandboxes died with it; a node restarted with the same id would clean up itself).
+     */
+    public static void removeCgroups(String parent) throws IOException {
+        Path root = Path.of("/sys/fs/cgroup");
+        if (!Files.isDirectory(root)) return;
+        try (var controllers = Files.list(root)) {
+            for (Path controller : controllers.toList()) {
+                Path tree = controller.resolve(parent);
+                if (!Files.isDirectory(tree)) continue;
+                try (var dirs = Files.walk(tree)) {
+                    // cgroup directories are removed with rmdir (their control files go with them), deepest first
+                    for (Path d : dirs.filter(Files::isDirectory).sorted(java.util.Comparator.reverseOrder())
+                            .toList()) {
+                        d.toFile().delete();
+                    }
+                }
+            }
+        }
+    }
+
     public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
