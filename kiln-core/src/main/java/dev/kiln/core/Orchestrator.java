@@ -604,10 +604,12 @@ public final class Orchestrator implements AutoCloseable {
             outcome = ExecutionResult.failure(JobStatus.FAILED, new JobError(ErrorType.SANDBOX_ERROR,
                     "could not store artifacts: " + e.getMessage(), JobError.PHASE_OUTPUT));
         }
+        // Out of the in-flight table before the terminal state is announced: whoever is woken by it (a cancel, an
+        // /execute) sees the job gone from the running count. A late duplicate result is dropped either way.
+        inFlight.remove(job.id(), registered);
         try {
             finish(job, outcome.status(), JobResult.of(outcome, stored, f.layerDigest()));
         } finally {
-            inFlight.remove(job.id(), registered);
             cancelRequested.remove(job.id());
             signal();
         }
