@@ -62,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
             out.flush();
             return job.success() ? 0 : 1;
         } finally {
-            dev.kiln.sandbox.FileTrees.deleteRecursively(data);
+            dev.kiln.node.WorkRoots.discardTree(data);
         }
     }
 

@@ -39,8 +39,9 @@ class CliCommandsTest {
     }
 
     @AfterAll
-    static void stop() {
+    static void stop() throws Exception {
         if (server != null) server.close();
+        if (data != null) dev.kiln.node.WorkRoots.discardTree(data);
     }
 
     private static Result kiln(String... args) {

@@ -95,6 +95,7 @@ class CrashRecoveryTest {
         } finally {
             second.destroy();
             second.waitFor();
+            dev.kiln.node.WorkRoots.discardFallbackRoot(data); // what the killed first server left mounted
         }
     }
 

@@ -82,6 +82,7 @@ class DevstackAndDispatchBenchTest {
             devstack.destroy(); // SIGTERM: the shutdown hook closes the agents, then the orchestrator
             boolean exited = devstack.waitFor(30, TimeUnit.SECONDS);
             if (!exited) devstack.destroyForcibly().waitFor();
+            dev.kiln.node.WorkRoots.discardTree(dir.resolve("stack")); // with the work roots under /var/tmp/kiln
             assertThat(exited).as("devstack stops on SIGTERM; log:\n%s", Files.readString(log)).isTrue();
         }
     }

@@ -64,6 +64,7 @@ final class TestServer implements AutoCloseable {
             Path leftover = Path.of("/sys/fs/cgroup", c, cgroupParent);
             if (Files.exists(leftover)) throw new AssertionError("cgroup left behind: " + leftover);
         }
+        dev.kiln.node.WorkRoots.discardFallbackRoot(dataDir); // work dirs and layers kept under /var/tmp/kiln
         try (var paths = Files.walk(dataDir)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }

@@ -41,6 +41,6 @@ final class BenchServer implements AutoCloseable {
     public void close() throws IOException {
         if (loadClient != null) loadClient.close();
         server.close();
-        dev.kiln.sandbox.FileTrees.deleteRecursively(data);
+        dev.kiln.node.WorkRoots.discardTree(data);
     }
 }

@@ -202,7 +202,7 @@ public final class DispatchBench implements Callable<Integer>, Bench {
             return new Outcome(t, new Percentiles(java.util.Arrays.copyOf(samples, n)), n, failed);
         } finally {
             http.shutdownNow();
-            dev.kiln.sandbox.FileTrees.deleteRecursively(dir);
+            dev.kiln.node.WorkRoots.discardTree(dir);
         }
     }
 

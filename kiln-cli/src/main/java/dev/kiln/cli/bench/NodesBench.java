@@ -279,7 +279,7 @@ public final class NodesBench implements Callable<Integer> {
             timers.shutdownNow();
             http.shutdownNow();
             if (ok) {
-                dev.kiln.sandbox.FileTrees.deleteRecursively(dir);
+                dev.kiln.node.WorkRoots.discardTree(dir);
             } else {
                 err.println("orchestrator log kept: " + orchestrator.log());
                 err.flush();

@@ -32,7 +32,10 @@ public final class KilnProcesses implements AutoCloseable {
     }
 
     /** A server on {@code port} with the data dir {@code data}; {@code args} are extra flags. */
+    private final java.util.Set<Path> dataDirs = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     public Process server(Path data, int port, String logName, String... args) throws IOException {
+        dataDirs.add(data);
         List<String> cmd = new ArrayList<>(List.of("server", "--host", "127.0.0.1", "--port", String.valueOf(port),
                 "--data-dir", data.toString()));
         cmd.addAll(List.of(args));
@@ -41,6 +44,7 @@ public final class KilnProcesses implements AutoCloseable {
 
     /** A compute node dialing {@code url}; {@code args} are extra flags (executor, slots, labels, transport). */
     public Process node(String url, Path data, String logName, String... args) throws IOException {
+        dataDirs.add(data);
         List<String> cmd = new ArrayList<>(List.of("node", "--orchestrator", url, "--data-dir", data.toString()));
         cmd.addAll(List.of(args));
         return start(logName, cmd);
@@ -141,6 +145,14 @@ public final class KilnProcesses implements AutoCloseable {
         for (Process p : all) p.destroy();
         for (Process p : all) {
             if (!p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) kill9(p);
+        }
+        // What processes killed with SIGKILL left: mounts and work dirs outside the test's temp dir.
+        for (Path d : dataDirs) {
+            try {
+                dev.kiln.node.WorkRoots.discardFallbackRoot(d);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
         }
     }
 }

@@ -69,6 +69,10 @@ class NodeAgentTest {
     void stop() throws Exception {
         agents.forEach(NodeAgent::close);
         if (orchestrator != null) orchestrator.close();
+        // The agents' data dirs, with the work roots under /var/tmp/kiln they were given; JUnit removes tmp itself.
+        try (var children = java.nio.file.Files.list(tmp)) {
+            for (Path child : children.toList()) dev.kiln.node.WorkRoots.discardTree(child);
+        }
     }
 
     private NodeAgent start(Kind kind, int slots, List<String> jobTypes) throws Exception {
