@@ -40,7 +40,7 @@ public final class LiveOutput {
         final String executionId;
         final List<Chunk> chunks = new ArrayList<>();
         final List<Consumer<Chunk>> followers = new CopyOnWriteArrayList<>();
-        final CharsetDecoder decoder = decoder();
+        CharsetDecoder decoder; // made on the first output: most jobs print nothing while nobody follows
         // Per stream: the bytes of a UTF-8 sequence cut by a chunk boundary, prepended to the next chunk.
         final Map<String, byte[]> rest = new java.util.HashMap<>();
         long bytes;
@@ -79,6 +79,7 @@ public final class LiveOutput {
             if (before != null) in.put(before);
             in.put(bytes).flip();
             CharBuffer out = CharBuffer.allocate(in.remaining() + 1);
+            if (o.decoder == null) o.decoder = decoder();
             o.decoder.reset();
             o.decoder.decode(in, out, false); // an incomplete sequence at the end is left in the buffer
             if (in.hasRemaining()) {

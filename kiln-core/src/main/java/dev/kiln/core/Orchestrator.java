@@ -110,7 +110,7 @@ public final class Orchestrator implements AutoCloseable {
                 orphans.put(r.id(), new Orphan(r, deadline)); // its node may still run it: wait for it to say so
                 waiting++;
             } else {
-                requeueStored(r, "interrupted by an orchestrator restart", false);
+                requeueStored(r, "interrupted by an orchestrator restart", false, null);
             }
         }
         List<JobRecord> queued = store.findByStatus(JobStatus.QUEUED, Integer.MAX_VALUE);
@@ -127,13 +127,10 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     /**
-     * A RUNNING job whose execution is gone: back to the queue while attempts are left (preferring another node
-     * than {@code lostOn}), else failed. Fenced by the record's version; false when something else changed it first.
+     * A RUNNING job whose execution is gone: back to the queue while attempts are left (into the ready queue too
+     * when {@code enqueue}, preferring another node than {@code lostOn}), else failed. Fenced by the record's
+     * version: a change something else made first wins.
      */
-    private void requeueStored(JobRecord r, String reason, boolean enqueue) {
-        requeueStored(r, reason, enqueue, null);
-    }
-
     private void requeueStored(JobRecord r, String reason, boolean enqueue, String lostOn) {
         if (cancelRequested.remove(r.id())) {
             finish(r, JobStatus.CANCELLED, JobResult.errorOnly(new JobError(ErrorType.CANCELLED,
@@ -576,22 +573,22 @@ public final class Orchestrator implements AutoCloseable {
             return;
         }
         // A remote node runs on a layer of its own choosing and says which.
-        completeInFlight(request.layerDigest() != null && !request.layerDigest().equals(f.layerDigest())
-                ? new InFlight(f.job(), f.node(), request.layerDigest(), f.readyNanos()) : f, result, f);
+        completeInFlight(f, result, request.layerDigest() != null ? request.layerDigest() : f.layerDigest());
     }
 
     private void completeInFlight(InFlight f, ExecutionResult result) {
-        completeInFlight(f, result, f);
+        completeInFlight(f, result, f.layerDigest());
     }
 
-    private void completeInFlight(InFlight f, ExecutionResult result, InFlight registered) {
+    /** {@code layerDigest}: the layer the execution ran on, recorded with its result. */
+    private void completeInFlight(InFlight f, ExecutionResult result, String layerDigest) {
         JobRecord job = f.job();
         if (shuttingDown && result.status() == JobStatus.CANCELLED && !cancelRequested.contains(job.id())) {
             // Interrupted by our own shutdown, not by the user: the job runs again after the restart.
             try {
                 if (store.requeue(job.id(), job.version())) events.requeued(job, "interrupted by shutdown");
             } finally {
-                inFlight.remove(job.id(), registered);
+                inFlight.remove(job.id(), f);
             }
             return;
         }
@@ -606,9 +603,9 @@ public final class Orchestrator implements AutoCloseable {
         }
         // Out of the in-flight table before the terminal state is announced: whoever is woken by it (a cancel, an
         // /execute) sees the job gone from the running count. A late duplicate result is dropped either way.
-        inFlight.remove(job.id(), registered);
+        inFlight.remove(job.id(), f);
         try {
-            finish(job, outcome.status(), JobResult.of(outcome, stored, f.layerDigest()));
+            finish(job, outcome.status(), JobResult.of(outcome, stored, layerDigest));
         } finally {
             cancelRequested.remove(job.id());
             signal();

@@ -139,7 +139,9 @@ public final class NodeGateway implements AutoCloseable {
         if (node.channel() != channel) return; // a replaced connection's late message
         node.heard();
         switch (message) {
-            case NodeMessage.Heartbeat h -> node.reportedFree(h.free());
+            case NodeMessage.Heartbeat h -> {
+                // renews the lease (above); credits are counted here, not taken from the node's own count
+            }
             case NodeMessage.Started s -> {
                 RemoteComputeNode.Assigned a = node.assigned(s.executionId());
                 if (a != null) a.listener().started(a.request());
@@ -237,11 +239,6 @@ public final class NodeGateway implements AutoCloseable {
         String reason = "node " + node.id() + " was lost (silent for more than " + settings.leaseMillis() + " ms)";
         log.warn(reason);
         orchestrator.nodeLost(node.id(), reason);
-    }
-
-    /** Requests of executions pushed to {@code node}, for tests and status. */
-    int assignedCount(RemoteComputeNode node) {
-        return node.assignedCount();
     }
 
     @Override

@@ -26,7 +26,6 @@ public final class RemoteComputeNode implements ComputeNode {
     private volatile NodeChannel channel;
     private volatile long lastHeardNanos;
     private volatile boolean lost;
-    private volatile int reportedFree;
     private volatile Instant connectedSince;
     private volatile int connections;
     private final Map<String, Assigned> assigned = new ConcurrentHashMap<>();
@@ -170,14 +169,6 @@ public final class RemoteComputeNode implements ComputeNode {
         return System.nanoTime() - lastHeardNanos;
     }
 
-    void reportedFree(int free) {
-        reportedFree = free;
-    }
-
-    int reportedFree() {
-        return reportedFree;
-    }
-
     void markLost() {
         lost = true;
         assigned.clear();
@@ -209,9 +200,5 @@ public final class RemoteComputeNode implements ComputeNode {
         Assigned a = assigned.remove(executionId);
         if (a != null) slotListeners.forEach(Runnable::run);
         return a;
-    }
-
-    int assignedCount() {
-        return assigned.size();
     }
 }
