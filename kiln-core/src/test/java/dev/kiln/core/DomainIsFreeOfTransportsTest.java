@@ -25,8 +25,8 @@ class DomainIsFreeOfTransportsTest {
     @Test
     void coreDoesNotReachIntoOtherKilnModules() {
         noClasses().should().dependOnClassesThat().resideInAnyPackage(
-                        "dev.kiln.store..", "dev.kiln.sandbox..", "dev.kiln.server..", "dev.kiln.node..",
-                        "dev.kiln.client..", "dev.kiln.cli..")
+                        "dev.kiln.json..", "dev.kiln.store..", "dev.kiln.sandbox..", "dev.kiln.server..",
+                        "dev.kiln.node..", "dev.kiln.client..", "dev.kiln.cli..")
                 .check(core);
     }
 }

@@ -2,17 +2,20 @@ package dev.kiln.store;
 
 import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobStatus;
+import dev.kiln.json.JobResultJson;
+import dev.kiln.json.JobSpecJson;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.StatementContext;
+import tools.jackson.databind.json.JsonMapper;
 
 /** Maps a row of {@code jobs} (all of {@link JobsTable#COLUMNS}) to a {@link JobRecord}. */
 final class JobRowMapper implements RowMapper<JobRecord> {
-    private final JobJsonMapper json;
+    private final JsonMapper json;
 
-    JobRowMapper(JobJsonMapper json) {
+    JobRowMapper(JsonMapper json) {
         this.json = json;
     }
 
@@ -23,7 +26,7 @@ final class JobRowMapper implements RowMapper<JobRecord> {
                 rs.getString("id"),
                 rs.getLong("seq"),
                 JobStatus.fromWire(rs.getString("status")),
-                json.specFromJson(rs.getString("spec_json")),
+                JobSpecJson.fromTree(json.readTree(rs.getString("spec_json"))),
                 rs.getString("spec_hash"),
                 rs.getString("idempotency_key"),
                 rs.getInt("attempt"),
@@ -33,7 +36,7 @@ final class JobRowMapper implements RowMapper<JobRecord> {
                 instant(rs, "created_at"),
                 instant(rs, "started_at"),
                 instant(rs, "finished_at"),
-                resultJson == null ? null : json.resultFromJson(resultJson));
+                resultJson == null ? null : JobResultJson.fromTree(json.readTree(resultJson)));
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {

@@ -7,6 +7,8 @@ import dev.kiln.core.JobStatus;
 import dev.kiln.core.JobStore;
 import dev.kiln.core.KilnException;
 import dev.kiln.core.NewJob;
+import dev.kiln.json.JobResultJson;
+import dev.kiln.json.JobSpecJson;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Collections;
@@ -18,6 +20,7 @@ import java.util.Optional;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.Query;
 import org.jdbi.v3.core.statement.Update;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Every SQL statement against {@code jobs}, in one place so that the state machine's guards are auditable and a
@@ -40,20 +43,15 @@ final class JobsTable {
     private static final String CAS_GUARD =
             " WHERE id = :id AND version = :expectedVersion AND status IN (<fromStatuses>)";
 
-    private final JobJsonMapper json;
-    private final JobRowMapper rows;
-
-    JobsTable(JobJsonMapper json) {
-        this.json = json;
-        this.rows = new JobRowMapper(json);
-    }
+    private final JsonMapper json = JsonMapper.builder().build();
+    private final JobRowMapper rows = new JobRowMapper(json);
 
     /** Run inside one transaction: the insert and the read-back of a conflicting key must see the same state. */
     GroupCommitter.Write<JobStore.Inserted> insert(NewJob job) {
         Objects.requireNonNull(job.id(), "id");
         Objects.requireNonNull(job.spec(), "spec");
         Objects.requireNonNull(job.createdAt(), "createdAt");
-        String specJson = json.specToJson(job.spec());
+        String specJson = json.writeValueAsString(JobSpecJson.toTree(job.spec()));
         return h -> {
             // ON CONFLICT on the key only: a duplicate id is a bug and must fail loudly.
             Optional<Long> seq = h.createQuery(INSERT)
@@ -148,7 +146,7 @@ final class JobsTable {
         if (!status.isTerminal()) throw new IllegalArgumentException("complete needs a terminal status, got " + status);
         Objects.requireNonNull(result, "result");
         Objects.requireNonNull(finishedAt, "finishedAt");
-        String resultJson = json.resultToJson(result);
+        String resultJson = json.writeValueAsString(JobResultJson.toTree(result));
         return transition(id, expectedVersion, status, "result_json = :resultJson, finished_at = :finishedAt",
                 u -> u.bind("resultJson", resultJson).bind("finishedAt", finishedAt.toEpochMilli()));
     }

@@ -36,7 +36,7 @@ public final class SqliteJobStore implements JobStore {
     private final HikariDataSource readerPool;
     private final GroupCommitter committer;
     private final Jdbi reader;
-    private final JobsTable jobs = new JobsTable(new JobJsonMapper());
+    private final JobsTable jobs = new JobsTable();
 
     private SqliteJobStore(HikariDataSource writerPool, HikariDataSource readerPool) {
         this.writerPool = writerPool;

@@ -2,8 +2,10 @@ package dev.kiln.store;
 
 import dev.kiln.core.JobType;
 import dev.kiln.core.JobTypeStore;
+import dev.kiln.json.JobTypeJson;
 import java.util.List;
 import org.jdbi.v3.core.Jdbi;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Run-time job types in the same SQLite database as the jobs (table {@code job_types}). Writes go through the
@@ -13,7 +15,7 @@ import org.jdbi.v3.core.Jdbi;
 final class SqliteJobTypeStore implements JobTypeStore {
     private final GroupCommitter committer;
     private final Jdbi reader;
-    private final JobTypeJsonMapper mapper = new JobTypeJsonMapper();
+    private final JsonMapper json = JsonMapper.builder().build();
 
     SqliteJobTypeStore(GroupCommitter committer, Jdbi reader) {
         this.committer = committer;
@@ -23,18 +25,18 @@ final class SqliteJobTypeStore implements JobTypeStore {
     @Override
     public List<JobType> loadAll() {
         return reader.withHandle(h -> h.createQuery("SELECT definition_json FROM job_types ORDER BY name")
-                .mapTo(String.class).map(mapper::fromJson).list());
+                .mapTo(String.class).map(text -> JobTypeJson.fromTree(json.readTree(text))).list());
     }
 
     @Override
     public void save(JobType type) {
-        String json = mapper.toJson(type);
+        String definition = json.writeValueAsString(JobTypeJson.toTree(type));
         long now = System.currentTimeMillis();
         committer.run(h -> h.createUpdate("""
-                        INSERT INTO job_types (name, definition_json, updated_at) VALUES (:name, :json, :now)
+                        INSERT INTO job_types (name, definition_json, updated_at) VALUES (:name, :definition, :now)
                         ON CONFLICT (name) DO UPDATE SET definition_json = excluded.definition_json,
                                                          updated_at = excluded.updated_at""")
-                .bind("name", type.name()).bind("json", json).bind("now", now).execute());
+                .bind("name", type.name()).bind("definition", definition).bind("now", now).execute());
     }
 
     @Override

@@ -175,4 +175,21 @@ class NodeMessageCodecTest {
         assertThatThrownBy(() -> codec.decode(good.replace("\"executor\":\"noop\"", "\"executor\":7")))
                 .hasMessageContaining("executor");
     }
+
+    @Test
+    void brokenPayloadsNameTheirPath() {
+        ExecutionRequest request = new ExecutionRequest("job-2-1", "job-2", 1, JobSpec.python("print(1)"),
+                JobType.defaults("default"), 30, OutputLimits.DEFAULTS, null);
+        String good = codec.encode(new Execute(request, "noop"));
+        assertThatThrownBy(() -> codec.decode(good.replace("\"timeout\":30", "\"timeout\":\"soon\"")))
+                .isInstanceOf(ProtocolException.class).hasMessage("job_type.timeout: required integer");
+        assertThatThrownBy(() -> codec.decode(good.replace("\"pool_idle_ttl\":600", "\"pool_idle_ttl\":0")))
+                .isInstanceOf(ProtocolException.class).hasMessageContaining("job_type.pool");
+        assertThatThrownBy(() -> codec.decode(good.replace("\"files\":{}", "\"files\":{\"a.txt\":\"!!\"}")))
+                .isInstanceOf(ProtocolException.class).hasMessage("spec.files.a.txt: not base64");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"result\",\"execution_id\":\"x\",\"result\":"
+                + "{\"status\":\"succeeded\",\"error\":null,\"artifacts\":[{\"name\":\"a\",\"size\":1,"
+                + "\"content\":\"\"}]}}")).isInstanceOf(ProtocolException.class)
+                .hasMessage("result.artifacts[0].sha256: required string");
+    }
 }
