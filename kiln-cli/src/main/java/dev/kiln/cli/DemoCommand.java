@@ -46,7 +46,7 @@ final class DemoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Path data = Files.createTempDirectory("kiln-demo-");
         KilnConfig config = KilnConfig.defaults().withDataDir(data).withExecutor(executor)
-                .withHost("127.0.0.1").withPort(portAvailable(port) ? port : 0);
+                .withHost("127.0.0.1").withPort(portAvailable(port) ? port : 0).withOwnCgroupParent("kiln-demo");
         try (KilnServer server = KilnServer.start(config)) {
             String url = server.baseUrl();
             out.println("Kiln is up: API " + url + "   health " + url + "/health   OpenAPI " + url + "/openapi.json");

@@ -37,6 +37,11 @@ final class ServerOptions {
             description = "Secret remote nodes must present (env KILN_NODE_JOIN_TOKEN; unset: loopback nodes only)")
     String nodeJoinToken;
 
+    @Option(names = "--cgroup-parent", defaultValue = "${env:KILN_CGROUP_PARENT}",
+            description = "Name of Kiln's own parent cgroup, one per running Kiln on a host (env KILN_CGROUP_PARENT; "
+                    + "default kiln)")
+    String cgroupParent;
+
     KilnConfig resolve() {
         KilnConfig c = KilnConfig.defaults();
         Path file = config != null ? config : (Files.exists(Path.of("kiln.yaml")) ? Path.of("kiln.yaml") : null);
@@ -53,6 +58,13 @@ final class ServerOptions {
         if (slots != null) {
             if (slots < 1) throw new IllegalArgumentException("--slots must be at least 1, got " + slots);
             c = c.withSlots(slots);
+        }
+        if (cgroupParent != null) {
+            if (!dev.kiln.server.config.SandboxSettings.CGROUP_PARENT.matcher(cgroupParent).matches()) {
+                throw new IllegalArgumentException("--cgroup-parent must be a simple name like 'kiln', got '"
+                        + cgroupParent + "'");
+            }
+            c = c.withCgroupParent(cgroupParent);
         }
         if (localNode != null) c = c.withNodes(c.nodes().withLocalNode(localNode));
         if (nodeJoinToken != null) c = c.withNodes(c.nodes().withJoinToken(nodeJoinToken));

@@ -58,6 +58,7 @@ public final class BwrapExecutor implements Executor {
 
     private final BwrapConfig config;
     private final boolean root;
+    private final CgroupParentClaim claim;
     private final Cgroups cgroups;
     private final BwrapCommand command;
     private final LayerStore layers; // null: this executor runs no layers
@@ -118,11 +119,19 @@ public final class BwrapExecutor implements Executor {
                     + "sandbox sees): " + config.python());
         }
         requireTool(python, "python3 (run `apt-get install -y python3`)");
-        this.cgroups = CgroupDetector.detect(config.cgroupRoot(), config.cgroupParent());
-        int stale = cgroups.removeStale();
-        if (stale > 0) log.warn("removed {} stale cgroup(s) under '{}' left by an earlier run", stale, config.cgroupParent());
-        this.command = new BwrapCommand(config);
-        this.pools = warmRoot == null ? null : createPools(warmRoot);
+        this.claim = CgroupParentClaim.claim(config.cgroupParent());
+        try {
+            this.cgroups = CgroupDetector.detect(config.cgroupRoot(), config.cgroupParent());
+            int stale = cgroups.removeStale();
+            if (stale > 0) {
+                log.warn("removed {} stale cgroup(s) under '{}' left by an earlier run", stale, config.cgroupParent());
+            }
+            this.command = new BwrapCommand(config);
+            this.pools = warmRoot == null ? null : createPools(warmRoot);
+        } catch (RuntimeException e) {
+            claim.close();
+            throw e;
+        }
         log.info("bwrap executor ready: cgroup {}, parent '{}', {}", cgroups.version(), config.cgroupParent(),
                 root ? "root (setpriv to 65534, tmpfs /output)" : "unprivileged");
     }
@@ -516,5 +525,6 @@ public final class BwrapExecutor implements Executor {
         }
         if (pools != null) pools.awaitTermination(POOL_CLOSE_WAIT);
         cgroups.close();
+        claim.close();
     }
 }

@@ -68,6 +68,7 @@ public final class LayerStore implements AutoCloseable {
     private final PythonInterpreters interpreters;
     private final boolean privileged;
     private final Cgroups cgroups;
+    private final CgroupParentClaim claim;
     private final LayerBuildSandbox sandbox;
     private final ConcurrentHashMap<String, ReentrantLock> buildLocks = new ConcurrentHashMap<>();
     // digest -> number of open leases; also the lock removeUnused and acquire share
@@ -117,9 +118,15 @@ public final class LayerStore implements AutoCloseable {
             }
         }
         for (Path p : this.sources.findLinks()) checkFindLinks(p);
-        this.cgroups = CgroupDetector.detect(config.cgroupRoot(), config.cgroupParent());
-        this.sandbox = new LayerBuildSandbox(config, cgroups, this.sources, this.limits, privileged);
-        removeStaleBuilds();
+        this.claim = CgroupParentClaim.claim(config.cgroupParent());
+        try {
+            this.cgroups = CgroupDetector.detect(config.cgroupRoot(), config.cgroupParent());
+            this.sandbox = new LayerBuildSandbox(config, cgroups, this.sources, this.limits, privileged);
+            removeStaleBuilds();
+        } catch (RuntimeException e) {
+            claim.close();
+            throw e;
+        }
     }
 
     private void checkFindLinks(Path p) {
@@ -529,5 +536,6 @@ public final class LayerStore implements AutoCloseable {
                 break;
             }
         }
+        claim.close();
     }
 }

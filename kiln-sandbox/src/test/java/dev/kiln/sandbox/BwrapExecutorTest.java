@@ -572,10 +572,10 @@ class BwrapExecutorTest {
             for (Path procs : stale.procsFiles()) CgroupFiles.write(procs, Long.toString(sleeper.pid()));
             assertThat(cgroups.children()).containsExactly("stale-1");
 
-            BwrapExecutor second = new BwrapExecutor(BwrapConfig.defaults().withCgroupParent(parent));
-
-            assertThat(sleeper.waitFor(5, TimeUnit.SECONDS)).isTrue();
-            assertThat(second.cgroups().children()).isEmpty();
+            try (BwrapExecutor second = new BwrapExecutor(BwrapConfig.defaults().withCgroupParent(parent))) {
+                assertThat(sleeper.waitFor(5, TimeUnit.SECONDS)).isTrue();
+                assertThat(second.cgroups().children()).isEmpty();
+            }
         } finally {
             sleeper.destroyForcibly();
         }

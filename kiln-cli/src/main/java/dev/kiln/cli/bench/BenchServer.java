@@ -27,7 +27,7 @@ final class BenchServer implements AutoCloseable {
     static BenchServer start(String executor, UnaryOperator<KilnConfig> customise) throws IOException {
         Path data = Files.createTempDirectory("kiln-bench-");
         KilnConfig config = KilnConfig.defaults().withDataDir(data).withExecutor(executor).withHost("127.0.0.1")
-                .withPort(0).withMaxQueueSize(1_000_000).withShutdownGraceSeconds(0);
+                .withPort(0).withMaxQueueSize(1_000_000).withShutdownGraceSeconds(0).withOwnCgroupParent("kiln-bench");
         return new BenchServer(data, KilnServer.start(customise.apply(config)));
     }
 

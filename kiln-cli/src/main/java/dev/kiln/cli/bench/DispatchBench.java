@@ -177,7 +177,7 @@ public final class DispatchBench implements Callable<Integer>, Bench {
             }
         };
         KilnConfig config = KilnConfig.defaults().withDataDir(dir.resolve("orchestrator")).withExecutor("noop")
-                .withHost("127.0.0.1").withPort(0).withShutdownGraceSeconds(0);
+                .withHost("127.0.0.1").withPort(0).withShutdownGraceSeconds(0).withOwnCgroupParent("kiln-bench");
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         try (LocalCluster cluster = LocalCluster.start(config, events, 1,
                 new LocalCluster.NodeSpec("noop", t.type(), t.pollMillis(), 2, "bench"), dir.resolve("nodes"))) {

@@ -27,6 +27,9 @@ public final class KilnProcesses implements AutoCloseable {
     private final List<Process> started = new ArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
 
+    // one per test class, kept across an orchestrator's restarts like a real deployment's
+    private final String cgroupParent = "kiln-it-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+
     public KilnProcesses(Path dir) {
         this.dir = dir;
     }
@@ -37,7 +40,7 @@ public final class KilnProcesses implements AutoCloseable {
     public Process server(Path data, int port, String logName, String... args) throws IOException {
         dataDirs.add(data);
         List<String> cmd = new ArrayList<>(List.of("server", "--host", "127.0.0.1", "--port", String.valueOf(port),
-                "--data-dir", data.toString()));
+                "--data-dir", data.toString(), "--cgroup-parent", cgroupParent));
         cmd.addAll(List.of(args));
         return start(logName, cmd);
     }
@@ -153,6 +156,11 @@ public final class KilnProcesses implements AutoCloseable {
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
+        }
+        try {
+            removeCgroups(cgroupParent); // an orchestrator killed last had no chance to
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 }

@@ -113,6 +113,15 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         return with(b -> b.sandbox = s);
     }
 
+    public KilnConfig withCgroupParent(String parent) {
+        return withSandbox(new SandboxSettings(sandbox().python(), sandbox().bwrap(), parent));
+    }
+
+    /** A throw-away parent of its own ({@code prefix-xxxxxxxx}), so a demo or bench never meets a running server's. */
+    public KilnConfig withOwnCgroupParent(String prefix) {
+        return withCgroupParent(prefix + "-" + java.util.UUID.randomUUID().toString().substring(0, 8));
+    }
+
     public KilnConfig withJobTypes(List<JobType> types) {
         return with(b -> b.jobTypes = types);
     }

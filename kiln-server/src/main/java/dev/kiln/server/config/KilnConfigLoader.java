@@ -189,7 +189,7 @@ public final class KilnConfigLoader {
     private static SandboxSettings sandbox(ConfigNode n, SandboxSettings d) {
         n.allowOnly(SANDBOX);
         String parent = n.string("cgroup_parent", d.cgroupParent());
-        if (!JOB_TYPE_NAME.matcher(parent).matches()) {
+        if (!SandboxSettings.CGROUP_PARENT.matcher(parent).matches()) {
             throw n.child("cgroup_parent").error("must be a simple name like 'kiln', got '" + parent + "'");
         }
         return new SandboxSettings(n.string("python", d.python()), n.string("bwrap", d.bwrap()), parent);

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -43,7 +44,9 @@ public final class OrchestratorProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
         cmd.addAll(jvmArgs);
         cmd.addAll(List.of("-cp", absoluteClassPath(), "dev.kiln.cli.Main", "server",
-                "--host", "127.0.0.1", "--port", String.valueOf(port), "--data-dir", dir.resolve("data").toString()));
+                "--host", "127.0.0.1", "--port", String.valueOf(port), "--data-dir", dir.resolve("data").toString(),
+                // never the parent of a Kiln already running on this host
+                "--cgroup-parent", "kiln-bench-" + UUID.randomUUID().toString().substring(0, 8)));
         cmd.addAll(List.of(serverArgs));
         Path log = dir.resolve("orchestrator.log");
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
