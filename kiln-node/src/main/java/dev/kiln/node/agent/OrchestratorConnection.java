@@ -24,6 +24,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,7 +69,7 @@ final class OrchestratorConnection {
     private final ScheduledExecutorService timer;
     private final Handler handler;
     private final HttpClient http;
-    private final Transport.Factory transports;
+    private final Function<Transport.Listener, Transport> transports; // a new transport per connection
     private final BlockingQueue<Event> inbox = new LinkedBlockingQueue<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -109,7 +110,8 @@ final class OrchestratorConnection {
                 .connectTimeout(WebSocketTransport.CONNECT_TIMEOUT).build();
         NodeMessageCodec codec = new NodeMessageCodec();
         this.transports = switch (config.transport()) {
-            case WS -> l -> new WebSocketTransport(http, config.endpoint(WS_PATH, true), codec, l);
+            // With pings: how a link that died silently is noticed.
+            case WS -> l -> new WebSocketTransport(http, config.endpoint(WS_PATH, true), codec, true, l);
             case POLL -> l -> new PollTransport(http, config.endpoint(POLL_BASE, false), config.pollIntervalMillis(),
                     codec, l);
         };
@@ -142,7 +144,7 @@ final class OrchestratorConnection {
         try {
             while (!closed.get()) {
                 Tag tag = new Tag();
-                Transport t = transports.create(tag);
+                Transport t = transports.apply(tag);
                 connecting = t;
                 if (closed.get()) {
                     t.close();
