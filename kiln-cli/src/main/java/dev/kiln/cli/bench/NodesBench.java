@@ -38,9 +38,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * Many nodes on one orchestrator: {@code kiln server --local-node false} runs as a separate process, and this one
- * connects N simulated noop nodes to it ({@link SimulatedNode}: one JDK WebSocket each, the real protocol). Measures
- * the time to connect them all, the orchestrator's idle CPU and RSS with all of them heartbeating (from
- * {@code /proc}), and dispatch latency under load.
+ * connects N simulated noop nodes to it ({@link SimulatedNode}: the node agent's WebSocket transport each, on one
+ * shared HttpClient; the real protocol). Measures the time to connect them all, the orchestrator's idle CPU and RSS
+ * with all of them heartbeating (from {@code /proc}), and dispatch latency under load.
  */
 @Command(name = "nodes", mixinStandardHelpOptions = true,
         description = {"Simulated nodes on an orchestrator process: CPU, RSS, dispatch.",
@@ -70,7 +70,8 @@ public final class NodesBench implements Callable<Integer> {
     int inFlight;
 
     @Option(names = "--ping", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Send a WebSocket ping with every heartbeat, as the real node agent does (default: on)")
+            description = "Send WebSocket pings with heartbeats as the real node agent does, when the orchestrator "
+                    + "has been quiet (default: on)")
     boolean ping;
 
     @Option(names = "--heartbeat-ms", paramLabel = "MS",
@@ -162,7 +163,7 @@ public final class NodesBench implements Callable<Integer> {
                         Map.of("zone", "zone-" + (i % 4), "sim", "true"), ping, codec, timers, observer);
                 sims.add(sim);
                 connecting.acquire();
-                welcomes.add(sim.connect(http, ws, Duration.ofSeconds(20))
+                welcomes.add(sim.connect(http, ws)
                         .whenComplete((w, e) -> connecting.release()));
             }
             int failed = 0;
@@ -194,7 +195,7 @@ public final class NodesBench implements Callable<Integer> {
             f.add(Figure.info("nodes", "connect time, all nodes", connectMs, "ms",
                     "WebSocket + hello -> welcome, 64 at a time"));
             f.add(Figure.info("nodes", "heartbeat interval", heartbeatMs(sims), "ms",
-                    "from welcome" + (ping ? "; a WebSocket ping with each, as the real agent" : "; no pings")));
+                    "from welcome" + (ping ? "; WebSocket pings as the real agent sends them" : "; no pings")));
 
             // ---- idle ----
             progress(out, "measuring the orchestrator's idle CPU for " + idleSeconds + " s with " + nodes

@@ -3,7 +3,7 @@ package dev.kiln.node.agent;
 import dev.kiln.node.protocol.NodeMessage;
 
 /** The orchestrator answered {@code hello} with {@code refused}. */
-final class RefusedException extends Exception {
+public final class RefusedException extends Exception {
     private final NodeMessage.Refused refused;
 
     RefusedException(NodeMessage.Refused refused) {
@@ -11,7 +11,7 @@ final class RefusedException extends Exception {
         this.refused = refused;
     }
 
-    NodeMessage.Refused refused() {
+    public NodeMessage.Refused refused() {
         return refused;
     }
 }

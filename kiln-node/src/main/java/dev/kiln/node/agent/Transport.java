@@ -7,8 +7,11 @@ import java.io.IOException;
  * One connection to the orchestrator, over whichever transport (docs/protocol.md). Used once: a lost connection is
  * replaced by a new transport saying {@code hello} again. Everything the orchestrator sends after {@code welcome}
  * goes to the {@link Listener} the transport was made with, in order, from one thread at a time.
+ *
+ * <p>Public for {@code kiln bench nodes}, whose simulated nodes speak over the agent's own
+ * {@link WebSocketTransport}.
  */
-interface Transport extends AutoCloseable {
+public interface Transport extends AutoCloseable {
     /**
      * Sends {@code hello} and waits for the answer.
      *
@@ -28,16 +31,13 @@ interface Transport extends AutoCloseable {
     @Override
     void close();
 
-    /** What the orchestrator sends; {@code lost} is called at most once per transport, not after {@link #close}. */
+    /**
+     * What the orchestrator sends; {@code lost} is called at most once per transport, not after {@link #close}.
+     * Called on the transport's threads (or on a {@link #send} that finds the connection dead): keep it short.
+     */
     interface Listener {
         void received(NodeMessage message);
 
         void lost(String why);
-    }
-
-    /** Makes the transport for each new connection. */
-    @FunctionalInterface
-    interface Factory {
-        Transport create(Listener listener);
     }
 }

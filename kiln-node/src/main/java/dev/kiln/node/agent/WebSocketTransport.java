@@ -22,13 +22,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * so a connection that died silently (no FIN, e.g. a vanished NAT entry) is noticed by the missing pongs instead of
  * after TCP's retransmission timeout, while a node that hears from the orchestrator anyway pings not at all (every
  * frame costs the orchestrator CPU, times the number of nodes).
+ *
+ * <p>Cheap enough to run by the thousand in one process ({@code kiln bench nodes}): it holds no thread of its own,
+ * the {@link HttpClient} (its executor and selector) may be shared by all of them, and only {@link #connect} (until
+ * the welcome) and {@link #close} (a second at most, for the close frame) block their caller.
  */
-final class WebSocketTransport implements Transport {
+public final class WebSocketTransport implements Transport {
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
     private final HttpClient http;
     private final URI uri;
     private final NodeMessageCodec codec;
+    private final boolean pings;
     private final Listener listener;
     // The answer to hello; later messages go to the listener.
     private final CompletableFuture<NodeMessage> first = new CompletableFuture<>();
@@ -41,10 +46,18 @@ final class WebSocketTransport implements Transport {
     private volatile boolean pongSeen;
     private volatile long silenceLimitNanos = Long.MAX_VALUE;
 
-    WebSocketTransport(HttpClient http, URI uri, NodeMessageCodec codec, Listener listener) {
+    /**
+     * @param http     may be shared with other transports
+     * @param uri      {@code ws://} or {@code wss://} .../node-api/v1/ws
+     * @param pings    false: no pings with heartbeats, hence no noticing a silently dead link; only for measuring
+     *                 what the pings cost ({@code kiln bench nodes --no-ping})
+     * @param listener hears what the orchestrator sends after {@code welcome}
+     */
+    public WebSocketTransport(HttpClient http, URI uri, NodeMessageCodec codec, boolean pings, Listener listener) {
         this.http = http;
         this.uri = uri;
         this.codec = codec;
+        this.pings = pings;
         this.listener = listener;
     }
 
@@ -102,7 +115,8 @@ final class WebSocketTransport implements Transport {
                 return;
             }
             sends = sends.thenCompose(ws -> ws.sendText(text, true));
-            if (message instanceof NodeMessage.Heartbeat && System.nanoTime() - lastHeardNanos >= silenceLimitNanos / 3) {
+            if (pings && message instanceof NodeMessage.Heartbeat
+                    && System.nanoTime() - lastHeardNanos >= silenceLimitNanos / 3) {
                 sends = sends.thenCompose(ws -> ws.sendPing(ByteBuffer.allocate(0)));
             }
             sends.whenComplete((ws, e) -> {
