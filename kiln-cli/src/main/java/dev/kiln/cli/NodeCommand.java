@@ -4,8 +4,10 @@ import dev.kiln.core.LabelConstraint;
 import dev.kiln.node.agent.NodeAgent;
 import dev.kiln.node.agent.NodeAgentConfig;
 import dev.kiln.node.agent.NodeIdentity;
+import dev.kiln.sandbox.PipSources;
 import java.io.PrintWriter;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -74,6 +76,20 @@ final class NodeCommand implements Callable<Integer> {
             description = "Node id (default: the one kept in the data dir, else a new one)")
     String nodeId;
 
+    @Option(names = "--pip-index-url", paramLabel = "URL",
+            description = "Package index for this node's layer builds (default: pip's, PyPI)")
+    String pipIndexUrl;
+
+    @Option(names = "--pip-extra-index-url", paramLabel = "URL", description = "A further index (repeatable)")
+    List<String> pipExtraIndexUrls = new ArrayList<>();
+
+    @Option(names = "--pip-find-links", paramLabel = "DIR",
+            description = "A local wheel directory for layer builds (repeatable)")
+    List<Path> pipFindLinks = new ArrayList<>();
+
+    @Option(names = "--pip-no-index", description = "Build layers from --pip-find-links only, without the network")
+    boolean pipNoIndex;
+
     @Override
     public Integer call() throws Exception {
         if (orchestrator == null) {
@@ -131,7 +147,18 @@ final class NodeCommand implements Callable<Integer> {
         }
         String t = token == null || token.isBlank() ? null : token.strip();
         return new NodeAgentConfig(url, t, parseLabels(), n, executor, dataDir, type,
-                pollInterval == null ? 0 : pollInterval, parseJobTypes(), nodeId, parseTypeSlots());
+                pollInterval == null ? 0 : pollInterval, parseJobTypes(), nodeId, parseTypeSlots(), pipSources());
+    }
+
+    private PipSources pipSources() {
+        for (Path p : pipFindLinks) {
+            if (!Files.isDirectory(p)) throw bad("--pip-find-links: " + p + " is not a directory");
+        }
+        if (pipNoIndex && pipFindLinks.isEmpty()) throw bad("--pip-no-index needs at least one --pip-find-links DIR");
+        for (String u : pipExtraIndexUrls) {
+            if (u.isBlank()) throw bad("--pip-extra-index-url must not be blank");
+        }
+        return new PipSources(pipIndexUrl, pipExtraIndexUrls, pipFindLinks, pipNoIndex);
     }
 
     private Map<String, String> parseLabels() {

@@ -72,7 +72,7 @@ public final class EnvironmentService implements Environments, OrchestratorEvent
     private final java.util.List<Runnable> builtListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /**
-     * @param layers null when this host cannot build layers (no sandbox): types that need one are refused
+     * @param layers null when this host cannot build layers (no sandbox): remote nodes build their own
      */
     public EnvironmentService(LayerStore layers, PythonInterpreters interpreters, JobTypeRegistry registry,
                               boolean productionMode, Path stateDir) throws IOException {
@@ -97,11 +97,9 @@ public final class EnvironmentService implements Environments, OrchestratorEvent
 
     @Override
     public String digestToRun(JobType type) {
-        if (!type.needsLayer()) return null;
-        if (layers == null) {
-            throw new KilnException(409, "job_type_unavailable", "job_type", "job type '" + type.name()
-                    + "' needs a pre-built layer, and this server has no sandbox to build or run it");
-        }
+        // Without a sandbox here (an orchestrator without an in-process node) nothing is pinned: each remote node
+        // builds and digests the type's layer itself.
+        if (!type.needsLayer() || layers == null) return null;
         String desired = digestOf(type);
         if (layers.exists(desired)) return desired;
         String previous = usableActive(type.name());
@@ -130,7 +128,10 @@ public final class EnvironmentService implements Environments, OrchestratorEvent
     /** Builds the type's current definition (a no-op when its layer exists); returns when done. */
     public BuildReport build(JobType type) {
         if (!type.needsLayer()) return new BuildReport(true, false, 0, null, "job type needs no layer\n", null);
-        if (layers == null) digestToRun(type); // throws the explanation
+        if (layers == null) {
+            throw new KilnException(409, "job_type_unavailable", "job_type", "job type '" + type.name() + "' cannot "
+                    + "be built here: this server has no sandbox (remote nodes build their own layers)");
+        }
         String digest = digestOf(type);
         TypeBuild b = new TypeBuild(digest);
         builds.put(type.name(), b);

@@ -230,6 +230,30 @@ abstract class RemoteNodesSuite {
     }
 
     @Test
+    void aNodeBuildsJobTypeLayersFromItsOwnWheelDirectory() throws Exception {
+        // No network here: the node can build the type's layer only from the wheel directory it is given.
+        Path wheels = Files.createDirectories(Path.of("/var/tmp/kiln-it-wheels-" + port));
+        try {
+            Files.setPosixFilePermissions(wheels, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            dev.kiln.sandbox.TestWheels.write(wheels, "kilnpkga", "1.0",
+                    java.util.Map.of("kilnpkga/__init__.py", "VALUE = 41\n"), List.of());
+            client.putJobType("pkg", java.util.Map.of("requirements", List.of("kilnpkga==1.0")));
+            node("builder", "--slots", "1", "--pip-find-links", wheels.toString(), "--pip-no-index");
+            awaitConnected("builder");
+
+            JobResponse done = await(client.submit(JobRequest.python("import kilnpkga\nprint(kilnpkga.VALUE + 1)")
+                    .withJobType("pkg")).jobId());
+            assertThat(done.status()).as(done.stderr() + " " + done.error()).isEqualTo("succeeded");
+            assertThat(done.stdout()).isEqualTo("42\n");
+            assertThat(done.nodeId()).isEqualTo("builder");
+        } finally {
+            try (var tree = Files.walk(wheels)) {
+                tree.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    @Test
     void aDrainedNodeFinishesItsWorkAndTakesNoMore() throws Exception {
         node("keep", "--slots", "1");
         node("drain-me", "--slots", "1");

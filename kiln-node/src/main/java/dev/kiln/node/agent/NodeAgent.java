@@ -10,7 +10,6 @@ import dev.kiln.node.protocol.NodeMessage.Hello;
 import dev.kiln.node.protocol.NodeMessage.Welcome;
 import dev.kiln.sandbox.BwrapExecutor;
 import dev.kiln.sandbox.NoopExecutor;
-import dev.kiln.sandbox.PipSources;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -65,7 +64,7 @@ public final class NodeAgent implements AutoCloseable {
                 BwrapExecutor.NAME.equals(config.executor()),
                 // The cgroup parent is this node's own: an orchestrator or other nodes on the same host keep theirs.
                 NodeExecutors.bwrapConfig(BWRAP, PYTHON, "kiln-" + nodeId),
-                PipSources.DEFAULT, visible.resolve("layers"), visible.resolve("warm"));
+                config.pip(), visible.resolve("layers"), visible.resolve("warm"));
         NodeEnvironments environments;
         try {
             String defaultExecutor = config.executor();

@@ -1,5 +1,6 @@
 package dev.kiln.node.agent;
 
+import dev.kiln.sandbox.PipSources;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,10 +22,11 @@ import java.util.Objects;
  * @param jobTypes           the job types this node takes; null: any
  * @param nodeId             an explicit node id (stored in the data dir); null: the stored or a new one
  * @param typeSlots          at most this many executions of a job type at once (types not named: only slots)
+ * @param pip                where this node's layer builds get packages (an index, local wheel directories)
  */
 public record NodeAgentConfig(URI orchestrator, String token, Map<String, String> labels, int slots, String executor,
                               Path dataDir, TransportType transport, long pollIntervalMillis, List<String> jobTypes,
-                              String nodeId, Map<String, Integer> typeSlots) {
+                              String nodeId, Map<String, Integer> typeSlots, PipSources pip) {
     public enum TransportType {
         WS, POLL;
 
@@ -64,13 +66,14 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
         typeSlots.forEach((type, n) -> {
             if (n < 1) throw new IllegalArgumentException("type slots for " + type + " must be at least 1, got " + n);
         });
+        pip = pip == null ? PipSources.DEFAULT : pip;
     }
 
     public NodeAgentConfig(URI orchestrator, String token, Map<String, String> labels, int slots, String executor,
                            Path dataDir, TransportType transport, long pollIntervalMillis, List<String> jobTypes,
                            String nodeId) {
         this(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis, jobTypes, nodeId,
-                Map.of());
+                Map.of(), PipSources.DEFAULT);
     }
 
     /** Defaults for everything but where to connect and where to keep data: ws, CPU-count slots, auto executor. */
@@ -94,31 +97,36 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
         return "NodeAgentConfig[orchestrator=" + orchestrator + ", token=" + (token == null ? "none" : "***")
                 + ", labels=" + labels + ", slots=" + slots + ", executor=" + executor + ", dataDir=" + dataDir
                 + ", transport=" + transport + ", pollIntervalMillis=" + pollIntervalMillis + ", jobTypes=" + jobTypes
-                + ", nodeId=" + nodeId + ", typeSlots=" + typeSlots + "]";
+                + ", nodeId=" + nodeId + ", typeSlots=" + typeSlots + ", pip=" + pip + "]";
     }
 
     public NodeAgentConfig withTransport(TransportType t, long pollMillis) {
         return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, t, pollMillis, jobTypes,
-                nodeId, typeSlots);
+                nodeId, typeSlots, pip);
     }
 
     public NodeAgentConfig withNodeId(String id) {
         return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, id, typeSlots);
+                jobTypes, id, typeSlots, pip);
     }
 
     public NodeAgentConfig withToken(String t) {
         return new NodeAgentConfig(orchestrator, t, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId, typeSlots);
+                jobTypes, nodeId, typeSlots, pip);
     }
 
     public NodeAgentConfig withSlots(int n) {
         return new NodeAgentConfig(orchestrator, token, labels, n, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId, typeSlots);
+                jobTypes, nodeId, typeSlots, pip);
     }
 
     public NodeAgentConfig withTypeSlots(Map<String, Integer> perType) {
         return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId, perType);
+                jobTypes, nodeId, perType, pip);
+    }
+
+    public NodeAgentConfig withPip(PipSources p) {
+        return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
+                jobTypes, nodeId, typeSlots, p);
     }
 }
