@@ -113,9 +113,11 @@ public final class KilnProcesses implements AutoCloseable {
 
     /**
      * Removes what a node killed with SIGKILL could not: its cgroup tree under {@code parent} in every controller
+     * and the lock file of its claim on that parent
      * (its sandboxes died with it; a node restarted with the same id would clean up itself).
      */
     public static void removeCgroups(String parent) throws IOException {
+        Files.deleteIfExists(Path.of("/run/kiln/cgroup-" + parent + ".lock")); // its claim's empty lock file
         Path root = Path.of("/sys/fs/cgroup");
         if (!Files.isDirectory(root)) return;
         try (var controllers = Files.list(root)) {
