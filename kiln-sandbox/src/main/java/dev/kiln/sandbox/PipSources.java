@@ -32,6 +32,18 @@ public record PipSources(String indexUrl, List<String> extraIndexUrls, List<Path
         return new PipSources(null, List.of(), findLinks, true);
     }
 
+    /** For logs: index URLs without the credentials they may carry ({@code https://user:token@host/simple}). */
+    @Override
+    public String toString() {
+        return "PipSources[indexUrl=" + redact(indexUrl) + ", extraIndexUrls="
+                + extraIndexUrls.stream().map(PipSources::redact).toList() + ", findLinks=" + findLinks + ", noIndex="
+                + noIndex + "]";
+    }
+
+    private static String redact(String url) {
+        return url == null ? null : url.replaceFirst("^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", "$1***@");
+    }
+
     /** Whether the build sandbox needs the network (an index may be consulted). */
     public boolean needsNetwork() {
         return !noIndex;
