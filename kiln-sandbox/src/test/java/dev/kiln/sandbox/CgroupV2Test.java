@@ -12,7 +12,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Cgroup v2 paths and file formats on a fake tree (this machine has only v1; real v2 is not exercised here).
+ * Cgroup v2 paths and file formats on a fake tree (the limits need controllers this host binds to v1; what the
+ * kernel decides about an execution's v2 cgroup is exercised for real by {@link CgroupV2KernelTest}).
  * The fake tree pre-creates the files the kernel would provide.
  */
 class CgroupV2Test {
