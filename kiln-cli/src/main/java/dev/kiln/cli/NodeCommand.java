@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.core.LabelConstraint;
+import dev.kiln.node.agent.LayerTtl;
 import dev.kiln.node.agent.NodeAgent;
 import dev.kiln.node.agent.NodeAgentConfig;
 import dev.kiln.node.agent.NodeIdentity;
@@ -9,6 +10,7 @@ import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -90,6 +92,10 @@ final class NodeCommand implements Callable<Integer> {
     @Option(names = "--pip-no-index", description = "Build layers from --pip-find-links only, without the network")
     boolean pipNoIndex;
 
+    @Option(names = "--layer-ttl", paramLabel = "AGE", defaultValue = "7d",
+            description = "Remove a job-type layer this node has not used for AGE: 30m, 12h, 7d (default: 7d)")
+    String layerTtl;
+
     @Override
     public Integer call() throws Exception {
         if (orchestrator == null) {
@@ -147,7 +153,16 @@ final class NodeCommand implements Callable<Integer> {
         }
         String t = token == null || token.isBlank() ? null : token.strip();
         return new NodeAgentConfig(url, t, parseLabels(), n, executor, dataDir, type,
-                pollInterval == null ? 0 : pollInterval, parseJobTypes(), nodeId, parseTypeSlots(), pipSources());
+                pollInterval == null ? 0 : pollInterval, parseJobTypes(), nodeId, parseTypeSlots(), pipSources(),
+                parseLayerTtl());
+    }
+
+    private Duration parseLayerTtl() {
+        try {
+            return LayerTtl.parse(layerTtl);
+        } catch (IllegalArgumentException e) {
+            throw bad("--layer-ttl " + e.getMessage());
+        }
     }
 
     private PipSources pipSources() {

@@ -3,8 +3,8 @@ package dev.kiln.sandbox;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Keeps a layer from being removed by {@link LayerStore#removeUnused} while it is held (e.g. for the whole of an
- * execution). Closing is idempotent.
+ * Keeps a layer from being removed by {@link LayerStore#removeUnused} or {@link LayerStore#removeIfUnleased} while it
+ * is held (e.g. for the whole of an execution). Closing is idempotent.
  */
 public final class LayerLease implements AutoCloseable {
     private final LayerStore store;

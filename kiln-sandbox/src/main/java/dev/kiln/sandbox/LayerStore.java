@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,11 +23,13 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -46,7 +49,9 @@ import java.util.stream.Stream;
  * pip runs in a bubblewrap sandbox of its own (uid 65534, read-only /usr, only the staging dirs writable, wheel
  * directories read-only, network only when an index is consulted) inside a cgroup under Kiln's parent, with a
  * memory limit and a wall timeout. Builds of the same digest are serialized (the second reuses the first's layer);
- * executions hold a {@link LayerLease} so {@link #removeUnused} never removes a layer in use.
+ * executions hold a {@link LayerLease} so {@link #removeUnused} and {@link #removeIfUnleased} never remove a layer in
+ * use. A layer directory's mtime is when it was last {@linkplain #markUsed used} (else built), for collectors that
+ * age layers out.
  */
 public final class LayerStore implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LayerStore.class);
@@ -74,6 +79,7 @@ public final class LayerStore implements AutoCloseable {
     // digest -> number of open leases; also the lock removeUnused and acquire share
     private final Map<String, Integer> leases = new HashMap<>();
     private final Set<Path> activeStaging = ConcurrentHashMap.newKeySet();
+    private final List<Consumer<String>> lastLeaseListeners = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
     /** With {@link LayerBuildLimits#DEFAULTS} (2 GiB, 1024 pids, no CPU quota, 10 minutes). */
@@ -446,8 +452,81 @@ public final class LayerStore implements AutoCloseable {
     }
 
     void release(String digest) {
+        boolean last;
         synchronized (leases) {
-            leases.computeIfPresent(digest, (k, n) -> n <= 1 ? null : n - 1);
+            last = leases.computeIfPresent(digest, (k, n) -> n <= 1 ? null : n - 1) == null;
+        }
+        if (last) {
+            for (Consumer<String> listener : lastLeaseListeners) {
+                try {
+                    listener.accept(digest);
+                } catch (RuntimeException e) {
+                    log.warn("a last-lease listener failed for layer {}", digest, e);
+                }
+            }
+        }
+    }
+
+    /**
+     * Calls {@code listener} with a digest each time its last open lease closes (e.g. so a layer waiting to be
+     * removed can go now). It runs on the thread closing the lease, outside the store's locks: it must be quick.
+     */
+    public void onLastLeaseClosed(Consumer<String> listener) {
+        lastLeaseListeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * Records that the layer was used at {@code at}, as its directory's mtime (nothing inside changes, so nothing
+     * else moves it; it survives restarts). False when there is no such layer.
+     */
+    public boolean markUsed(String digest, Instant at) {
+        if (!exists(digest)) return false;
+        try {
+            Files.setLastModifiedTime(root.resolve(digest), FileTime.from(at));
+            return true;
+        } catch (IOException e) {
+            // removed meanwhile, or the disk refuses: either way nothing to mark
+            log.debug("cannot mark layer {} used: {}", digest, e.toString());
+            return false;
+        }
+    }
+
+    /** When the layer was last {@linkplain #markUsed marked used}, else when it was built; empty when absent. */
+    public Optional<Instant> lastUsed(String digest) {
+        if (!exists(digest)) return Optional.empty();
+        try {
+            return Optional.of(Files.getLastModifiedTime(root.resolve(digest), LinkOption.NOFOLLOW_LINKS).toInstant());
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Removes one layer unless a lease holds it: true when it was removed, false when it is leased or absent. Atomic
+     * with {@link #acquire}: once a lease is taken the layer stays.
+     */
+    public boolean removeIfUnleased(String digest) {
+        if (!LayerDigest.isDigest(digest)) return false;
+        Path trash;
+        synchronized (leases) {
+            if (leases.containsKey(digest) || !exists(digest)) return false;
+            trash = moveToTrash(root.resolve(digest));
+        }
+        if (trash == null) return false;
+        LayerFiles.deleteQuietly(trash);
+        return true;
+    }
+
+    /** Out of sight at once (no new lease can find it), to be deleted outside the lock; null when it cannot move. */
+    private Path moveToTrash(Path layer) {
+        String name = layer.getFileName().toString();
+        Path trash = root.resolve(TRASH_PREFIX + name + "-" + randomSuffix());
+        try {
+            Files.move(layer, trash, StandardCopyOption.ATOMIC_MOVE);
+            return trash;
+        } catch (IOException e) {
+            log.warn("cannot remove layer {}: {}", name, e.toString());
+            return null;
         }
     }
 
@@ -485,14 +564,10 @@ public final class LayerStore implements AutoCloseable {
                 String name = p.getFileName().toString();
                 if (LayerDigest.isDigest(name) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
                     if (keep.contains(name) || leases.containsKey(name)) continue;
-                    // out of sight at once (no new lease can find it), deleted outside the lock
-                    Path trash = root.resolve(TRASH_PREFIX + name + "-" + randomSuffix());
-                    try {
-                        Files.move(p, trash, StandardCopyOption.ATOMIC_MOVE);
+                    Path trash = moveToTrash(p);
+                    if (trash != null) {
                         doomed.add(trash);
                         removed++;
-                    } catch (IOException e) {
-                        log.warn("cannot remove layer {}: {}", name, e.toString());
                     }
                 } else if (name.startsWith(BUILD_PREFIX) && !activeStaging.contains(p)
                         && activeStaging.stream().noneMatch(s -> name.startsWith(s.getFileName().toString()))) {

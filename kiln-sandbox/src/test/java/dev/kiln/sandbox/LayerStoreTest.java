@@ -352,6 +352,44 @@ class LayerStoreTest {
     }
 
     @Test
+    void aLayerRemembersItsLastUseAndGoesOnlyWhenNoLeaseHoldsIt() throws IOException {
+        Path src = dir(temp.resolve("use-src"));
+        Files.writeString(src.resolve("used.py"), "X = 1\n");
+        try (LayerStore one = new LayerStore(temp.resolve("use-layers"), config, PipSources.localOnly(List.of(wheels)))) {
+            BuildOutcome out = one.build(new PackageSpec(null, List.of(), List.of(src.resolve("used.py").toString())),
+                    null);
+            assertThat(out.success()).as(out.log()).isTrue();
+            String digest = out.digest();
+            List<String> released = new CopyOnWriteArrayList<>();
+            one.onLastLeaseClosed(released::add);
+
+            java.time.Instant weekAgo = java.time.Instant.now().minus(Duration.ofDays(7)).truncatedTo(
+                    java.time.temporal.ChronoUnit.SECONDS);
+            assertThat(one.markUsed(digest, weekAgo)).isTrue();
+            assertThat(one.lastUsed(digest)).contains(weekAgo);
+            assertThat(one.find(digest)).as("marking changes nothing inside").isPresent();
+            assertThat(one.markUsed("0".repeat(64), weekAgo)).isFalse();
+            assertThat(one.lastUsed("0".repeat(64))).isEmpty();
+
+            LayerLease first = one.acquire(digest);
+            LayerLease second = one.acquire(digest);
+            assertThat(one.removeIfUnleased(digest)).isFalse();
+            first.close();
+            assertThat(released).as("one lease is still open").isEmpty();
+            assertThat(one.removeIfUnleased(digest)).isFalse();
+            second.close();
+            second.close();
+            assertThat(released).containsExactly(digest);
+            assertThat(one.removeIfUnleased(digest)).isTrue();
+            assertThat(one.exists(digest)).isFalse();
+            assertThat(one.removeIfUnleased(digest)).isFalse();
+            try (Stream<Path> left = Files.list(one.root())) {
+                assertThat(left.toList()).as("no trash left behind").isEmpty();
+            }
+        }
+    }
+
+    @Test
     void theDigestCoversSharedCodeRequirementsAndSources() throws IOException {
         Path src = dir(temp.resolve("digest-src"));
         Path module = src.resolve("mod.py");

@@ -231,15 +231,27 @@ final class Executions {
 
     /**
      * Live output goes out as it comes (coalesced); the result after it. Once a type has run here (its layer built),
-     * its warm pool is set up for the next ones.
+     * its warm pool is set up for the next ones. The execution holds its layer from its start (before the layer is
+     * provisioned) to its result, so the node's layer collector cannot remove it in between.
      */
     private ExecutionListener listenerFor(String executor) {
         return new ExecutionListener() {
+            private NodeLayerCollector.ExecutionHold layer = NodeLayerCollector.ExecutionHold.NONE;
+
+            @Override
+            public void started(ExecutionRequest request) {
+                layer = environments.hold(request.layerDigest());
+            }
+
             @Override
             public void completed(ExecutionRequest request, ExecutionResult result) {
-                Executions.this.completed(request, result);
-                if (result.error() == null || !JobError.PHASE_SETUP.equals(result.error().phase())) {
-                    pools.ran(request.jobType(), request.layerDigest(), executor);
+                try {
+                    Executions.this.completed(request, result);
+                    if (result.error() == null || !JobError.PHASE_SETUP.equals(result.error().phase())) {
+                        pools.ran(request.jobType(), request.layerDigest(), executor);
+                    }
+                } finally {
+                    layer.close();
                 }
             }
 

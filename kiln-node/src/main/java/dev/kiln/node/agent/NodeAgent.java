@@ -12,11 +12,13 @@ import dev.kiln.sandbox.BwrapExecutor;
 import dev.kiln.sandbox.NoopExecutor;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +29,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Three parts: the {@link OrchestratorConnection} (one thread that connects, says hello, handles what the
  * orchestrator sends and reconnects), the {@link Executions} the node holds, and the {@link Outbox} that keeps
- * results until acknowledged. This class makes them and connects them.
+ * results until acknowledged. This class makes them and connects them, with the {@link NodeLayerCollector} that removes
+ * the job-type layers the node no longer needs.
  */
 public final class NodeAgent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NodeAgent.class);
@@ -39,6 +42,8 @@ public final class NodeAgent implements AutoCloseable {
     private final NodeExecutors executors;
     private final LocalComputeNode node;
     private final ScheduledExecutorService timer; // heartbeats and live output batches
+    private final ScheduledExecutorService layerGc; // null without layers: sweeps and removals, off the jobs' path
+    private final NodeLayerCollector collector; // null without layers
     private final Outbox outbox = new Outbox();
     private final Executions executions;
     private final OrchestratorConnection connection;
@@ -66,6 +71,8 @@ public final class NodeAgent implements AutoCloseable {
                 NodeExecutors.bwrapConfig(BWRAP, PYTHON, "kiln-" + nodeId),
                 config.pip(), visible.resolve("layers"), visible.resolve("warm"));
         NodeEnvironments environments;
+        NodePools pools;
+        ScheduledExecutorService gc = null;
         try {
             String defaultExecutor = config.executor();
             if (defaultExecutor == null) {
@@ -74,25 +81,42 @@ public final class NodeAgent implements AutoCloseable {
                 log.info("default executor: {}{}", defaultExecutor, defaultExecutor.equals(NoopExecutor.NAME)
                         ? " (bwrap is unavailable here: jobs are not run for real)" : "");
             }
-            environments = new NodeEnvironments(this.executors.layers());
+            pools = new NodePools(this.executors.bwrap(), defaultExecutor, config.slots());
+            NodeLayerCollector layerCollector = null;
+            if (this.executors.layers() != null) {
+                gc = Executors.newSingleThreadScheduledExecutor(
+                        Thread.ofPlatform().name("kiln-node-layer-gc").daemon().factory());
+                layerCollector = new NodeLayerCollector(this.executors.layers(), pools, config.layerTtl(),
+                        Clock.systemUTC(), gc);
+            }
+            this.collector = layerCollector;
+            environments = new NodeEnvironments(this.executors.layers(), layerCollector);
             this.node = new LocalComputeNode(nodeId, this.executors.executors(), defaultExecutor, config.slots(),
                     visible.resolve("work"), environments, config.labels());
         } catch (IOException | RuntimeException e) {
+            if (gc != null) gc.shutdownNow();
             if (this.executors.layers() != null) this.executors.layers().close();
             this.executors.executors().values().forEach(dev.kiln.core.Executor::close);
             throw e;
         }
+        this.layerGc = gc;
         this.timer = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("kiln-node-heartbeat").daemon().factory());
-        NodePools pools = new NodePools(this.executors.bwrap(), node.defaultExecutor(), config.slots());
         this.executions = new Executions(nodeId, node, environments, pools, config.jobTypes(), outbox, timer);
         this.node.onSlotFreed(executions::startWaiting);
         this.connection = new OrchestratorConnection(config, nodeId,
                 node.capacity() + " slot(s), executors " + node.executors(), timer, handler());
     }
 
-    /** Starts connecting (and reconnecting) in the background. */
+    /**
+     * Starts connecting (and reconnecting) in the background, and sweeping out layers unused for the layer TTL:
+     * once now, then hourly (or twice per TTL when shorter).
+     */
     public void start() {
+        if (collector != null) {
+            long every = NodeLayerCollector.sweepInterval(config.layerTtl()).toMillis();
+            layerGc.scheduleWithFixedDelay(collector::sweepQuietly, 0, every, TimeUnit.MILLISECONDS);
+        }
         connection.start();
     }
 
@@ -187,6 +211,9 @@ public final class NodeAgent implements AutoCloseable {
         connection.close();
         timer.shutdownNow();
         outbox.disconnect();
+        // Before the pools close under it. A removal cut short leaves a .trash- dir the layer store deletes at the
+        // next start; a layer still waiting for its leases is then judged by age.
+        if (layerGc != null) layerGc.shutdownNow();
         node.close();
         if (executors.layers() != null) executors.layers().close();
         log.info("node {} stopped", nodeId);

@@ -3,6 +3,7 @@ package dev.kiln.node.agent;
 import dev.kiln.sandbox.PipSources;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -23,10 +24,11 @@ import java.util.Objects;
  * @param nodeId             an explicit node id (stored in the data dir); null: the stored or a new one
  * @param typeSlots          at most this many executions of a job type at once (types not named: only slots)
  * @param pip                where this node's layer builds get packages (an index, local wheel directories)
+ * @param layerTtl           a layer this node has not used for this long is removed (null: {@link LayerTtl#DEFAULT})
  */
 public record NodeAgentConfig(URI orchestrator, String token, Map<String, String> labels, int slots, String executor,
                               Path dataDir, TransportType transport, long pollIntervalMillis, List<String> jobTypes,
-                              String nodeId, Map<String, Integer> typeSlots, PipSources pip) {
+                              String nodeId, Map<String, Integer> typeSlots, PipSources pip, Duration layerTtl) {
     public enum TransportType {
         WS, POLL;
 
@@ -67,13 +69,14 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
             if (n < 1) throw new IllegalArgumentException("type slots for " + type + " must be at least 1, got " + n);
         });
         pip = pip == null ? PipSources.DEFAULT : pip;
+        layerTtl = layerTtl == null ? LayerTtl.DEFAULT : LayerTtl.check(layerTtl);
     }
 
     public NodeAgentConfig(URI orchestrator, String token, Map<String, String> labels, int slots, String executor,
                            Path dataDir, TransportType transport, long pollIntervalMillis, List<String> jobTypes,
                            String nodeId) {
         this(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis, jobTypes, nodeId,
-                Map.of(), PipSources.DEFAULT);
+                Map.of(), PipSources.DEFAULT, null);
     }
 
     /** Defaults for everything but where to connect and where to keep data: ws, CPU-count slots, auto executor. */
@@ -97,36 +100,42 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
         return "NodeAgentConfig[orchestrator=" + orchestrator + ", token=" + (token == null ? "none" : "***")
                 + ", labels=" + labels + ", slots=" + slots + ", executor=" + executor + ", dataDir=" + dataDir
                 + ", transport=" + transport + ", pollIntervalMillis=" + pollIntervalMillis + ", jobTypes=" + jobTypes
-                + ", nodeId=" + nodeId + ", typeSlots=" + typeSlots + ", pip=" + pip + "]";
+                + ", nodeId=" + nodeId + ", typeSlots=" + typeSlots + ", pip=" + pip + ", layerTtl="
+                + LayerTtl.format(layerTtl) + "]";
     }
 
     public NodeAgentConfig withTransport(TransportType t, long pollMillis) {
         return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, t, pollMillis, jobTypes,
-                nodeId, typeSlots, pip);
+                nodeId, typeSlots, pip, layerTtl);
     }
 
     public NodeAgentConfig withNodeId(String id) {
         return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, id, typeSlots, pip);
+                jobTypes, id, typeSlots, pip, layerTtl);
     }
 
     public NodeAgentConfig withToken(String t) {
         return new NodeAgentConfig(orchestrator, t, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId, typeSlots, pip);
+                jobTypes, nodeId, typeSlots, pip, layerTtl);
     }
 
     public NodeAgentConfig withSlots(int n) {
         return new NodeAgentConfig(orchestrator, token, labels, n, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId, typeSlots, pip);
+                jobTypes, nodeId, typeSlots, pip, layerTtl);
     }
 
     public NodeAgentConfig withTypeSlots(Map<String, Integer> perType) {
         return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId, perType, pip);
+                jobTypes, nodeId, perType, pip, layerTtl);
     }
 
     public NodeAgentConfig withPip(PipSources p) {
         return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId, typeSlots, p);
+                jobTypes, nodeId, typeSlots, p, layerTtl);
+    }
+
+    public NodeAgentConfig withLayerTtl(Duration ttl) {
+        return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
+                jobTypes, nodeId, typeSlots, pip, ttl);
     }
 }

@@ -15,12 +15,14 @@ import org.slf4j.LoggerFactory;
 /**
  * Job-type layers on a remote node. The orchestrator's digest is computed on the orchestrator's host (its
  * interpreter, pip and shared code), so a node digests the type itself and builds the layer on first use
- * (development-mode semantics: a node has no build endpoint of its own).
+ * (development-mode semantics: a node has no build endpoint of its own). What it provisions, and the layers executions
+ * hold, go to the {@link NodeLayerCollector} that removes the layers it no longer needs.
  */
 public final class NodeEnvironments implements Environments {
     private static final Logger log = LoggerFactory.getLogger(NodeEnvironments.class);
 
     private final LayerStore layers;
+    private final NodeLayerCollector collector; // null: layers are kept for ever (tests, no sandbox)
     // Digesting reads every shared-code file and asks pip its version: once per package spec is enough. Bounded:
     // each execute carries the type's current definition, and definitions change through the API.
     private final Map<PackageSpec, String> digests = Collections.synchronizedMap(
@@ -33,7 +35,21 @@ public final class NodeEnvironments implements Environments {
 
     /** @param layers null when this node has no sandbox: types that need a layer are unavailable here */
     public NodeEnvironments(LayerStore layers) {
+        this(layers, null);
+    }
+
+    /** @param collector told what is provisioned and held (null: nothing is ever removed) */
+    NodeEnvironments(LayerStore layers, NodeLayerCollector collector) {
         this.layers = layers;
+        this.collector = collector;
+    }
+
+    /**
+     * Keeps the execution's layer ({@code digest}, null: none) from removal until the hold is closed; take it before
+     * {@link #provision}.
+     */
+    NodeLayerCollector.ExecutionHold hold(String digest) {
+        return collector == null ? NodeLayerCollector.ExecutionHold.NONE : collector.hold(digest);
     }
 
     /**
@@ -61,7 +77,10 @@ public final class NodeEnvironments implements Environments {
     @Override
     public long provision(JobType type, String digest) {
         if (layers == null) digestToRun(type); // throws the explanation
-        if (layers.exists(digest)) return 0;
+        if (layers.exists(digest)) {
+            provisioned(type, digest);
+            return 0;
+        }
         BuildOutcome outcome;
         try {
             outcome = layers.build(type.packages(), line -> log.debug("[{}] {}", type.name(), line));
@@ -81,6 +100,11 @@ public final class NodeEnvironments implements Environments {
                     + "built (layer " + outcome.digest() + ", expected " + digest + "); run the job again");
         }
         log.info("job type '{}' layer {} ready ({} ms)", type.name(), outcome.digest(), outcome.millis());
+        provisioned(type, digest);
         return outcome.millis();
+    }
+
+    private void provisioned(JobType type, String digest) {
+        if (collector != null) collector.provisioned(type.name(), digest);
     }
 }

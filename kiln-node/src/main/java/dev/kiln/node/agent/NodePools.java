@@ -42,4 +42,17 @@ final class NodePools {
         bwrap.configurePool(type, digest, want.settings());
         configured.put(type.name(), want);
     }
+
+    /**
+     * Removes the pools on layer {@code digest}, which is to be removed: their sandboxes go, and with them the
+     * leases that would keep it. The next execution of such a type that runs here sets its pool up again.
+     */
+    synchronized void retire(String digest) {
+        if (bwrap == null || digest == null) return;
+        configured.values().removeIf(c -> {
+            if (!digest.equals(c.digest())) return false;
+            bwrap.configurePool(c.type(), c.digest(), PoolSettings.DISABLED);
+            return true;
+        });
+    }
 }

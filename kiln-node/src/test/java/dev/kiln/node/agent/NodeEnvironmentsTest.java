@@ -1,8 +1,8 @@
 package dev.kiln.node.agent;
 
+import static dev.kiln.node.agent.TestLayers.type;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.kiln.core.JobType;
 import dev.kiln.core.LayerUnavailableException;
@@ -10,13 +10,10 @@ import dev.kiln.core.PackageSpec;
 import dev.kiln.node.NodeExecutors;
 import dev.kiln.sandbox.LayerStore;
 import dev.kiln.sandbox.PipSources;
-import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,11 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
 class NodeEnvironmentsTest {
     @TempDir
     Path tmp;
-
-    private static JobType withPackages(String name, PackageSpec packages) {
-        return new JobType(name, JobType.DEFAULT_MEMORY, 1, 30, 300, 64, false, Map.of(), null, 1 << 16, 1 << 20,
-                packages);
-    }
 
     @Test
     void aTypeWithoutLayerRunsOnTheBareInterpreter() {
@@ -41,7 +33,7 @@ class NodeEnvironmentsTest {
     @Test
     void aNodeWithoutSandboxCannotRunATypeThatNeedsALayer() {
         NodeEnvironments environments = new NodeEnvironments(null);
-        JobType ml = withPackages("ml", new PackageSpec(null, List.of("numpy"), List.of()));
+        JobType ml = type("ml", new PackageSpec(null, List.of("numpy"), List.of()));
 
         assertThatThrownBy(() -> environments.digestToRun(ml)).isInstanceOf(LayerUnavailableException.class)
                 .hasMessageContaining("'ml'").hasMessageContaining("no sandbox");
@@ -51,13 +43,12 @@ class NodeEnvironmentsTest {
 
     @Test
     void aLayerIsDigestedHereAndBuiltOnFirstUse() throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/bwrap")) && "root".equals(System.getProperty("user.name")),
-                "needs /usr/bin/bwrap and root for a real layer store");
+        TestLayers.assumeSandbox();
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx--x--x"));
         Path shared = Files.createDirectories(tmp.resolve("shared/helpers"));
         Files.writeString(shared.resolve("__init__.py"), "ANSWER = 42\n");
-        JobType withShared = withPackages("shared", new PackageSpec(null, List.of(), List.of(shared.toString())));
-        JobType missing = withPackages("missing", new PackageSpec(null, List.of(),
+        JobType withShared = type("shared", new PackageSpec(null, List.of(), List.of(shared.toString())));
+        JobType missing = type("missing", new PackageSpec(null, List.of(),
                 List.of(tmp.resolve("nowhere").toString())));
         String cgroup = "kiln-test-" + UUID.randomUUID().toString().substring(0, 8);
         try (LayerStore layers = new LayerStore(tmp.resolve("layers"), NodeExecutors.bwrapConfig(
@@ -74,18 +65,8 @@ class NodeEnvironmentsTest {
             assertThatThrownBy(() -> environments.digestToRun(missing)).isInstanceOf(LayerUnavailableException.class)
                     .hasMessageContaining("'missing'");
         } finally {
-            removeCgroup(cgroup);
+            TestLayers.removeCgroup(cgroup);
         }
     }
 
-    /** The layer store leaves its (empty) parent cgroup for the executor sharing it; here there is none. */
-    private static void removeCgroup(String name) throws IOException {
-        Path root = Path.of("/sys/fs/cgroup");
-        Files.deleteIfExists(root.resolve(name)); // v2
-        try (DirectoryStream<Path> controllers = Files.newDirectoryStream(root, Files::isDirectory)) {
-            for (Path c : controllers) {
-                if (!c.getFileName().toString().equals(name)) Files.deleteIfExists(c.resolve(name)); // v1
-            }
-        }
-    }
 }

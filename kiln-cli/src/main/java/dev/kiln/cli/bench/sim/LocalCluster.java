@@ -53,7 +53,7 @@ public final class LocalCluster implements AutoCloseable {
                         .withSlots(spec.slots()).withTransport(spec.transport(), spec.pollIntervalMillis());
                 NodeAgentConfig c = new NodeAgentConfig(base.orchestrator(), base.token(), base.labels(),
                         base.slots(), spec.executor(), base.dataDir(), base.transport(), base.pollIntervalMillis(),
-                        base.jobTypes(), base.nodeId(), base.typeSlots(), base.pip());
+                        base.jobTypes(), base.nodeId(), base.typeSlots(), base.pip(), base.layerTtl());
                 NodeAgent agent = "noop".equals(spec.executor())
                         ? new NodeAgent(c, NodeExecutors.noopOnly()) // no bwrap set-up per node
                         : new NodeAgent(c);

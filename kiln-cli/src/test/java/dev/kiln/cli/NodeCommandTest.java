@@ -1,0 +1,48 @@
+package dev.kiln.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
+
+/** `kiln node` flags become the agent's configuration; a bad one is a usage error naming it. */
+class NodeCommandTest {
+    private static final String URL = "http://10.0.0.5:8000";
+
+    private static NodeCommand parse(String... args) {
+        NodeCommand c = new NodeCommand();
+        new CommandLine(c).parseArgs(args);
+        return c;
+    }
+
+    @Test
+    void layerTtlTakesMinutesHoursOrDaysAndDefaultsToAWeek() {
+        assertThat(parse("--orchestrator", URL).config().layerTtl()).isEqualTo(Duration.ofDays(7));
+        assertThat(parse("--orchestrator", URL, "--layer-ttl", "30m").config().layerTtl())
+                .isEqualTo(Duration.ofMinutes(30));
+        assertThat(parse("--orchestrator", URL, "--layer-ttl", "12h").config().layerTtl())
+                .isEqualTo(Duration.ofHours(12));
+        assertThat(parse("--orchestrator", URL, "--layer-ttl", "30d").config().layerTtl())
+                .isEqualTo(Duration.ofDays(30));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"7", "7w", "0d", "-1h", "1.5h", "", "7 d", "forever"})
+    void aLayerTtlInAnyOtherFormIsAUsageErrorNamingTheFlag(String ttl) {
+        CommandLine cl = Main.commandLine();
+        StringWriter err = new StringWriter();
+        cl.setErr(new PrintWriter(err));
+        cl.setOut(new PrintWriter(new StringWriter()));
+
+        int exit = cl.execute("node", "--orchestrator", URL, "--layer-ttl=" + ttl);
+
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString()).contains("--layer-ttl must be a whole number of minutes, hours or days such as "
+                + "30m, 12h or 7d, got '" + ttl + "'");
+    }
+}
