@@ -30,6 +30,13 @@ final class BwrapCommand {
     static final String LAYER_PYTHONPATH = "/input:" + LAYER_SHARED + ":" + LAYER_SITE;
     private static final List<String> SYSTEM_DIRS = List.of("bin", "lib", "lib64", "sbin");
     private static final List<String> HOST_ETC_FILES = List.of("/etc/ld.so.cache", "/etc/localtime");
+    /**
+     * What name resolution and TLS read from the host's /etc, for sandboxes with the network (a job type with
+     * {@code network_enabled}, a layer build that consults an index). Certificates only: not /etc/ssl/private.
+     */
+    static final List<String> NETWORK_ETC = List.of("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf",
+            "/etc/host.conf", "/etc/gai.conf", "/etc/ssl/certs", "/etc/ssl/openssl.cnf", "/etc/ca-certificates",
+            "/etc/ca-certificates.conf", "/etc/pki/tls/certs", "/etc/pki/ca-trust");
 
     private final BwrapConfig config;
     private final Path hostRoot;
@@ -92,6 +99,7 @@ final class BwrapCommand {
         // bwrap's tmpfs with size 0 would be unlimited
         argv.addAll(List.of("--size", Long.toString(Math.max(4096, tmpBytes)), "--tmpfs", "/tmp"));
         argv.addAll(hostEtcArgs());
+        if (network) argv.addAll(hostFileArgs(NETWORK_ETC));
         argv.addAll(List.of("--ro-bind", layout.etc().resolve("passwd").toString(), "/etc/passwd"));
         argv.addAll(List.of("--ro-bind", layout.etc().resolve("group").toString(), "/etc/group"));
         argv.addAll(List.of("--ro-bind", layout.input().toString(), "/input"));

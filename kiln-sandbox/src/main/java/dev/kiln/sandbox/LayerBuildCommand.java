@@ -16,8 +16,6 @@ import java.util.Map;
  */
 final class LayerBuildCommand {
     static final String FIND_LINKS = "/kiln/find-links";
-    static final List<String> NETWORK_ETC = List.of("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf",
-            "/etc/host.conf", "/etc/gai.conf", "/etc/ssl", "/etc/ca-certificates", "/etc/pki");
     private static final Map<String, String> ENV = buildEnv();
 
     private final BwrapCommand base;
@@ -43,7 +41,7 @@ final class LayerBuildCommand {
         argv.addAll(BwrapCommand.identityArgs("kiln-build"));
         argv.addAll(base.hostTreeArgs());
         argv.addAll(base.hostEtcArgs());
-        if (network) argv.addAll(base.hostFileArgs(NETWORK_ETC));
+        if (network) argv.addAll(base.hostFileArgs(BwrapCommand.NETWORK_ETC));
         argv.addAll(List.of("--ro-bind", dirs.etc().resolve("passwd").toString(), "/etc/passwd"));
         argv.addAll(List.of("--ro-bind", dirs.etc().resolve("group").toString(), "/etc/group"));
         argv.addAll(List.of("--bind", dirs.tmp().toString(), "/tmp"));

@@ -316,6 +316,37 @@ class BwrapExecutorTest {
     }
 
     @Test
+    void aNetworkedJobTypeResolvesNamesAndTrustsTheHostsCertificatesAndNothingMore() throws IOException {
+        String code = """
+                import os, socket, ssl
+                print(open('/etc/resolv.conf').read() == RESOLV)
+                print(socket.getaddrinfo('localhost', 80)[0][4][0] in ('127.0.0.1', '::1'))
+                print(ssl.create_default_context().cert_store_stats()['x509_ca'] > 0 or not HOST_CAS)
+                print(os.path.exists('/etc/ssl/private'), os.path.exists('/etc/shadow'))
+                """;
+        String resolv = Files.readString(Path.of("/etc/resolv.conf"));
+        boolean hostCas = Files.exists(Path.of("/etc/ssl/certs/ca-certificates.crt"));
+        String prelude = "RESOLV = " + pythonString(resolv) + "\nHOST_CAS = " + (hostCas ? "True" : "False") + "\n";
+        ExecutionResult r = run(spec(prelude + code), SandboxTestSupport.type(256L << 20, 64, true, Map.of()), 10,
+                OutputLimits.DEFAULTS);
+
+        assertThat(r.status()).as(describe(r)).isEqualTo(JobStatus.SUCCEEDED);
+        assertThat(r.stdout()).isEqualTo("True\nTrue\nTrue\nFalse False\n");
+    }
+
+    @Test
+    void withoutTheNetworkNoResolverConfigurationIsVisible() throws IOException {
+        ExecutionResult r = run("import os\nprint(os.path.exists('/etc/resolv.conf'), os.path.exists('/etc/ssl'))");
+        assertThat(r.stdout()).isEqualTo("False False\n");
+    }
+
+    private static String pythonString(String s) {
+        StringBuilder b = new StringBuilder("'");
+        for (char c : s.toCharArray()) b.append(String.format("\\u%04x", (int) c));
+        return b.append("'").toString();
+    }
+
+    @Test
     void networkIsDenied() throws IOException {
         String code = """
                 import socket
