@@ -68,12 +68,17 @@ final class CgroupFiles {
         ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
     }
 
+    /** {@link #sleepQuietlyNanos} in milliseconds. */
+    static void sleepQuietly(long millis) {
+        sleepQuietlyNanos(TimeUnit.MILLISECONDS.toNanos(millis));
+    }
+
     /**
      * Sleeps the full time even when interrupted (cleanup must finish; an interrupted loop would spin), then
      * restores the interrupt flag.
      */
-    static void sleepQuietly(long millis) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+    static void sleepQuietlyNanos(long nanos) {
+        long deadline = System.nanoTime() + nanos;
         boolean interrupted = false;
         for (long left; (left = deadline - System.nanoTime()) > 0; ) {
             try {
