@@ -36,6 +36,8 @@ public final class KilnProcesses implements AutoCloseable {
 
     /** A server on {@code port} with the data dir {@code data}; {@code args} are extra flags. */
     private final java.util.Set<Path> dataDirs = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    // nodes started with --node-id: their cgroup parent is kiln-<id>, left behind when killed with SIGKILL
+    private final java.util.Set<String> nodeIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public Process server(Path data, int port, String logName, String... args) throws IOException {
         dataDirs.add(data);
@@ -48,6 +50,8 @@ public final class KilnProcesses implements AutoCloseable {
     /** A compute node dialing {@code url}; {@code args} are extra flags (executor, slots, labels, transport). */
     public Process node(String url, Path data, String logName, String... args) throws IOException {
         dataDirs.add(data);
+        int idFlag = List.of(args).indexOf("--node-id");
+        if (idFlag >= 0 && idFlag + 1 < args.length) nodeIds.add(args[idFlag + 1]);
         List<String> cmd = new ArrayList<>(List.of("node", "--orchestrator", url, "--data-dir", data.toString()));
         cmd.addAll(List.of(args));
         return start(logName, cmd);
@@ -161,6 +165,7 @@ public final class KilnProcesses implements AutoCloseable {
         }
         try {
             removeCgroups(cgroupParent); // an orchestrator killed last had no chance to
+            for (String id : nodeIds) removeCgroups("kiln-" + id); // nor a node killed last
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
