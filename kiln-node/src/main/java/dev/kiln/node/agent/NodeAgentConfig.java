@@ -105,37 +105,82 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
     }
 
     public NodeAgentConfig withTransport(TransportType t, long pollMillis) {
-        return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, t, pollMillis, jobTypes,
-                nodeId, typeSlots, pip, layerTtl);
+        return with(b -> {
+            b.transport = t;
+            b.pollIntervalMillis = pollMillis;
+        });
     }
 
     public NodeAgentConfig withNodeId(String id) {
-        return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, id, typeSlots, pip, layerTtl);
+        return with(b -> b.nodeId = id);
     }
 
     public NodeAgentConfig withToken(String t) {
-        return new NodeAgentConfig(orchestrator, t, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId, typeSlots, pip, layerTtl);
+        return with(b -> b.token = t);
     }
 
     public NodeAgentConfig withSlots(int n) {
-        return new NodeAgentConfig(orchestrator, token, labels, n, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId, typeSlots, pip, layerTtl);
+        return with(b -> b.slots = n);
+    }
+
+    public NodeAgentConfig withExecutor(String name) {
+        return with(b -> b.executor = name);
     }
 
     public NodeAgentConfig withTypeSlots(Map<String, Integer> perType) {
-        return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId, perType, pip, layerTtl);
+        return with(b -> b.typeSlots = perType);
     }
 
     public NodeAgentConfig withPip(PipSources p) {
-        return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId, typeSlots, p, layerTtl);
+        return with(b -> b.pip = p);
     }
 
     public NodeAgentConfig withLayerTtl(Duration ttl) {
-        return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis,
-                jobTypes, nodeId, typeSlots, pip, ttl);
+        return with(b -> b.layerTtl = ttl);
+    }
+
+    /** A copy with {@code change} applied; the canonical constructor checks the result. */
+    private NodeAgentConfig with(java.util.function.Consumer<Builder> change) {
+        Builder b = new Builder(this);
+        change.accept(b);
+        return b.build();
+    }
+
+    /** Every component, mutable: the one place the withers list them. */
+    private static final class Builder {
+        URI orchestrator;
+        String token;
+        Map<String, String> labels;
+        int slots;
+        String executor;
+        Path dataDir;
+        TransportType transport;
+        long pollIntervalMillis;
+        List<String> jobTypes;
+        String nodeId;
+        Map<String, Integer> typeSlots;
+        PipSources pip;
+        Duration layerTtl;
+
+        Builder(NodeAgentConfig c) {
+            orchestrator = c.orchestrator;
+            token = c.token;
+            labels = c.labels;
+            slots = c.slots;
+            executor = c.executor;
+            dataDir = c.dataDir;
+            transport = c.transport;
+            pollIntervalMillis = c.pollIntervalMillis;
+            jobTypes = c.jobTypes;
+            nodeId = c.nodeId;
+            typeSlots = c.typeSlots;
+            pip = c.pip;
+            layerTtl = c.layerTtl;
+        }
+
+        NodeAgentConfig build() {
+            return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport,
+                    pollIntervalMillis, jobTypes, nodeId, typeSlots, pip, layerTtl);
+        }
     }
 }

@@ -49,11 +49,9 @@ public final class LocalCluster implements AutoCloseable {
             URI url = URI.create(server.baseUrl());
             for (int i = 1; i <= count; i++) {
                 Path dir = Files.createDirectories(nodesDir.resolve("node-" + i));
-                NodeAgentConfig base = NodeAgentConfig.of(url, dir).withNodeId(spec.idPrefix() + "-" + i)
-                        .withSlots(spec.slots()).withTransport(spec.transport(), spec.pollIntervalMillis());
-                NodeAgentConfig c = new NodeAgentConfig(base.orchestrator(), base.token(), base.labels(),
-                        base.slots(), spec.executor(), base.dataDir(), base.transport(), base.pollIntervalMillis(),
-                        base.jobTypes(), base.nodeId(), base.typeSlots(), base.pip(), base.layerTtl());
+                NodeAgentConfig c = NodeAgentConfig.of(url, dir).withNodeId(spec.idPrefix() + "-" + i)
+                        .withSlots(spec.slots()).withTransport(spec.transport(), spec.pollIntervalMillis())
+                        .withExecutor(spec.executor());
                 NodeAgent agent = "noop".equals(spec.executor())
                         ? new NodeAgent(c, NodeExecutors.noopOnly()) // no bwrap set-up per node
                         : new NodeAgent(c);
