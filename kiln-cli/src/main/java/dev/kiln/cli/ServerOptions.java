@@ -2,6 +2,7 @@ package dev.kiln.cli;
 
 import dev.kiln.server.config.KilnConfig;
 import dev.kiln.server.config.KilnConfigLoader;
+import dev.kiln.server.config.SandboxSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -60,7 +61,7 @@ final class ServerOptions {
             c = c.withSlots(slots);
         }
         if (cgroupParent != null) {
-            if (!dev.kiln.server.config.SandboxSettings.CGROUP_PARENT.matcher(cgroupParent).matches()) {
+            if (!SandboxSettings.CGROUP_PARENT.matcher(cgroupParent).matches()) {
                 throw new IllegalArgumentException("--cgroup-parent must be a simple name like 'kiln', got '"
                         + cgroupParent + "'");
             }

@@ -86,7 +86,8 @@ final class CgroupParentClaim implements AutoCloseable {
         if (lock == null) {
             closeQuietly(channel);
             throw new IllegalStateException("the cgroup parent '" + parent + "' is in use by another running Kiln on "
-                    + "this host (lock " + file + "); give this one its own with --cgroup-parent NAME or sandbox.cgroup_parent in its config");
+                    + "this host (lock " + file + "); give this one its own with --cgroup-parent NAME or "
+                    + "sandbox.cgroup_parent in its config");
         }
         try {
             if (locksTheLiveFile(file)) return new Held(file, channel);
@@ -116,14 +117,21 @@ final class CgroupParentClaim implements AutoCloseable {
         return false;
     }
 
-    /** Root: /run/kiln, which only root can write (no other user can hold or plant the file); else the temp dir. */
+    /**
+     * A directory no other user can write, so nobody else can hold or plant the file: /run/kiln for root, else the
+     * user's runtime directory ($XDG_RUNTIME_DIR), else the temp dir.
+     */
     static Path lockFile(String parent) {
         if (!Privileges.isRoot()) {
-            return Path.of(System.getProperty("java.io.tmpdir")).resolve("kiln-cgroup-" + parent + ".lock");
+            String runtime = System.getenv("XDG_RUNTIME_DIR");
+            Path dir = runtime != null && !runtime.isBlank() && Files.isDirectory(Path.of(runtime)) ? Path.of(runtime)
+                    : Path.of(System.getProperty("java.io.tmpdir"));
+            return dir.resolve("kiln-cgroup-" + parent + ".lock");
         }
         Path dir = Path.of("/run/kiln");
         try {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectories(dir,
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (IOException e) {
             throw new IllegalStateException("cannot create " + dir + " for the cgroup parent lock: " + e, e);
         }
