@@ -38,7 +38,7 @@ final class ServerOptions {
             description = "Secret remote nodes must present (env KILN_NODE_JOIN_TOKEN; unset: loopback nodes only)")
     String nodeJoinToken;
 
-    @Option(names = "--cgroup-parent", defaultValue = "${env:KILN_CGROUP_PARENT}",
+    @Option(names = "--cgroup-parent", paramLabel = "NAME", defaultValue = "${env:KILN_CGROUP_PARENT}",
             description = "Name of Kiln's own parent cgroup, one per running Kiln on a host (env KILN_CGROUP_PARENT; "
                     + "default kiln)")
     String cgroupParent;
