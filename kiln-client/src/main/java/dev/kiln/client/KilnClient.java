@@ -60,7 +60,7 @@ public final class KilnClient {
     }
 
     public JobResponse cancel(String jobId) {
-        return json.treeToValue(send(post("jobs/" + enc(jobId) + "/cancel", "{}")), JobResponse.class);
+        return json.treeToValue(send(post("jobs/" + enc(jobId) + "/cancel")), JobResponse.class);
     }
 
     public byte[] artifact(String jobId, String name) {
@@ -89,11 +89,11 @@ public final class KilnClient {
 
     /** The node finishes what it runs and takes no new work until {@link #resumeNode}. */
     public JsonNode drainNode(String id) {
-        return send(post("nodes/" + enc(id) + "/drain", "{}"));
+        return send(post("nodes/" + enc(id) + "/drain"));
     }
 
     public JsonNode resumeNode(String id) {
-        return send(post("nodes/" + enc(id) + "/resume", "{}"));
+        return send(post("nodes/" + enc(id) + "/resume"));
     }
 
     /**
@@ -135,7 +135,7 @@ public final class KilnClient {
 
     /** Builds a job type's layer; blocks until built unless {@code async}. A failed build is a 422 error. */
     public JsonNode buildJobType(String name, boolean async) {
-        return send(post("job-types/" + enc(name) + "/build" + (async ? "?async=true" : ""), "{}"));
+        return send(post("job-types/" + enc(name) + "/build" + (async ? "?async=true" : "")));
     }
 
     public String jobTypeBuildLog(String name) {
@@ -177,6 +177,11 @@ public final class KilnClient {
             request.constraints().forEach(o.putArray("constraints")::add);
         }
         return json.writeValueAsString(o);
+    }
+
+    /** A POST that carries nothing (an action on the resource named by the path). */
+    private HttpRequest post(String path) {
+        return HttpRequest.newBuilder(base.resolve(path)).POST(HttpRequest.BodyPublishers.noBody()).build();
     }
 
     private HttpRequest post(String path, String body) {

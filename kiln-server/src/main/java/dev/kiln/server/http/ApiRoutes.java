@@ -107,6 +107,7 @@ public final class ApiRoutes {
     }
 
     private void cancel(Context ctx) throws InterruptedException {
+        RequestBodies.ignore(ctx);
         send(ctx, view(orchestrator.cancel(ctx.pathParam("id")), true));
     }
 

@@ -47,6 +47,7 @@ public final class JobTypeRoutes {
     }
 
     private void build(Context ctx) {
+        RequestBodies.ignore(ctx);
         JobType type = registry.require(ctx.pathParam("name"));
         if ("true".equals(ctx.queryParam("async"))) {
             environments.buildAsync(type);

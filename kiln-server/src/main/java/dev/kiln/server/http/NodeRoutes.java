@@ -26,10 +26,12 @@ public final class NodeRoutes {
         config.routes.get("/nodes", this::list);
         config.routes.get("/nodes/{id}", ctx -> send(ctx, render(orchestrator.requireNode(ctx.pathParam("id")))));
         config.routes.post("/nodes/{id}/drain", ctx -> {
+            RequestBodies.ignore(ctx);
             orchestrator.drainNode(ctx.pathParam("id"));
             send(ctx, render(orchestrator.requireNode(ctx.pathParam("id"))));
         });
         config.routes.post("/nodes/{id}/resume", ctx -> {
+            RequestBodies.ignore(ctx);
             orchestrator.resumeNode(ctx.pathParam("id"));
             send(ctx, render(orchestrator.requireNode(ctx.pathParam("id"))));
         });

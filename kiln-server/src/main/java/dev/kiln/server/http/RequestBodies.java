@@ -11,6 +11,18 @@ final class RequestBodies {
     private RequestBodies() {
     }
 
+    /** The most an endpoint that takes no body reads of one sent anyway. */
+    static final long IGNORED_BODY_LIMIT = 64 * 1024;
+
+    /**
+     * For endpoints that take no body: reads whatever a client sent anyway (413 past {@link #IGNORED_BODY_LIMIT}).
+     * Jetty closes a keep-alive connection whose request content was not read to its end, sometimes after the
+     * response was already on its way; a client that reuses that connection then gets no answer to its next request.
+     */
+    static void ignore(Context ctx) {
+        read(ctx, IGNORED_BODY_LIMIT);
+    }
+
     static byte[] read(Context ctx, long maxBytes) {
         long declared = ctx.req().getContentLengthLong();
         if (declared > maxBytes) throw KilnException.tooLarge("body", maxBytes, declared);
