@@ -36,6 +36,14 @@ public record BwrapConfig(Path bwrap, Path setpriv, Path python, Path mount, Pat
                 DEFAULT_CGROUP_PARENT);
     }
 
+    /**
+     * A parent of its own for a throw-away run ({@code prefix-xxxxxxxx}): a demo, a bench or a test never meets the
+     * parent of a Kiln already running on the host (one Kiln per parent, see {@code CgroupParentClaim}).
+     */
+    public static String throwAwayCgroupParent(String prefix) {
+        return prefix + "-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+    }
+
     public BwrapConfig withCgroupParent(String name) {
         return new BwrapConfig(bwrap, setpriv, python, mount, umount, cgroupRoot, name);
     }

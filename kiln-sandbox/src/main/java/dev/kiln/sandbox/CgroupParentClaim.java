@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * that process (executor, layer store) and released when the last of them closes; the kernel drops the lock when the
  * process dies, so a crash never leaves a stale claim.
  */
-final class CgroupParentClaim implements AutoCloseable {
+public final class CgroupParentClaim implements AutoCloseable {
     /** The lock this process holds per parent, and how many open claims share it. */
     private static final class Held {
         final Path file;
@@ -121,7 +121,7 @@ final class CgroupParentClaim implements AutoCloseable {
      * A directory no other user can write, so nobody else can hold or plant the file: /run/kiln for root, else the
      * user's runtime directory ($XDG_RUNTIME_DIR), else the temp dir.
      */
-    static Path lockFile(String parent) {
+    public static Path lockFile(String parent) {
         if (!Privileges.isRoot()) {
             String runtime = System.getenv("XDG_RUNTIME_DIR");
             Path dir = runtime != null && !runtime.isBlank() && Files.isDirectory(Path.of(runtime)) ? Path.of(runtime)

@@ -13,7 +13,6 @@ import dev.kiln.sandbox.PoolSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -35,7 +34,7 @@ final class FloorBench implements Bench {
         AtomicInteger seq = new AtomicInteger();
         Path warmRoot = Files.createDirectories(root.resolve("warm"));
         try (BwrapExecutor executor = new BwrapExecutor(BwrapConfig.defaults()
-                .withCgroupParent("kiln-floor-" + UUID.randomUUID().toString().substring(0, 8)), null, warmRoot)) {
+                .withCgroupParent(BwrapConfig.throwAwayCgroupParent("kiln-floor")), null, warmRoot)) {
             JobType type = JobType.defaults("default");
             JobType pooled = JobType.defaults("pooled");
             executor.configurePool(pooled, null, PoolSettings.of(1));

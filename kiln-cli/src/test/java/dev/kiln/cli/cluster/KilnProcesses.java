@@ -28,7 +28,7 @@ public final class KilnProcesses implements AutoCloseable {
     private final HttpClient http = HttpClient.newHttpClient();
 
     // one per test class, kept across an orchestrator's restarts like a real deployment's
-    private final String cgroupParent = "kiln-it-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+    private final String cgroupParent = dev.kiln.sandbox.BwrapConfig.throwAwayCgroupParent("kiln-it");
 
     public KilnProcesses(Path dir) {
         this.dir = dir;
@@ -121,7 +121,7 @@ public final class KilnProcesses implements AutoCloseable {
      * (its sandboxes died with it; a node restarted with the same id would clean up itself).
      */
     public static void removeCgroups(String parent) throws IOException {
-        Files.deleteIfExists(Path.of("/run/kiln/cgroup-" + parent + ".lock")); // its claim's empty lock file
+        Files.deleteIfExists(dev.kiln.sandbox.CgroupParentClaim.lockFile(parent)); // its claim's empty lock file
         Path root = Path.of("/sys/fs/cgroup");
         if (!Files.isDirectory(root)) return;
         try (var controllers = Files.list(root)) {

@@ -119,7 +119,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     /** A throw-away parent of its own ({@code prefix-xxxxxxxx}), so a demo or bench never meets a running server's. */
     public KilnConfig withOwnCgroupParent(String prefix) {
-        return withCgroupParent(prefix + "-" + java.util.UUID.randomUUID().toString().substring(0, 8));
+        return withCgroupParent(dev.kiln.sandbox.BwrapConfig.throwAwayCgroupParent(prefix));
     }
 
     public KilnConfig withJobTypes(List<JobType> types) {

@@ -1,5 +1,6 @@
 package dev.kiln.cli.bench.sim;
 
+import dev.kiln.sandbox.BwrapConfig;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -11,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -46,7 +46,7 @@ public final class OrchestratorProcess implements AutoCloseable {
         cmd.addAll(List.of("-cp", absoluteClassPath(), "dev.kiln.cli.Main", "server",
                 "--host", "127.0.0.1", "--port", String.valueOf(port), "--data-dir", dir.resolve("data").toString(),
                 // never the parent of a Kiln already running on this host
-                "--cgroup-parent", "kiln-bench-" + UUID.randomUUID().toString().substring(0, 8)));
+                "--cgroup-parent", BwrapConfig.throwAwayCgroupParent("kiln-bench")));
         cmd.addAll(List.of(serverArgs));
         Path log = dir.resolve("orchestrator.log");
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
