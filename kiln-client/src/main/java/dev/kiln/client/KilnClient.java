@@ -63,6 +63,11 @@ public final class KilnClient {
         return json.treeToValue(send(post("jobs/" + enc(jobId) + "/cancel")), JobResponse.class);
     }
 
+    /** A job's attempts ({@code GET /jobs/{id}/executions}): {@code {"job_id", "executions": [...]}}. */
+    public JsonNode executions(String jobId) {
+        return send(get("jobs/" + enc(jobId) + "/executions"));
+    }
+
     public byte[] artifact(String jobId, String name) {
         HttpResponse<byte[]> r = exchange(get("jobs/" + enc(jobId) + "/artifacts/" + name),
                 HttpResponse.BodyHandlers.ofByteArray());

@@ -50,6 +50,8 @@ public final class Orchestrator implements AutoCloseable {
     private final Set<String> cancelRequested = ConcurrentHashMap.newKeySet();
     private final Semaphore wakeUp = new Semaphore(0);
     private static final int MAX_ROUND = 256;
+    // How long past its timeout an execution's result may take to arrive (stored as the execution's deadline).
+    static final Duration EXECUTION_GRACE = Duration.ofSeconds(30);
     // Jobs looked at per round: bounds the work a round does when the oldest jobs fit no node.
     private static final int SCAN_LIMIT = 1024;
     private final Map<String, String> queueReasons = new ConcurrentHashMap<>();
@@ -143,7 +145,7 @@ public final class Orchestrator implements AutoCloseable {
                     JobError.PHASE_EXECUTION)));
             return;
         }
-        if (!store.requeue(r.id(), r.version())) return;
+        if (!store.requeue(r.id(), r.version(), reason, clock.instant())) return;
         events.requeued(r, reason);
         if (!enqueue) return;
         JobRecord queued = new JobRecord(r.id(), r.seq(), JobStatus.QUEUED, r.spec(), r.specHash(),
@@ -220,6 +222,12 @@ public final class Orchestrator implements AutoCloseable {
         } finally {
             waiters.release(id, handle);
         }
+    }
+
+    /** A job's attempts, first first. */
+    public List<ExecutionRecord> executions(String jobId) {
+        require(jobId);
+        return store.executions(jobId);
     }
 
     public JobPage list(JobStatus status, int limit, String cursor) {
@@ -517,8 +525,9 @@ public final class Orchestrator implements AutoCloseable {
         Instant now = clock.instant();
         List<JobStore.Claim> claims = new ArrayList<>(claimable.size());
         for (Start st : claimable) {
+            int timeout = JobSpecValidator.effectiveTimeout(st.job().spec().timeoutSeconds(), st.type());
             claims.add(new JobStore.Claim(st.job().id(), st.job().version(), st.job().attempt() + 1, st.node().id(),
-                    now));
+                    now, now.plusSeconds(timeout).plus(EXECUTION_GRACE)));
         }
         List<Boolean> applied = store.markRunning(claims);
         for (int i = 0; i < claimable.size(); i++) {
@@ -586,7 +595,10 @@ public final class Orchestrator implements AutoCloseable {
         if (shuttingDown && result.status() == JobStatus.CANCELLED && !cancelRequested.contains(job.id())) {
             // Interrupted by our own shutdown, not by the user: the job runs again after the restart.
             try {
-                if (store.requeue(job.id(), job.version())) events.requeued(job, "interrupted by shutdown");
+                if (store.requeue(job.id(), job.version(), "interrupted by the orchestrator's shutdown",
+                        clock.instant())) {
+                    events.requeued(job, "interrupted by shutdown");
+                }
             } finally {
                 inFlight.remove(job.id(), f);
             }

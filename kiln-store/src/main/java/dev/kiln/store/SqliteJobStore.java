@@ -1,6 +1,7 @@
 package dev.kiln.store;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.kiln.core.ExecutionRecord;
 import dev.kiln.core.JobPage;
 import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobResult;
@@ -92,11 +93,6 @@ public final class SqliteJobStore implements JobStore {
         return reader.withHandle(h -> jobs.findByStatus(h, status, limit));
     }
 
-    @Override
-    public boolean markRunning(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt) {
-        return committer.run(jobs.markRunning(id, expectedVersion, attempt, nodeId, startedAt));
-    }
-
     /**
      * The whole round in one write, so one commit, and an unsynced one: a claim survives a crash of this process but
      * a power loss may undo it, which only puts the jobs back in the queue uncounted (their sandboxes died too).
@@ -104,9 +100,7 @@ public final class SqliteJobStore implements JobStore {
     @Override
     public List<Boolean> markRunning(List<Claim> claims) {
         List<GroupCommitter.Write<Boolean>> writes = new java.util.ArrayList<>(claims.size());
-        for (Claim c : claims) {
-            writes.add(jobs.markRunning(c.id(), c.expectedVersion(), c.attempt(), c.nodeId(), c.startedAt()));
-        }
+        for (Claim c : claims) writes.add(jobs.markRunning(c));
         return committer.runUnsynced(h -> {
             List<Boolean> applied = new java.util.ArrayList<>(writes.size());
             for (GroupCommitter.Write<Boolean> w : writes) applied.add(w.applyTo(h));
@@ -115,13 +109,18 @@ public final class SqliteJobStore implements JobStore {
     }
 
     @Override
-    public boolean requeue(String id, long expectedVersion) {
-        return committer.run(jobs.requeue(id, expectedVersion));
+    public boolean requeue(String id, long expectedVersion, String reason, Instant at) {
+        return committer.run(jobs.requeue(id, expectedVersion, reason, at));
     }
 
     @Override
     public boolean complete(String id, long expectedVersion, JobStatus status, JobResult result, Instant finishedAt) {
         return committer.run(jobs.complete(id, expectedVersion, status, result, finishedAt));
+    }
+
+    @Override
+    public List<ExecutionRecord> executions(String jobId) {
+        return reader.withHandle(h -> jobs.executions(h, jobId));
     }
 
     /** Run-time job types, stored in the same database; their writes go through the same committer. */

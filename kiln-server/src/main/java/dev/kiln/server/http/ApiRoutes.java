@@ -52,6 +52,7 @@ public final class ApiRoutes {
         r.get("/jobs", this::list);
         r.get("/jobs/{id}", this::get);
         r.post("/jobs/{id}/cancel", this::cancel);
+        r.get("/jobs/{id}/executions", this::executions);
         r.get("/jobs/{id}/artifacts/<name>", this::artifact);
         r.get("/health", this::health);
         r.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.get()));
@@ -103,6 +104,15 @@ public final class ApiRoutes {
         ArrayNode jobs = o.putArray("jobs");
         page.jobs().forEach(j -> jobs.add(view(j, false)));
         o.put("next_cursor", page.nextCursor());
+        send(ctx, o);
+    }
+
+    private void executions(Context ctx) {
+        String id = ctx.pathParam("id");
+        ObjectNode o = json.createObjectNode();
+        o.put("job_id", id);
+        ArrayNode list = o.putArray("executions");
+        orchestrator.executions(id).forEach(e -> list.add(jobJson.render(e)));
         send(ctx, o);
     }
 
