@@ -178,6 +178,7 @@ public final class KilnClient {
             }
         }
         if (async && request.idempotencyKey() != null) o.put("idempotency_key", request.idempotencyKey());
+        if (request.queueTimeout() != null) o.put("queue_timeout", request.queueTimeout());
         if (request.constraints() != null && !request.constraints().isEmpty()) {
             request.constraints().forEach(o.putArray("constraints")::add);
         }

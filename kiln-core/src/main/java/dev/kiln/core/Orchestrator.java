@@ -26,13 +26,13 @@ public final class Orchestrator implements AutoCloseable {
 
     /**
      * An execution handed to a node; {@code job} is the RUNNING record whose version fences the result;
-     * {@code readyNanos} is when the job became ready (for the dispatch latency).
+     * {@code readyAt} is when the job became ready (for the dispatch latency).
      */
-    private record InFlight(JobRecord job, ComputeNode node, String layerDigest, long readyNanos) {
+    private record InFlight(JobRecord job, ComputeNode node, String layerDigest, Instant readyAt) {
     }
 
     /** A job the store shows running on a remote node, found at start-up, waiting for that node to claim it. */
-    private record Orphan(JobRecord job, long deadlineNanos) {
+    private record Orphan(JobRecord job, Instant deadline) {
     }
 
     private final JobStore store;
@@ -50,11 +50,9 @@ public final class Orchestrator implements AutoCloseable {
     private final Set<String> cancelRequested = ConcurrentHashMap.newKeySet();
     private final Semaphore wakeUp = new Semaphore(0);
     private static final int MAX_ROUND = 256;
+    private final Scheduler scheduler;
     // How long past its timeout an execution's result may take to arrive (stored as the execution's deadline).
     static final Duration EXECUTION_GRACE = Duration.ofSeconds(30);
-    // Jobs looked at per round: bounds the work a round does when the oldest jobs fit no node.
-    private static final int SCAN_LIMIT = 1024;
-    private final Map<String, String> queueReasons = new ConcurrentHashMap<>();
     private final Set<String> drainingNodes = ConcurrentHashMap.newKeySet();
     private final Map<String, Orphan> orphans = new ConcurrentHashMap<>();
     private final ExecutionListener resultListener = new ExecutionListener() {
@@ -90,6 +88,7 @@ public final class Orchestrator implements AutoCloseable {
         this.settings = settings;
         this.validator = new JobSpecValidator(settings.requestLimits());
         this.ready = new ReadyQueue(settings.maxQueueSize());
+        this.scheduler = new Scheduler(name -> jobTypes.find(name).orElse(null), this::explicitExecutor, MAX_ROUND);
         this.liveOutput = new LiveOutput(settings.outputLimits().maxStdoutBytes()
                 + settings.outputLimits().maxStderrBytes());
         nodes.forEach(this::addNode);
@@ -105,7 +104,7 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     private void recover() {
-        long deadline = System.nanoTime() + settings.nodeReconnectGrace().toNanos();
+        Instant deadline = clock.instant().plus(settings.nodeReconnectGrace());
         int waiting = 0;
         for (JobRecord r : store.findByStatus(JobStatus.RUNNING, Integer.MAX_VALUE)) {
             if (r.nodeId() != null && !isInProcessNode(r.nodeId())) {
@@ -116,7 +115,8 @@ public final class Orchestrator implements AutoCloseable {
             }
         }
         List<JobRecord> queued = store.findByStatus(JobStatus.QUEUED, Integer.MAX_VALUE);
-        queued.forEach(j -> ready.addAccepted(j, null));
+        // A job never started keeps waiting from its submission: a restart does not give it a new queue_timeout.
+        queued.forEach(j -> ready.addAccepted(waiting(j, j.attempt() == 0 ? j.createdAt() : clock.instant(), null)));
         if (!queued.isEmpty()) log.info("recovered {} queued job(s) from the store", queued.size());
         if (waiting > 0) {
             log.info("{} job(s) were running on remote nodes; waiting up to {} for those nodes to reconnect", waiting,
@@ -151,7 +151,7 @@ public final class Orchestrator implements AutoCloseable {
         JobRecord queued = new JobRecord(r.id(), r.seq(), JobStatus.QUEUED, r.spec(), r.specHash(),
                 r.idempotencyKey(), r.attempt(), r.maxAttempts(), r.version() + 1, null, r.createdAt(), null, null,
                 null);
-        ready.addAccepted(queued, lostOn);
+        ready.addAccepted(waiting(queued, clock.instant(), lostOn));
         signal();
     }
 
@@ -193,7 +193,7 @@ public final class Orchestrator implements AutoCloseable {
                 }
                 return inserted.job();
             }
-            ready.addReserved(inserted.job());
+            ready.addReserved(waiting(inserted.job(), inserted.job().createdAt(), null));
             added = true;
             events.submitted(inserted.job());
             signal();
@@ -201,6 +201,20 @@ public final class Orchestrator implements AutoCloseable {
         } finally {
             if (!added) ready.cancelReservation();
         }
+    }
+
+    /** A job entering the ready queue at {@code readyAt}; its queue deadline counts from then. */
+    private ReadyQueue.Waiting waiting(JobRecord job, Instant readyAt, String avoidNodeId) {
+        List<LabelConstraint> constraints = job.spec().constraints().isEmpty() ? List.of()
+                : job.spec().constraints().stream().map(LabelConstraint::parse).toList(); // validated at submission
+        return new ReadyQueue.Waiting(job, readyAt, avoidNodeId, constraints, readyAt.plus(queueTimeout(job.spec())));
+    }
+
+    /** The job's own {@code queue_timeout}, else its type's, else the server's. */
+    private Duration queueTimeout(JobSpec spec) {
+        if (spec.queueTimeoutSeconds() != null) return Duration.ofSeconds(spec.queueTimeoutSeconds());
+        Integer ofType = jobTypes.find(spec.jobType()).map(JobType::queueTimeoutSeconds).orElse(null);
+        return ofType != null ? Duration.ofSeconds(ofType) : settings.queueTimeout();
     }
 
     public Optional<JobRecord> find(String id) {
@@ -288,10 +302,12 @@ public final class Orchestrator implements AutoCloseable {
     private void dispatchLoop() {
         while (running) {
             try {
-                // The timeout guards against a lost signal and bounds how late an orphan's grace ends.
-                wakeUp.tryAcquire(orphans.isEmpty() ? 1000 : 100, TimeUnit.MILLISECONDS);
+                // The timeout guards against a lost signal and bounds how late an orphan's grace or a queue
+                // deadline ends.
+                wakeUp.tryAcquire(wakeUpMillis(), TimeUnit.MILLISECONDS);
                 wakeUp.drainPermits();
                 expireOrphans();
+                expireQueued();
                 dispatchReady();
             } catch (InterruptedException e) {
                 return;
@@ -302,8 +318,32 @@ public final class Orchestrator implements AutoCloseable {
         }
     }
 
+    private long wakeUpMillis() {
+        long millis = orphans.isEmpty() ? 1000 : 100;
+        Instant next = ready.nextDeadline();
+        if (next != null) millis = Math.min(millis, Math.max(1, Duration.between(clock.instant(), next).toMillis()));
+        return millis;
+    }
+
+    /** Jobs that waited past their queue_timeout fail with the reason they waited. */
+    private void expireQueued() {
+        Instant now = clock.instant();
+        for (ReadyQueue.Expired e : ready.expired(now)) {
+            ReadyQueue.Waiting w = e.waiting();
+            String why = e.reason() != null ? e.reason() : "no node had a free slot for it";
+            finish(w.job(), JobStatus.FAILED, JobResult.errorOnly(new JobError(ErrorType.QUEUE_TIMEOUT,
+                    "waited " + seconds(Duration.between(w.readyAt(), now)) + " for a node, past its queue_timeout of "
+                            + seconds(Duration.between(w.readyAt(), w.queueDeadline())) + ": " + why,
+                    JobError.PHASE_QUEUE)));
+        }
+    }
+
+    private static String seconds(Duration d) {
+        return d.toSeconds() + " s";
+    }
+
     /** One placed execution of a dispatch round. */
-    private record Start(JobRecord job, JobType type, ComputeNode node, String executor, long readyNanos) {
+    private record Start(JobRecord job, JobType type, ComputeNode node, String executor, Instant readyAt) {
     }
 
     /**
@@ -319,53 +359,21 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     private List<Start> placeRound() {
-        Map<ComputeNode, Integer> free = new java.util.IdentityHashMap<>();
-        int totalFree = 0;
-        for (ComputeNode n : nodes) {
-            int f = n.freeSlots();
-            free.put(n, f);
-            totalFree += f;
+        Scheduler.Round round = scheduler.round(ready.heads(MAX_ROUND), nodes, n -> drainingNodes.contains(n.id()));
+        round.reasons().forEach(ready::setReason);
+        for (ReadyQueue.Waiting w : round.typeGone()) {
+            if (ready.remove(w.job().id())) {
+                failUnplaceable(w.job(), "job type '" + w.job().spec().jobType() + "' no longer exists");
+            }
         }
-        List<Start> round = new ArrayList<>();
-        if (totalFree == 0) return round; // a freed slot signals us
-        // Free slots per node and job type, for nodes that cap a type; counted down as the round places jobs.
-        Map<String, Integer> typeFree = new java.util.HashMap<>();
-        for (ReadyQueue.Waiting w : ready.head(SCAN_LIMIT)) {
-            if (round.size() == MAX_ROUND || totalFree == 0) break;
-            JobRecord job = w.job();
-            JobType type = jobTypes.find(job.spec().jobType()).orElse(null);
-            if (type == null) {
-                ready.remove(job.id());
-                failUnplaceable(job, "job type '" + job.spec().jobType() + "' no longer exists");
-                continue;
+        List<Start> starts = new ArrayList<>(round.placed().size());
+        for (Scheduler.Placed p : round.placed()) {
+            // Gone meanwhile: cancelled, or timed out in the queue.
+            if (ready.remove(p.waiting().job().id())) {
+                starts.add(new Start(p.waiting().job(), p.type(), p.node(), p.executor(), p.waiting().readyAt()));
             }
-            String executor = explicitExecutor(type);
-            Placement.Decision d = Placement.place(nodes, new Placement.Need(type.name(), executor, w.constraints(),
-                    w.avoidNodeId()), n -> freeFor(n, type.name(), free, typeFree),
-                    n -> drainingNodes.contains(n.id()));
-            if (d.node() == null) {
-                queueReasons.put(job.id(), d.reason()); // it waits; the jobs behind it may still fit
-                continue;
-            }
-            ready.remove(job.id());
-            queueReasons.remove(job.id());
-            free.merge(d.node(), -1, Integer::sum);
-            if (d.node().capsJobType(type.name())) {
-                typeFree.merge(d.node().id() + "\n" + type.name(), -1, Integer::sum);
-            }
-            totalFree--;
-            round.add(new Start(job, type, d.node(), executor != null ? executor : d.node().defaultExecutor(),
-                    w.readyNanos()));
         }
-        return round;
-    }
-
-    /** A node's free slots in this round, for one more job of the type (capped types counted apart). */
-    private static int freeFor(ComputeNode n, String type, Map<ComputeNode, Integer> free,
-                               Map<String, Integer> typeFree) {
-        int f = free.getOrDefault(n, 0);
-        if (f == 0 || !n.capsJobType(type)) return f;
-        return Math.min(f, typeFree.computeIfAbsent(n.id() + "\n" + type, k -> n.freeSlotsFor(type)));
+        return starts;
     }
 
     public List<ComputeNode> nodes() {
@@ -445,7 +453,7 @@ public final class Orchestrator implements AutoCloseable {
                 job.spec(), type, JobSpecValidator.effectiveTimeout(job.spec().timeoutSeconds(), type),
                 settings.outputLimits(), null);
         liveOutput.started(job.id(), job.currentExecutionId());
-        inFlight.put(job.id(), new InFlight(job, node, null, System.nanoTime()));
+        inFlight.put(job.id(), new InFlight(job, node, null, clock.instant()));
         node.adopt(request, resultListener);
         log.info("node {} reclaimed execution {} after the orchestrator restarted", node.id(), request.executionId());
         if (cancelRequested.contains(job.id())) node.cancel(request.executionId());
@@ -454,9 +462,9 @@ public final class Orchestrator implements AutoCloseable {
     /** Orphans whose node did not come back within the grace period run again elsewhere. */
     private void expireOrphans() {
         if (orphans.isEmpty()) return;
-        long now = System.nanoTime();
+        Instant now = clock.instant();
         for (Orphan o : orphans.values()) {
-            if (now - o.deadlineNanos() >= 0 && orphans.remove(o.job().id(), o)) {
+            if (!now.isBefore(o.deadline()) && orphans.remove(o.job().id(), o)) {
                 requeueStored(o.job(), "node " + o.job().nodeId() + " did not reconnect after the orchestrator "
                         + "restarted", true, o.job().nodeId());
             }
@@ -502,7 +510,7 @@ public final class Orchestrator implements AutoCloseable {
 
     /** Why a queued job has not been placed yet (null when it has not been tried or fits). */
     public String queueReason(String jobId) {
-        return queueReasons.get(jobId);
+        return ready.reason(jobId);
     }
 
     private String explicitExecutor(JobType type) {
@@ -542,7 +550,7 @@ public final class Orchestrator implements AutoCloseable {
         JobRecord job = new JobRecord(queued.id(), queued.seq(), JobStatus.RUNNING, queued.spec(), queued.specHash(),
                 queued.idempotencyKey(), attempt, queued.maxAttempts(), queued.version() + 1, node.id(),
                 queued.createdAt(), startedAt, null, null);
-        InFlight f = new InFlight(job, node, layerDigest, st.readyNanos());
+        InFlight f = new InFlight(job, node, layerDigest, st.readyAt());
         liveOutput.started(job.id(), job.currentExecutionId());
         inFlight.put(job.id(), f);
         events.started(job, Duration.between(job.createdAt(), startedAt).toMillis());
@@ -571,7 +579,7 @@ public final class Orchestrator implements AutoCloseable {
     private void onStarted(ExecutionRequest request) {
         InFlight f = inFlight.get(request.jobId());
         if (f != null && f.job().currentExecutionId().equals(request.executionId())) {
-            events.dispatched(f.job(), System.nanoTime() - f.readyNanos());
+            events.dispatched(f.job(), Math.max(0, Duration.between(f.readyAt(), clock.instant()).toNanos()));
         }
     }
 
@@ -626,7 +634,6 @@ public final class Orchestrator implements AutoCloseable {
 
     /** Records the terminal state fenced by the job's version; true when this call won. */
     private boolean finish(JobRecord job, JobStatus status, JobResult result) {
-        queueReasons.remove(job.id());
         Instant now = clock.instant();
         boolean won = store.complete(job.id(), job.version(), status, result, now);
         if (won) {
@@ -663,9 +670,9 @@ public final class Orchestrator implements AutoCloseable {
     public void drain(Duration grace) throws InterruptedException {
         running = false;
         shuttingDown = true;
-        long deadline = System.nanoTime() + grace.toNanos();
+        Instant deadline = clock.instant().plus(grace);
         // Remote nodes keep running their work; after the restart they report it and it is reclaimed.
-        while (inFlight.values().stream().anyMatch(f -> f.node().inProcess()) && System.nanoTime() < deadline) {
+        while (inFlight.values().stream().anyMatch(f -> f.node().inProcess()) && clock.instant().isBefore(deadline)) {
             Thread.sleep(20);
         }
     }

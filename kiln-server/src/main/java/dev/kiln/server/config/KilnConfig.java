@@ -15,7 +15,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                          int maxAttempts, int shutdownGraceSeconds, RequestLimits requestLimits,
                          OutputLimits outputLimits, SandboxSettings sandbox, List<JobType> jobTypes,
                          boolean productionMode, PipSettings pip, java.util.Map<String, String> labels,
-                         NodeSettings nodes) {
+                         NodeSettings nodes, int queueTimeoutSeconds) {
     public static final int DEFAULT_PORT = 8000;
 
     public KilnConfig {
@@ -27,7 +27,8 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         return new KilnConfig("0.0.0.0", DEFAULT_PORT, Path.of("kiln-data"), "bwrap",
                 Math.max(1, Runtime.getRuntime().availableProcessors()), 10_000, 2, 10, RequestLimits.DEFAULTS,
                 OutputLimits.DEFAULTS, SandboxSettings.DEFAULTS, List.of(), false, PipSettings.DEFAULTS,
-                java.util.Map.of(), NodeSettings.DEFAULTS);
+                java.util.Map.of(), NodeSettings.DEFAULTS,
+                (int) dev.kiln.core.OrchestratorSettings.DEFAULT_QUEUE_TIMEOUT.toSeconds());
     }
 
     /** A mutable copy for the with-methods; one place lists the fields. */
@@ -48,6 +49,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         PipSettings pip;
         java.util.Map<String, String> labels;
         NodeSettings nodes;
+        int queueTimeoutSeconds;
 
         Builder(KilnConfig c) {
             host = c.host;
@@ -66,12 +68,13 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
             pip = c.pip;
             labels = c.labels;
             nodes = c.nodes;
+            queueTimeoutSeconds = c.queueTimeoutSeconds;
         }
 
         KilnConfig build() {
             return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts,
                     shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip, labels,
-                    nodes);
+                    nodes, queueTimeoutSeconds);
         }
     }
 
@@ -140,6 +143,10 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     public KilnConfig withRequestLimits(RequestLimits r) {
         return with(b -> b.requestLimits = r);
+    }
+
+    public KilnConfig withQueueTimeoutSeconds(int s) {
+        return with(b -> b.queueTimeoutSeconds = s);
     }
 
     public KilnConfig withNodes(NodeSettings n) {
