@@ -8,7 +8,8 @@ import java.util.Optional;
 /**
  * Durable job storage. Every state change is a compare-and-set on {@code version} (the fencing token) and returns
  * whether it applied; implementations never change a row whose version differs. A method that returns normally
- * has made its change durable.
+ * has made its change durable. A failure that is not the caller's fault (disk full, database unreachable) is a
+ * {@link StoreUnavailableException}, after which nothing was changed.
  */
 public interface JobStore extends AutoCloseable {
 
@@ -72,6 +73,11 @@ public interface JobStore extends AutoCloseable {
 
     /** A cheap round trip to the database. */
     boolean isHealthy();
+
+    /** Whether the store works now, and if not, what is wrong (a round trip, and the latest write's outcome). */
+    default StoreHealth health() {
+        return isHealthy() ? StoreHealth.OK : StoreHealth.failing("the database does not answer", null);
+    }
 
     @Override
     void close();

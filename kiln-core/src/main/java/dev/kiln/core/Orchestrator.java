@@ -46,6 +46,7 @@ public final class Orchestrator implements AutoCloseable {
     private final JobSpecValidator validator;
     private final ReadyQueue ready;
     private final CompletionWaiters waiters = new CompletionWaiters();
+    private final PendingWrites pending = new PendingWrites();
     private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
     private final Set<String> cancelRequested = ConcurrentHashMap.newKeySet();
     private final Semaphore wakeUp = new Semaphore(0);
@@ -145,7 +146,15 @@ public final class Orchestrator implements AutoCloseable {
                     JobError.PHASE_EXECUTION)));
             return;
         }
-        if (!store.requeue(r.id(), r.version(), reason, clock.instant())) return;
+        boolean requeued;
+        try {
+            requeued = store.requeue(r.id(), r.version(), reason, clock.instant());
+        } catch (StoreUnavailableException e) {
+            log.warn("could not re-queue job {} ({}); will retry: {}", r.id(), reason, e.getMessage());
+            pending.add("re-queue job " + r.id(), () -> requeueStored(r, reason, enqueue, lostOn));
+            return;
+        }
+        if (!requeued) return;
         events.requeued(r, reason);
         if (!enqueue) return;
         JobRecord queued = new JobRecord(r.id(), r.seq(), JobStatus.QUEUED, r.spec(), r.specHash(),
@@ -288,11 +297,21 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     public boolean storeHealthy() {
+        return storeHealth().ok();
+    }
+
+    /** The store's health, failing too while writes wait for it. */
+    public StoreHealth storeHealth() {
+        StoreHealth h;
         try {
-            return store.isHealthy();
+            h = store.health();
         } catch (RuntimeException e) {
-            return false;
+            return StoreHealth.failing(e.getMessage(), clock.instant());
         }
+        if (h.ok() && pending.size() > 0) {
+            return StoreHealth.failing(pending.size() + " write(s) waiting for the store", null);
+        }
+        return h;
     }
 
     private void signal() {
@@ -304,18 +323,38 @@ public final class Orchestrator implements AutoCloseable {
             try {
                 // The timeout guards against a lost signal and bounds how late an orphan's grace or a queue
                 // deadline ends.
-                wakeUp.tryAcquire(wakeUpMillis(), TimeUnit.MILLISECONDS);
+                wakeUp.tryAcquire(storeDown > 0 ? storeBackoffMillis() : wakeUpMillis(), TimeUnit.MILLISECONDS);
                 wakeUp.drainPermits();
+                // What the store could not take comes first; while it still refuses, nothing new is claimed.
+                if (!pending.retry()) {
+                    storeDown++;
+                    continue;
+                }
                 expireOrphans();
                 expireQueued();
                 dispatchReady();
+                storeDown = 0;
             } catch (InterruptedException e) {
                 return;
+            } catch (StoreUnavailableException e) {
+                if (storeDown++ == 0) log.warn("dispatch paused: {}", e.getMessage());
             } catch (RuntimeException e) {
                 log.error("dispatch failed; retrying", e);
                 sleepQuietly();
             }
         }
+    }
+
+    // Rounds in a row the store refused; the dispatcher backs off while it does.
+    private int storeDown;
+
+    private long storeBackoffMillis() {
+        return Math.min(2000, 50L << Math.min(storeDown, 6));
+    }
+
+    /** Store writes waiting for the store to come back. */
+    public int pendingWrites() {
+        return pending.size();
     }
 
     private long wakeUpMillis() {
@@ -342,8 +381,15 @@ public final class Orchestrator implements AutoCloseable {
         return d.toSeconds() + " s";
     }
 
-    /** One placed execution of a dispatch round. */
-    private record Start(JobRecord job, JobType type, ComputeNode node, String executor, Instant readyAt) {
+    /** One placed execution of a dispatch round, and how it waited (to put it back if the claim fails). */
+    private record Start(ReadyQueue.Waiting waiting, JobType type, ComputeNode node, String executor) {
+        JobRecord job() {
+            return waiting.job();
+        }
+
+        Instant readyAt() {
+            return waiting.readyAt();
+        }
     }
 
     /**
@@ -370,7 +416,7 @@ public final class Orchestrator implements AutoCloseable {
         for (Scheduler.Placed p : round.placed()) {
             // Gone meanwhile: cancelled, or timed out in the queue.
             if (ready.remove(p.waiting().job().id())) {
-                starts.add(new Start(p.waiting().job(), p.type(), p.node(), p.executor(), p.waiting().readyAt()));
+                starts.add(new Start(p.waiting(), p.type(), p.node(), p.executor()));
             }
         }
         return starts;
@@ -521,6 +567,12 @@ public final class Orchestrator implements AutoCloseable {
         List<Start> claimable = new ArrayList<>(round.size());
         List<String> digests = new ArrayList<>(round.size());
         for (Start st : round) {
+            if (st.job().attempt() >= st.job().maxAttempts()) { // e.g. re-queued by a shutdown on its last attempt
+                finish(st.job(), JobStatus.FAILED, JobResult.errorOnly(new JobError(ErrorType.SANDBOX_ERROR,
+                        "interrupted on attempt " + st.job().attempt() + " of " + st.job().maxAttempts()
+                                + " and no attempts are left", JobError.PHASE_EXECUTION)));
+                continue;
+            }
             try {
                 digests.add(environments.digestToRun(st.type())); // pinned: a later rebuild does not move it
                 claimable.add(st);
@@ -537,7 +589,14 @@ public final class Orchestrator implements AutoCloseable {
             claims.add(new JobStore.Claim(st.job().id(), st.job().version(), st.job().attempt() + 1, st.node().id(),
                     now, now.plusSeconds(timeout).plus(EXECUTION_GRACE)));
         }
-        List<Boolean> applied = store.markRunning(claims);
+        List<Boolean> applied;
+        try {
+            applied = store.markRunning(claims);
+        } catch (RuntimeException e) {
+            // Nothing was claimed: the jobs wait again where they were (the dispatcher backs off while the store fails).
+            for (Start st : claimable) ready.addAccepted(st.waiting());
+            throw e;
+        }
         for (int i = 0; i < claimable.size(); i++) {
             if (applied.get(i)) launch(claimable.get(i), digests.get(i), now); // else cancelled or changed meanwhile
         }
@@ -607,6 +666,9 @@ public final class Orchestrator implements AutoCloseable {
                         clock.instant())) {
                     events.requeued(job, "interrupted by shutdown");
                 }
+            } catch (StoreUnavailableException e) {
+                log.warn("could not re-queue job {} at shutdown; it is re-run after the restart: {}", job.id(),
+                        e.getMessage()); // it stays running in the store, which start-up re-queues
             } finally {
                 inFlight.remove(job.id(), f);
             }
@@ -632,8 +694,22 @@ public final class Orchestrator implements AutoCloseable {
         }
     }
 
-    /** Records the terminal state fenced by the job's version; true when this call won. */
+    /**
+     * Records the terminal state fenced by the job's version; true when this call won. While the store cannot take
+     * it, it is kept and made again until the store is back (false until then).
+     */
     private boolean finish(JobRecord job, JobStatus status, JobResult result) {
+        try {
+            return finishNow(job, status, result);
+        } catch (StoreUnavailableException e) {
+            log.warn("could not record {} of job {}; will retry: {}", status.wireName(), job.id(), e.getMessage());
+            pending.add("record " + status.wireName() + " of job " + job.id(), () -> finishNow(job, status, result));
+            signal();
+            return false;
+        }
+    }
+
+    private boolean finishNow(JobRecord job, JobStatus status, JobResult result) {
         Instant now = clock.instant();
         boolean won = store.complete(job.id(), job.version(), status, result, now);
         if (won) {
