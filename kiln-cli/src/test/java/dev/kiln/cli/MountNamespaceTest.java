@@ -97,6 +97,41 @@ class MountNamespaceTest {
         }
     }
 
+    /**
+     * What a Kiln without a namespace of its own left on the host (an older version, or KILN_MOUNT_NS=off as here)
+     * is still cleaned by the next start: the stale mounts are copied into the new namespace and unmounted there,
+     * and deleting their directories detaches the host's copies too.
+     */
+    @Test
+    void aServerInItsOwnNamespaceStillCleansWhatAKilledServerWithoutOneLeftOnTheHost() throws Exception {
+        requirements();
+        Path data = dir.resolve("server-data");
+        int port = KilnProcesses.freePort();
+        String url = "http://127.0.0.1:" + port;
+        Path real;
+        try (KilnProcesses kiln = new KilnProcesses(dir)) {
+            Process old = kiln.serverWithEnv(Map.of(MountNamespace.ENV, "off"), data, port, "old", "--executor",
+                    "bwrap", "--slots", "2");
+            kiln.awaitHealthy(url, old, "old");
+            real = data.toRealPath();
+            Awaitility.await("the old server's warm mounts, on the host").atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> tmpfsMountsUnder(Path.of("/proc/self/mountinfo"), real).size() >= 2);
+            KilnProcesses.kill9(old);
+            assertThat(tmpfsMountsUnder(Path.of("/proc/self/mountinfo"), real)).as("left by the kill").isNotEmpty();
+
+            Process server = kiln.server(data, port, "new", "--executor", "bwrap", "--slots", "2");
+            kiln.awaitHealthy(url, server, "new");
+            requireOwnNamespace(kiln.log("new"));
+            assertThat(new KilnClient(url).execute(JobRequest.python("print(1 + 1)")).stdout()).isEqualTo("2\n");
+            assertThat(tmpfsMountsUnder(Path.of("/proc/self/mountinfo"), real)).as("left on the host").isEmpty();
+        } finally {
+            for (Path p : tmpfsMountsUnder(Path.of("/proc/self/mountinfo"), dir.toRealPath())) {
+                new ProcessBuilder("umount", "-l", p.toString()).start().waitFor(); // when the test failed
+            }
+        }
+    }
+
     @Test
     void theReexecutedProcessKeepsItsPidCommandLineEnvironmentDirectoryAndOutput() throws Exception {
         requirements();
