@@ -58,7 +58,6 @@ import org.slf4j.LoggerFactory;
  */
 final class MountNamespace {
     static final String ENV = "KILN_MOUNT_NS";
-    private static final Logger log = LoggerFactory.getLogger(MountNamespace.class);
 
     private static final int CLONE_NEWNS = 0x00020000;
     private static final long MS_REC = 0x4000;
@@ -85,12 +84,12 @@ final class MountNamespace {
         String marker = System.getenv(ENV);
         long pid = ProcessHandle.current().pid();
         if (Long.toString(pid).equals(marker)) {
-            log.info("mounts live in a mount namespace of this process's own ({}): they go when it does, kill -9 "
+            log().info("mounts live in a mount namespace of this process's own ({}): they go when it does, kill -9 "
                     + "included", currentNamespace());
             return;
         }
         if ("off".equals(marker)) {
-            log.warn("{}=off: no mount namespace of Kiln's own; {}", ENV, COST);
+            log().warn("{}=off: no mount namespace of Kiln's own; {}", ENV, COST);
             return;
         }
         if (!System.getProperty("os.name", "").equals("Linux") || !isRoot()) return; // no tmpfs mounts without root
@@ -100,12 +99,17 @@ final class MountNamespace {
         } catch (Throwable t) { // a missing symbol, native access denied: carry on as before
             why = t.toString();
         }
-        log.warn("cannot run in a mount namespace of Kiln's own ({}); {}", why, COST);
+        log().warn("cannot run in a mount namespace of Kiln's own ({}); {}", why, COST);
     }
 
-    private static final String COST = "the /output tmpfs mounts are made in the host's mount namespace, so after a "
-            + "kill -9 they stay there until Kiln next starts on this data directory (deleting it meanwhile fails "
+    private static final String COST = "the /output tmpfs mounts (if it can make them) are made in the host's mount "
+            + "namespace, so after a kill -9 they stay there until Kiln next starts on this data directory (deleting it meanwhile fails "
             + "with 'Device or resource busy')";
+
+    /** Not a static field: the exec path never starts logging in the first image. */
+    private static Logger log() {
+        return LoggerFactory.getLogger(MountNamespace.class);
+    }
 
     /** The commands that can mount: those that run sandboxes (not help, not the client commands). */
     static boolean runsSandboxes(String[] args) {
