@@ -103,8 +103,8 @@ final class MountNamespace {
     }
 
     private static final String COST = "the /output tmpfs mounts (if it can make them) are made in the host's mount "
-            + "namespace, so after a kill -9 they stay there until Kiln next starts on this data directory (deleting it meanwhile fails "
-            + "with 'Device or resource busy')";
+            + "namespace, so after a kill -9 they stay there until Kiln next starts on this data directory (deleting "
+            + "it meanwhile fails with 'Device or resource busy')";
 
     /** Not a static field: the exec path never starts logging in the first image. */
     private static Logger log() {

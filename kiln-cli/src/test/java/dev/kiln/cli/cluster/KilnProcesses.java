@@ -162,7 +162,8 @@ public final class KilnProcesses implements AutoCloseable {
         for (Process p : all) {
             if (!p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) kill9(p);
         }
-        // What processes killed with SIGKILL left: mounts and work dirs outside the test's temp dir.
+        // What processes killed with SIGKILL left outside the test's temp dir: work dirs (and mounts, from one
+        // without a mount namespace of its own).
         for (Path d : dataDirs) {
             try {
                 dev.kiln.node.WorkRoots.discardFallbackRoot(d);
