@@ -72,6 +72,12 @@ public interface JobStore extends AutoCloseable {
      */
     boolean complete(String id, long expectedVersion, JobStatus status, JobResult result, Instant finishedAt);
 
+    /**
+     * RUNNING jobs whose current execution's deadline is before {@code now}, oldest deadline first: executions whose
+     * result never came (a lost message, a node that never answered, a claim whose launch failed).
+     */
+    List<JobRecord> findOverdue(Instant now, int limit);
+
     /** A job's executions, first attempt first (empty for a job never started or not found). */
     List<ExecutionRecord> executions(String jobId);
 

@@ -26,9 +26,10 @@ public final class Orchestrator implements AutoCloseable {
 
     /**
      * An execution handed to a node; {@code job} is the RUNNING record whose version fences the result;
-     * {@code readyAt} is when the job became ready (for the dispatch latency).
+     * {@code readyAt} is when the job became ready (for the dispatch latency); past {@code deadline} (its timeout
+     * plus the execution grace) without a result it is taken back.
      */
-    private record InFlight(JobRecord job, ComputeNode node, String layerDigest, Instant readyAt) {
+    private record InFlight(JobRecord job, ComputeNode node, String layerDigest, Instant readyAt, Instant deadline) {
     }
 
     /** A job the store shows running on a remote node, found at start-up, waiting for that node to claim it. */
@@ -52,8 +53,6 @@ public final class Orchestrator implements AutoCloseable {
     private final Semaphore wakeUp = new Semaphore(0);
     private static final int MAX_ROUND = 256;
     private final Scheduler scheduler;
-    // How long past its timeout an execution's result may take to arrive (stored as the execution's deadline).
-    static final Duration EXECUTION_GRACE = Duration.ofSeconds(30);
     private final Set<String> drainingNodes = ConcurrentHashMap.newKeySet();
     private final Map<String, Orphan> orphans = new ConcurrentHashMap<>();
     private final ExecutionListener resultListener = new ExecutionListener() {
@@ -351,6 +350,7 @@ public final class Orchestrator implements AutoCloseable {
                 }
                 expireOrphans();
                 expireQueued();
+                expireOverdue();
                 dispatchReady();
                 storeDown = 0;
             } catch (InterruptedException e) {
@@ -518,10 +518,46 @@ public final class Orchestrator implements AutoCloseable {
                 job.spec(), type, JobSpecValidator.effectiveTimeout(job.spec().timeoutSeconds(), type),
                 settings.outputLimits(), null);
         liveOutput.started(job.id(), job.currentExecutionId());
-        inFlight.put(job.id(), new InFlight(job, node, null, clock.instant()));
+        Instant now = clock.instant();
+        inFlight.put(job.id(), new InFlight(job, node, null, now, deadline(now, request.timeoutSeconds())));
         node.adopt(request, resultListener);
         log.info("node {} reclaimed execution {} after the orchestrator restarted", node.id(), request.executionId());
         if (cancelRequested.contains(job.id())) node.cancel(request.executionId());
+    }
+
+    /** When the orchestrator stops waiting for an execution started at {@code start}: its timeout plus the grace. */
+    private Instant deadline(Instant start, int timeoutSeconds) {
+        return start.plusSeconds(timeoutSeconds).plus(settings.executionGrace());
+    }
+
+    private Instant nextOverdueSweep = Instant.MIN;
+
+    /**
+     * Executions past their deadline without a result (a lost message, a node that never answers) are taken back:
+     * the node is told to cancel, and the job runs again while attempts are left. Jobs the store shows running past
+     * their deadline that this process does not track (a claim whose launch failed) are swept too, less often.
+     */
+    private void expireOverdue() {
+        Instant now = clock.instant();
+        for (InFlight f : inFlight.values()) {
+            if (now.isAfter(f.deadline())) {
+                String id = f.job().currentExecutionId();
+                try {
+                    f.node().cancel(id);
+                } catch (RuntimeException e) {
+                    log.debug("cancel of overdue execution {} on node {} failed", id, f.node().id(), e);
+                }
+                requeueInFlight(f, "node " + f.node().id() + " sent no result for execution " + id
+                        + " by its deadline (its timeout plus " + seconds(settings.executionGrace()) + ")");
+            }
+        }
+        if (now.isBefore(nextOverdueSweep)) return;
+        nextOverdueSweep = now.plusSeconds(10);
+        for (JobRecord r : store.findOverdue(now, 1000)) {
+            if (inFlight.containsKey(r.id()) || orphans.containsKey(r.id())) continue;
+            requeueStored(r, "no result for execution " + r.currentExecutionId() + " by its deadline", true,
+                    r.nodeId());
+        }
     }
 
     /** Orphans whose node did not come back within the grace period run again elsewhere. */
@@ -606,7 +642,7 @@ public final class Orchestrator implements AutoCloseable {
         for (Start st : claimable) {
             int timeout = JobSpecValidator.effectiveTimeout(st.job().spec().timeoutSeconds(), st.type());
             claims.add(new JobStore.Claim(st.job().id(), st.job().version(), st.job().attempt() + 1, st.node().id(),
-                    now, now.plusSeconds(timeout).plus(EXECUTION_GRACE)));
+                    now, deadline(now, timeout)));
         }
         List<Boolean> applied;
         try {
@@ -628,7 +664,8 @@ public final class Orchestrator implements AutoCloseable {
         JobRecord job = new JobRecord(queued.id(), queued.seq(), JobStatus.RUNNING, queued.spec(), queued.specHash(),
                 queued.idempotencyKey(), attempt, queued.maxAttempts(), queued.version() + 1, node.id(),
                 queued.createdAt(), startedAt, null, null);
-        InFlight f = new InFlight(job, node, layerDigest, st.readyAt());
+        InFlight f = new InFlight(job, node, layerDigest, st.readyAt(),
+                deadline(startedAt, JobSpecValidator.effectiveTimeout(job.spec().timeoutSeconds(), st.type())));
         liveOutput.started(job.id(), job.currentExecutionId());
         inFlight.put(job.id(), f);
         events.started(job, Duration.between(job.createdAt(), startedAt).toMillis());

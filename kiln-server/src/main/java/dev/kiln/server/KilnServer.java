@@ -102,7 +102,8 @@ public final class KilnServer implements AutoCloseable {
                     config.outputLimits(), null,
                     java.time.Duration.ofSeconds(config.nodes().reconnectGraceSeconds()),
                     java.time.Duration.ofSeconds(config.queueTimeoutSeconds()),
-                    java.time.Duration.ofSeconds(config.idempotencyRetentionSeconds())));
+                    java.time.Duration.ofSeconds(config.idempotencyRetentionSeconds()),
+                    java.time.Duration.ofSeconds(config.executionGraceSeconds())));
             opened.add(orchestrator);
             Path spool = config.dataDir().resolve("node-results");
             dev.kiln.sandbox.FileTrees.deleteRecursively(spool); // a crashed run's half-received results

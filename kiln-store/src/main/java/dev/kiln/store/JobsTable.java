@@ -143,6 +143,20 @@ final class JobsTable {
                 .list();
     }
 
+    List<JobRecord> findOverdue(Handle h, Instant now, int limit) {
+        if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, got " + limit);
+        return h.createQuery("SELECT " + QUALIFIED_COLUMNS + " FROM jobs JOIN executions e ON e.job_id = jobs.id "
+                        + "AND e.status = 'running' WHERE jobs.status = 'running' AND e.deadline_at < :now "
+                        + "ORDER BY e.deadline_at LIMIT :limit")
+                .bind("now", now.toEpochMilli())
+                .bind("limit", limit)
+                .map(rows)
+                .list();
+    }
+
+    private static final String QUALIFIED_COLUMNS = java.util.Arrays.stream(COLUMNS.split(",\\s*"))
+            .map(c -> "jobs." + c).collect(java.util.stream.Collectors.joining(", "));
+
     Map<JobStatus, Long> countByStatus(Handle h) {
         Map<JobStatus, Long> counts = new EnumMap<>(JobStatus.class);
         for (JobStatus s : JobStatus.values()) counts.put(s, 0L);

@@ -129,6 +129,11 @@ public final class SqliteJobStore implements JobStore {
     }
 
     @Override
+    public List<JobRecord> findOverdue(Instant now, int limit) {
+        return failures.read(() -> reader.withHandle(h -> jobs.findOverdue(h, now, limit)));
+    }
+
+    @Override
     public List<ExecutionRecord> executions(String jobId) {
         return failures.read(() -> reader.withHandle(h -> jobs.executions(h, jobId)));
     }

@@ -15,7 +15,8 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                          int maxAttempts, int shutdownGraceSeconds, RequestLimits requestLimits,
                          OutputLimits outputLimits, SandboxSettings sandbox, List<JobType> jobTypes,
                          boolean productionMode, PipSettings pip, java.util.Map<String, String> labels,
-                         NodeSettings nodes, int queueTimeoutSeconds, int idempotencyRetentionSeconds) {
+                         NodeSettings nodes, int queueTimeoutSeconds, int idempotencyRetentionSeconds,
+                         int executionGraceSeconds) {
     public static final int DEFAULT_PORT = 8000;
 
     public KilnConfig {
@@ -29,7 +30,8 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                 OutputLimits.DEFAULTS, SandboxSettings.DEFAULTS, List.of(), false, PipSettings.DEFAULTS,
                 java.util.Map.of(), NodeSettings.DEFAULTS,
                 (int) dev.kiln.core.OrchestratorSettings.DEFAULT_QUEUE_TIMEOUT.toSeconds(),
-                (int) dev.kiln.core.OrchestratorSettings.DEFAULT_IDEMPOTENCY_RETENTION.toSeconds());
+                (int) dev.kiln.core.OrchestratorSettings.DEFAULT_IDEMPOTENCY_RETENTION.toSeconds(),
+                (int) dev.kiln.core.OrchestratorSettings.DEFAULT_EXECUTION_GRACE.toSeconds());
     }
 
     /** A mutable copy for the with-methods; one place lists the fields. */
@@ -52,6 +54,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         NodeSettings nodes;
         int queueTimeoutSeconds;
         int idempotencyRetentionSeconds;
+        int executionGraceSeconds;
 
         Builder(KilnConfig c) {
             host = c.host;
@@ -72,12 +75,13 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
             nodes = c.nodes;
             queueTimeoutSeconds = c.queueTimeoutSeconds;
             idempotencyRetentionSeconds = c.idempotencyRetentionSeconds;
+            executionGraceSeconds = c.executionGraceSeconds;
         }
 
         KilnConfig build() {
             return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts,
                     shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip, labels,
-                    nodes, queueTimeoutSeconds, idempotencyRetentionSeconds);
+                    nodes, queueTimeoutSeconds, idempotencyRetentionSeconds, executionGraceSeconds);
         }
     }
 
@@ -146,6 +150,10 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     public KilnConfig withRequestLimits(RequestLimits r) {
         return with(b -> b.requestLimits = r);
+    }
+
+    public KilnConfig withExecutionGraceSeconds(int s) {
+        return with(b -> b.executionGraceSeconds = s);
     }
 
     public KilnConfig withIdempotencyRetentionSeconds(int s) {
