@@ -8,6 +8,7 @@ import dev.kiln.core.JobStatus;
 import dev.kiln.core.JobStore;
 import dev.kiln.core.JobTypeStore;
 import dev.kiln.core.NewJob;
+import dev.kiln.core.SharedQueue;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -28,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * so a method that returned has its change on disk. Reads use their own pool and never wait for the committer.
  * Instants are stored with millisecond precision.
  */
-public final class SqliteJobStore implements JobStore {
+public final class SqliteJobStore implements JobStore, SharedQueue {
     public static final String DB_FILE_NAME = "kiln.db";
     private static final Logger log = LoggerFactory.getLogger(SqliteJobStore.class);
 
@@ -36,7 +37,7 @@ public final class SqliteJobStore implements JobStore {
     private final HikariDataSource readerPool;
     private final GroupCommitter committer;
     private final Jdbi reader;
-    private final JobsTable jobs = new JobsTable();
+    private final JobsTable jobs = new JobsTable(SqlDialect.SQLITE);
 
     private SqliteJobStore(HikariDataSource writerPool, HikariDataSource readerPool) {
         this.writerPool = writerPool;
@@ -54,7 +55,7 @@ public final class SqliteJobStore implements JobStore {
         Path dbFile = dataDir.resolve(DB_FILE_NAME).toAbsolutePath();
         try {
             Files.createDirectories(dataDir);
-            SchemaMigrator.migrate(SqliteDataSources.direct(dbFile), SchemaMigrator.SQLITE);
+            SchemaMigrator.migrate(SqliteDataSources.direct(dbFile), SqlDialect.SQLITE);
             // The new database file's directory entry must itself be durable before we accept jobs into it.
             Fsync.directory(dbFile.getParent());
         } catch (IOException e) {
@@ -103,15 +104,21 @@ public final class SqliteJobStore implements JobStore {
      */
     @Override
     public List<Boolean> markRunning(List<Claim> claims) {
-        List<GroupCommitter.Write<Boolean>> writes = new java.util.ArrayList<>(claims.size());
+        List<TableWrite<Boolean>> writes = new java.util.ArrayList<>(claims.size());
         for (Claim c : claims) {
             writes.add(jobs.markRunning(c.id(), c.expectedVersion(), c.attempt(), c.nodeId(), c.startedAt()));
         }
         return committer.runUnsynced(h -> {
             List<Boolean> applied = new java.util.ArrayList<>(writes.size());
-            for (GroupCommitter.Write<Boolean> w : writes) applied.add(w.applyTo(h));
+            for (TableWrite<Boolean> w : writes) applied.add(w.applyTo(h));
             return applied;
         });
+    }
+
+    /** Needs no row locks: a SQLite transaction holds the database write lock, so no other claim runs meanwhile. */
+    @Override
+    public List<JobRecord> claimQueued(int limit, String nodeId, Instant startedAt) {
+        return committer.run(jobs.claimQueued(limit, nodeId, startedAt));
     }
 
     @Override
@@ -126,7 +133,7 @@ public final class SqliteJobStore implements JobStore {
 
     /** Run-time job types, stored in the same database; their writes go through the same committer. */
     public JobTypeStore jobTypes() {
-        return new SqliteJobTypeStore(committer, reader);
+        return new SqlJobTypeStore(committer::run, reader);
     }
 
     @Override

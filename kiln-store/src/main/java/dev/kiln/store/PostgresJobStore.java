@@ -1,0 +1,162 @@
+package dev.kiln.store;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.kiln.core.ArtifactStore;
+import dev.kiln.core.JobPage;
+import dev.kiln.core.JobRecord;
+import dev.kiln.core.JobResult;
+import dev.kiln.core.JobStatus;
+import dev.kiln.core.JobStore;
+import dev.kiln.core.JobTypeStore;
+import dev.kiln.core.NewJob;
+import dev.kiln.core.SharedQueue;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link JobStore} in a PostgreSQL database, with the same SQL as SQLite ({@link JobsTable}). PostgreSQL has real
+ * concurrency, so there is no group committer: each write is its own transaction on a pooled connection (a batch of
+ * claims is one), and a method returns once its commit did. The compare-and-set guards hold across processes too:
+ * under READ COMMITTED a second UPDATE of the same row waits for the first, then re-checks its version and finds it
+ * changed. {@link #claimQueued} is the claim several replicas can run at once.
+ *
+ * <p>The job types and the artifacts live in the same database ({@link #jobTypes}, {@link #artifacts}), so that every
+ * replica reads the same ones.
+ */
+public final class PostgresJobStore implements JobStore, SharedQueue {
+    private static final Logger log = LoggerFactory.getLogger(PostgresJobStore.class);
+
+    private final StoreLocation.Postgres location;
+    private final HikariDataSource pool;
+    private final Jdbi jdbi;
+    private final JobsTable jobs = new JobsTable(SqlDialect.POSTGRESQL);
+
+    private PostgresJobStore(StoreLocation.Postgres location, HikariDataSource pool) {
+        this.location = location;
+        this.pool = pool;
+        this.jdbi = Jdbi.create(pool);
+    }
+
+    /**
+     * Connects and migrates the schema (Flyway's lock lets several replicas start at once).
+     *
+     * @throws StoreUnavailableException when the database is unreachable, refuses the login or the migration
+     */
+    public static PostgresJobStore open(StoreLocation.Postgres location) {
+        HikariDataSource pool = PostgresDataSources.pool(location);
+        try {
+            SchemaMigrator.migrate(pool, SqlDialect.POSTGRESQL);
+        } catch (RuntimeException e) {
+            pool.close();
+            throw new StoreUnavailableException("cannot migrate the schema of " + location + ": "
+                    + StoreUnavailableException.rootMessage(e), e);
+        }
+        log.info("job store opened at {}", location);
+        return new PostgresJobStore(location, pool);
+    }
+
+    /** One transaction per write, committed before this returns. */
+    <T> T write(TableWrite<T> write) {
+        return jdbi.inTransaction(write::applyTo);
+    }
+
+    @Override
+    public Inserted insert(NewJob job) {
+        return write(jobs.insert(job));
+    }
+
+    @Override
+    public Optional<JobRecord> find(String id) {
+        return jdbi.withHandle(h -> jobs.find(h, id));
+    }
+
+    @Override
+    public JobPage list(JobStatus status, int limit, String cursor) {
+        return jdbi.withHandle(h -> jobs.list(h, status, limit, cursor));
+    }
+
+    @Override
+    public List<JobRecord> findByStatus(JobStatus status, int limit) {
+        return jdbi.withHandle(h -> jobs.findByStatus(h, status, limit));
+    }
+
+    @Override
+    public boolean markRunning(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt) {
+        return write(jobs.markRunning(id, expectedVersion, attempt, nodeId, startedAt));
+    }
+
+    /**
+     * The whole round in one transaction. Rows are updated in id order, so two replicas claiming overlapping
+     * rounds lock rows in the same order and cannot deadlock.
+     */
+    @Override
+    public List<Boolean> markRunning(List<Claim> claims) {
+        List<Integer> order = new ArrayList<>();
+        List<TableWrite<Boolean>> writes = new ArrayList<>(claims.size());
+        for (int i = 0; i < claims.size(); i++) {
+            Claim c = claims.get(i);
+            order.add(i);
+            writes.add(jobs.markRunning(c.id(), c.expectedVersion(), c.attempt(), c.nodeId(), c.startedAt()));
+        }
+        order.sort(Comparator.comparing(i -> claims.get(i).id()));
+        if (writes.isEmpty()) return List.of();
+        return write(h -> {
+            Boolean[] applied = new Boolean[writes.size()];
+            for (int i : order) applied[i] = writes.get(i).applyTo(h);
+            return List.of(applied);
+        });
+    }
+
+    /** {@code UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING ...}: see {@link JobsTable}. */
+    @Override
+    public List<JobRecord> claimQueued(int limit, String nodeId, Instant startedAt) {
+        return write(jobs.claimQueued(limit, nodeId, startedAt));
+    }
+
+    @Override
+    public boolean requeue(String id, long expectedVersion) {
+        return write(jobs.requeue(id, expectedVersion));
+    }
+
+    @Override
+    public boolean complete(String id, long expectedVersion, JobStatus status, JobResult result, Instant finishedAt) {
+        return write(jobs.complete(id, expectedVersion, status, result, finishedAt));
+    }
+
+    @Override
+    public Map<JobStatus, Long> countByStatus() {
+        return jdbi.withHandle(jobs::countByStatus);
+    }
+
+    /** Run-time job types, in the same database. */
+    public JobTypeStore jobTypes() {
+        return new SqlJobTypeStore(this::write, jdbi);
+    }
+
+    /** Artifacts, in the same database: readable from every replica. */
+    public ArtifactStore artifacts() {
+        return new PostgresArtifactStore(jdbi);
+    }
+
+    @Override
+    public boolean isHealthy() {
+        try {
+            return jdbi.withHandle(h -> h.createQuery("SELECT 1").mapTo(Integer.class).one()) == 1;
+        } catch (RuntimeException e) {
+            log.warn("job store health check failed ({}): {}", location, e.toString());
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+}
