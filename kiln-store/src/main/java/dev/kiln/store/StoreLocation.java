@@ -52,7 +52,7 @@ public sealed interface StoreLocation permits StoreLocation.Sqlite, StoreLocatio
         private static final Set<String> IN_URL = Set.of("user", "password", "PGHOST", "PGPORT", "PGDBNAME");
 
         public Postgres {
-            parameters = Map.copyOf(parameters);
+            parameters = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(parameters)); // in the given order
         }
 
         static Postgres parse(String url) {
