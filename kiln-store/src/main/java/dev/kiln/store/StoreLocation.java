@@ -9,8 +9,8 @@ import java.util.regex.Pattern;
 import org.postgresql.PGProperty;
 
 /**
- * Where Kiln keeps its jobs, job types and artifacts: the {@code store} setting, parsed. Empty means SQLite in the
- * data directory; {@code postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE[?PARAM=VALUE&...]} (or {@code postgres://})
+ * Where Kiln keeps its jobs, job types and artifacts: the {@code store} setting, parsed. Empty (or {@code sqlite})
+ * means SQLite in the data directory; {@code postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE[?PARAM=VALUE&...]} (or {@code postgres://})
  * means that PostgreSQL database, with pgjdbc connection properties as parameters (e.g. {@code sslmode=require}).
  * Neither {@link #toString} nor any error message shows the password.
  */
@@ -19,14 +19,14 @@ public sealed interface StoreLocation permits StoreLocation.Sqlite, StoreLocatio
 
     /** What the setting may be, for error messages. */
     String EXPECTED = "expected postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE[?PARAMETER=VALUE&...] "
-            + "(user name and password percent-encoded), or nothing for SQLite in the data directory";
+            + "(user name and password percent-encoded), or sqlite (or nothing) for SQLite in the data directory";
 
     /**
-     * @param setting null or blank for SQLite
+     * @param setting null, blank or {@code sqlite} for SQLite
      * @throws IllegalArgumentException saying what is wrong and what is expected, without the password
      */
     static StoreLocation parse(String setting) {
-        if (setting == null || setting.isBlank()) return SQLITE;
+        if (setting == null || setting.isBlank() || setting.strip().equalsIgnoreCase("sqlite")) return SQLITE;
         return Postgres.parse(setting.strip());
     }
 

@@ -1,6 +1,8 @@
 package dev.kiln.store;
 
 import dev.kiln.core.ArtifactStore;
+import dev.kiln.testing.TestDatabase;
+import dev.kiln.testing.TestPostgres;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;

@@ -1,6 +1,8 @@
 package dev.kiln.store;
 
 import dev.kiln.core.JobStore;
+import dev.kiln.testing.TestDatabase;
+import dev.kiln.testing.TestPostgres;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

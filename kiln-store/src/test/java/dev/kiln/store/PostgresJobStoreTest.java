@@ -9,6 +9,8 @@ import dev.kiln.core.JobType;
 import dev.kiln.core.JobTypeStore;
 import dev.kiln.core.NewJob;
 import dev.kiln.core.PackageSpec;
+import dev.kiln.testing.TestDatabase;
+import dev.kiln.testing.TestPostgres;
 import java.net.ServerSocket;
 import java.sql.Connection;
 import java.sql.Statement;

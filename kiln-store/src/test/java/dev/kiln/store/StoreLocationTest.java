@@ -15,6 +15,7 @@ class StoreLocationTest {
     void nothingMeansSqliteInTheDataDirectory() {
         assertThat(StoreLocation.parse(null)).isEqualTo(StoreLocation.SQLITE);
         assertThat(StoreLocation.parse("  ")).isEqualTo(StoreLocation.SQLITE);
+        assertThat(StoreLocation.parse("SQLite")).isEqualTo(StoreLocation.SQLITE);
         assertThat(StoreLocation.SQLITE.inDataDirectory()).isTrue();
     }
 

@@ -3,6 +3,7 @@ package dev.kiln.server.config;
 import dev.kiln.core.JobType;
 import dev.kiln.core.OutputLimits;
 import dev.kiln.core.RequestLimits;
+import dev.kiln.store.StoreLocation;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
@@ -15,7 +16,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                          int maxAttempts, int shutdownGraceSeconds, RequestLimits requestLimits,
                          OutputLimits outputLimits, SandboxSettings sandbox, List<JobType> jobTypes,
                          boolean productionMode, PipSettings pip, java.util.Map<String, String> labels,
-                         NodeSettings nodes) {
+                         NodeSettings nodes, StoreLocation store) {
     public static final int DEFAULT_PORT = 8000;
 
     public KilnConfig {
@@ -27,7 +28,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         return new KilnConfig("0.0.0.0", DEFAULT_PORT, Path.of("kiln-data"), "bwrap",
                 Math.max(1, Runtime.getRuntime().availableProcessors()), 10_000, 2, 10, RequestLimits.DEFAULTS,
                 OutputLimits.DEFAULTS, SandboxSettings.DEFAULTS, List.of(), false, PipSettings.DEFAULTS,
-                java.util.Map.of(), NodeSettings.DEFAULTS);
+                java.util.Map.of(), NodeSettings.DEFAULTS, StoreLocation.SQLITE);
     }
 
     /** A mutable copy for the with-methods; one place lists the fields. */
@@ -48,6 +49,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         PipSettings pip;
         java.util.Map<String, String> labels;
         NodeSettings nodes;
+        StoreLocation store;
 
         Builder(KilnConfig c) {
             host = c.host;
@@ -66,12 +68,13 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
             pip = c.pip;
             labels = c.labels;
             nodes = c.nodes;
+            store = c.store;
         }
 
         KilnConfig build() {
             return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts,
                     shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip, labels,
-                    nodes);
+                    nodes, store);
         }
     }
 
@@ -144,5 +147,9 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     public KilnConfig withNodes(NodeSettings n) {
         return with(b -> b.nodes = n);
+    }
+
+    public KilnConfig withStore(StoreLocation s) {
+        return with(b -> b.store = s);
     }
 }

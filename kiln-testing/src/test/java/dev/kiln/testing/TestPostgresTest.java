@@ -1,4 +1,4 @@
-package dev.kiln.store;
+package dev.kiln.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.kiln.store;
+package dev.kiln.testing;
 
 import java.sql.Connection;
 import java.sql.DriverManager;

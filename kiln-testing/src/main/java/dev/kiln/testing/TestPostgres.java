@@ -1,4 +1,4 @@
-package dev.kiln.store;
+package dev.kiln.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -106,11 +106,13 @@ public final class TestPostgres implements AutoCloseable {
         return port;
     }
 
-    Connection admin() throws SQLException {
+    /** A connection as the cluster's superuser (to the {@code postgres} database). */
+    public Connection admin() throws SQLException {
         return DriverManager.getConnection(jdbcUrl("postgres"), SUPERUSER, adminPassword);
     }
 
-    String jdbcUrl(String database) {
+    /** {@code jdbc:postgresql://127.0.0.1:PORT/DATABASE}; credentials go separately. */
+    public String jdbcUrl(String database) {
         return "jdbc:postgresql://" + HOST + ":" + port + "/" + database + "?connectTimeout=5";
     }
 

@@ -1,4 +1,4 @@
-package dev.kiln.store;
+package dev.kiln.testing;
 
 import io.zonky.test.db.postgres.embedded.DefaultPostgresBinaryResolver;
 import java.io.ByteArrayInputStream;
@@ -36,7 +36,12 @@ final class PostgresBinaries {
                 System.getProperty("os.arch"))) {
             archive = in.readAllBytes();
         }
-        String digest = HexFormat.of().formatHex(dev.kiln.core.SpecHash.sha256().digest(archive));
+        String digest;
+        try {
+            digest = HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(archive));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
         Path base = TestPostgres.baseDir();
         Path target = base.resolve("bin-" + digest.substring(0, 16));
         if (Files.isDirectory(target.resolve("bin"))) return target;
