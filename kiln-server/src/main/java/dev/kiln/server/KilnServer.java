@@ -22,7 +22,7 @@ import dev.kiln.node.WorkRoots;
 import dev.kiln.server.config.KilnConfig;
 import dev.kiln.server.http.ApiRoutes;
 import dev.kiln.server.config.ConfigException;
-import dev.kiln.store.StoreUnavailableException;
+import dev.kiln.store.StoreOpenException;
 import dev.kiln.store.Stores;
 import io.javalin.Javalin;
 import java.io.IOException;
@@ -165,7 +165,7 @@ public final class KilnServer implements AutoCloseable {
     private static Stores openStores(KilnConfig config) throws IOException {
         try {
             return Stores.open(config.store(), config.dataDir());
-        } catch (StoreUnavailableException e) {
+        } catch (StoreOpenException e) {
             throw new ConfigException("store: " + e.getMessage() + " (set by --store, KILN_STORE or store: in "
                     + "kiln.yaml)", "store", e.getMessage());
         }

@@ -41,8 +41,8 @@ final class PostgresDataSources {
         try {
             return new HikariDataSource(hc);
         } catch (RuntimeException e) {
-            throw new StoreUnavailableException("cannot connect to " + location + ": "
-                    + StoreUnavailableException.rootMessage(e), e);
+            throw new StoreOpenException("cannot connect to " + location + ": "
+                    + StoreOpenException.rootMessage(e), e);
         }
     }
 }

@@ -47,7 +47,7 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
     /**
      * Connects and migrates the schema (Flyway's lock lets several replicas start at once).
      *
-     * @throws StoreUnavailableException when the database is unreachable, refuses the login or the migration
+     * @throws StoreOpenException when the database is unreachable, refuses the login or the migration
      */
     public static PostgresJobStore open(StoreLocation.Postgres location) {
         HikariDataSource pool = PostgresDataSources.pool(location);
@@ -55,8 +55,8 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
             SchemaMigrator.migrate(pool, SqlDialect.POSTGRESQL);
         } catch (RuntimeException e) {
             pool.close();
-            throw new StoreUnavailableException("cannot migrate the schema of " + location + ": "
-                    + StoreUnavailableException.rootMessage(e), e);
+            throw new StoreOpenException("cannot migrate the schema of " + location + ": "
+                    + StoreOpenException.rootMessage(e), e);
         }
         log.info("job store opened at {}", location);
         return new PostgresJobStore(location, pool);

@@ -13,7 +13,7 @@ import java.nio.file.Path;
 public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts) implements AutoCloseable {
 
     /**
-     * @throws StoreUnavailableException when PostgreSQL is unreachable, refuses the login or the migration
+     * @throws StoreOpenException when PostgreSQL is unreachable, refuses the login or the migration
      * @throws IOException               when the data directory's artifacts cannot be opened (SQLite)
      */
     public static Stores open(StoreLocation location, Path dataDir) throws IOException {

@@ -58,7 +58,7 @@ class PostgresJobStoreTest {
     void aRefusedLoginFailsTheOpenNamingTheStoreButNotThePassword() {
         String wrong = "not-the-password-" + UUID.randomUUID();
         assertThatThrownBy(() -> PostgresJobStore.open(PostgresJobStoreContractTest.postgres(database.storeUrl(wrong))))
-                .isInstanceOf(StoreUnavailableException.class)
+                .isInstanceOf(StoreOpenException.class)
                 .hasMessageContaining("cannot connect to postgresql://" + database.user() + ":****@127.0.0.1:")
                 .hasMessageContaining("password authentication failed")
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain(wrong));
@@ -72,7 +72,7 @@ class PostgresJobStoreTest {
         }
         String url = "postgresql://kiln:secret@127.0.0.1:" + closedPort + "/kiln";
         assertThatThrownBy(() -> PostgresJobStore.open(PostgresJobStoreContractTest.postgres(url)))
-                .isInstanceOf(StoreUnavailableException.class)
+                .isInstanceOf(StoreOpenException.class)
                 .hasMessageContaining("cannot connect to postgresql://kiln:****@127.0.0.1:" + closedPort + "/kiln")
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("secret"));
     }

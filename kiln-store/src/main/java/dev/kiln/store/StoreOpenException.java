@@ -4,8 +4,8 @@ package dev.kiln.store;
  * The store cannot be opened: the database is unreachable, refuses the login, or its schema cannot be migrated.
  * The message names the store (password masked) and says why; start-up stops with it.
  */
-public final class StoreUnavailableException extends RuntimeException {
-    public StoreUnavailableException(String message, Throwable cause) {
+public final class StoreOpenException extends RuntimeException {
+    public StoreOpenException(String message, Throwable cause) {
         super(message, cause);
     }
 
