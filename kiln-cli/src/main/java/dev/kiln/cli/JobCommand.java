@@ -11,7 +11,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "job", mixinStandardHelpOptions = true, description = "Inspect and cancel jobs.",
         subcommands = {JobCommand.ListJobs.class, JobCommand.GetJob.class, JobCommand.CancelJob.class,
-                JobCommand.JobOutput.class})
+                JobCommand.JobOutput.class, JobCommand.JobExecutions.class})
 final class JobCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -81,6 +81,36 @@ final class JobCommand implements Runnable {
             if (!status.equals("succeeded")) err.println("job " + id + " ended " + status);
             err.flush();
             return end.path("exit_code").isInt() ? end.get("exit_code").intValue() : 1;
+        }
+    }
+
+    @Command(name = "executions", mixinStandardHelpOptions = true,
+            description = "List a job's attempts: node, status, timings, error.")
+    static final class JobExecutions extends ClientCommand {
+        @Parameters(index = "0", description = "Job id")
+        String id;
+
+        @Override
+        public Integer call() {
+            tools.jackson.databind.JsonNode list = kiln().executions(id);
+            PrintWriter out = out();
+            if (json()) {
+                out.println(list.toPrettyString());
+                out.flush();
+                return 0;
+            }
+            out.printf("%-7s  %-20s  %-11s  %-24s  %-8s  %-4s  %s%n", "ATTEMPT", "NODE", "STATUS", "STARTED",
+                    "TOOK", "EXIT", "ERROR");
+            for (tools.jackson.databind.JsonNode e : list.path("executions")) {
+                out.printf("%-7d  %-20s  %-11s  %-24s  %-8s  %-4s  %s%n", e.path("attempt").intValue(),
+                        e.path("node_id").asString("-"), e.path("status").asString(),
+                        e.path("started_at").asString(),
+                        e.path("duration_ms").isNumber() ? e.path("duration_ms").longValue() + "ms" : "-",
+                        e.path("exit_code").isInt() ? e.path("exit_code").intValue() : "-",
+                        e.path("error").isObject() ? e.path("error").path("message").asString() : "");
+            }
+            out.flush();
+            return 0;
         }
     }
 

@@ -107,6 +107,9 @@ class CliCommandsTest {
         String id = run.out().replaceAll("(?s).*\"job_id\" : \"([^\"]+)\".*", "$1");
         assertThat(kiln("job", "list").out()).contains(id).contains("succeeded");
         assertThat(kiln("job", "get", id).out()).contains("listed");
+        Result executions = kiln("job", "executions", id);
+        assertThat(executions.exit()).as(executions.err()).isZero();
+        assertThat(executions.out()).contains("ATTEMPT").containsPattern("(?m)^1 +\\S+ +succeeded ");
         Result cancel = kiln("job", "cancel", id);
         assertThat(cancel.exit()).isNotZero();
         assertThat(cancel.err()).contains("already finished");

@@ -63,6 +63,11 @@ public final class KilnClient {
         return json.treeToValue(send(post("jobs/" + enc(jobId) + "/cancel")), JobResponse.class);
     }
 
+    /** A job's attempts ({@code GET /jobs/{id}/executions}): {@code {"job_id", "executions": [...]}}. */
+    public JsonNode executions(String jobId) {
+        return send(get("jobs/" + enc(jobId) + "/executions"));
+    }
+
     public byte[] artifact(String jobId, String name) {
         HttpResponse<byte[]> r = exchange(get("jobs/" + enc(jobId) + "/artifacts/" + name),
                 HttpResponse.BodyHandlers.ofByteArray());
@@ -173,6 +178,7 @@ public final class KilnClient {
             }
         }
         if (async && request.idempotencyKey() != null) o.put("idempotency_key", request.idempotencyKey());
+        if (request.queueTimeout() != null) o.put("queue_timeout", request.queueTimeout());
         if (request.constraints() != null && !request.constraints().isEmpty()) {
             request.constraints().forEach(o.putArray("constraints")::add);
         }

@@ -8,7 +8,8 @@ import java.util.Optional;
 /**
  * Durable job storage. Every state change is a compare-and-set on {@code version} (the fencing token) and returns
  * whether it applied; implementations never change a row whose version differs. A method that returns normally
- * has made its change durable.
+ * has made its change durable. A failure that is not the caller's fault (disk full, database unreachable) is a
+ * {@link StoreUnavailableException}, after which nothing was changed.
  */
 public interface JobStore extends AutoCloseable {
 
@@ -27,11 +28,22 @@ public interface JobStore extends AutoCloseable {
     /** Oldest first (submission order). */
     List<JobRecord> findByStatus(JobStatus status, int limit);
 
-    /** QUEUED -> RUNNING on {@code nodeId}, recording the attempt number; version + 1. */
-    boolean markRunning(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt);
+    /**
+     * QUEUED -> RUNNING on {@code nodeId}, recording the attempt number; version + 1. In the same commit, the attempt
+     * becomes an execution row ({@code running}, id {@code <job id>-<attempt>}).
+     */
+    default boolean markRunning(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt) {
+        return markRunning(List.of(new Claim(id, expectedVersion, attempt, nodeId, startedAt, null))).getFirst();
+    }
 
-    /** One job to move QUEUED -> RUNNING, as in {@link #markRunning(String, long, int, String, Instant)}. */
-    record Claim(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt) {
+    /**
+     * One job to move QUEUED -> RUNNING, as in {@link #markRunning(String, long, int, String, Instant)};
+     * {@code deadlineAt} (may be null) is when the orchestrator stops waiting for the execution's result.
+     */
+    record Claim(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt, Instant deadlineAt) {
+        public Claim(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt) {
+            this(id, expectedVersion, attempt, nodeId, startedAt, null);
+        }
     }
 
     /**
@@ -40,22 +52,32 @@ public interface JobStore extends AutoCloseable {
      * disk, as long as it survives a crash of the process: a power loss that undoes a claim only returns the jobs to
      * the queue with their attempt not counted, and their sandboxes died with the machine anyway.
      */
-    default List<Boolean> markRunning(List<Claim> claims) {
-        List<Boolean> applied = new java.util.ArrayList<>(claims.size());
-        for (Claim c : claims) applied.add(markRunning(c.id(), c.expectedVersion(), c.attempt(), c.nodeId(), c.startedAt()));
-        return applied;
-    }
+    List<Boolean> markRunning(List<Claim> claims);
 
-    /** RUNNING -> QUEUED (an interrupted attempt will be re-run); version + 1, node cleared. */
-    boolean requeue(String id, long expectedVersion);
+    /**
+     * RUNNING -> QUEUED (an interrupted attempt will be re-run); version + 1, node cleared. The running execution
+     * ends {@code interrupted} at {@code at}, with {@code reason} as its error.
+     */
+    boolean requeue(String id, long expectedVersion, String reason, Instant at);
 
-    /** Any non-terminal -> terminal {@code status} with its result; version + 1. */
+    /**
+     * Any non-terminal -> terminal {@code status} with its result; version + 1. A running execution ends with the
+     * same status, the result's exit code and error.
+     */
     boolean complete(String id, long expectedVersion, JobStatus status, JobResult result, Instant finishedAt);
+
+    /** A job's executions, first attempt first (empty for a job never started or not found). */
+    List<ExecutionRecord> executions(String jobId);
 
     Map<JobStatus, Long> countByStatus();
 
     /** A cheap round trip to the database. */
     boolean isHealthy();
+
+    /** Whether the store works now, and if not, what is wrong (a round trip, and the latest write's outcome). */
+    default StoreHealth health() {
+        return isHealthy() ? StoreHealth.OK : StoreHealth.failing("the database does not answer", null);
+    }
 
     @Override
     void close();

@@ -7,11 +7,13 @@ import java.util.TreeMap;
 /**
  * A named execution environment with its limits. {@code executor} is null to use the node's default executor.
  * Sizes are bytes, times seconds. {@code packages} says what its pre-built layer holds ({@link PackageSpec#NONE}:
- * no layer); {@code pool} how many warm sandboxes nodes keep for it.
+ * no layer); {@code pool} how many warm sandboxes nodes keep for it; {@code queueTimeoutSeconds} (null: the server's
+ * default) how long its jobs may wait for a node unless a job says otherwise.
  */
 public record JobType(String name, long memoryLimitBytes, double cpuLimit, int timeoutSeconds, int maxTimeoutSeconds,
                       int pidsLimit, boolean networkEnabled, Map<String, String> environment, String executor,
-                      long maxOutputBytes, long tmpSizeBytes, PackageSpec packages, WarmPoolSpec pool) {
+                      long maxOutputBytes, long tmpSizeBytes, PackageSpec packages, WarmPoolSpec pool,
+                      Integer queueTimeoutSeconds) {
 
     public static final long DEFAULT_MEMORY = 512L << 20;
     public static final double DEFAULT_CPU = 1.0;
@@ -26,6 +28,13 @@ public record JobType(String name, long memoryLimitBytes, double cpuLimit, int t
         environment = environment == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(environment));
         packages = packages == null ? PackageSpec.NONE : packages;
         pool = pool == null ? WarmPoolSpec.DEFAULT : pool;
+    }
+
+    public JobType(String name, long memoryLimitBytes, double cpuLimit, int timeoutSeconds, int maxTimeoutSeconds,
+                   int pidsLimit, boolean networkEnabled, Map<String, String> environment, String executor,
+                   long maxOutputBytes, long tmpSizeBytes, PackageSpec packages, WarmPoolSpec pool) {
+        this(name, memoryLimitBytes, cpuLimit, timeoutSeconds, maxTimeoutSeconds, pidsLimit, networkEnabled,
+                environment, executor, maxOutputBytes, tmpSizeBytes, packages, pool, null);
     }
 
     public JobType(String name, long memoryLimitBytes, double cpuLimit, int timeoutSeconds, int maxTimeoutSeconds,

@@ -26,13 +26,13 @@ public final class Orchestrator implements AutoCloseable {
 
     /**
      * An execution handed to a node; {@code job} is the RUNNING record whose version fences the result;
-     * {@code readyNanos} is when the job became ready (for the dispatch latency).
+     * {@code readyAt} is when the job became ready (for the dispatch latency).
      */
-    private record InFlight(JobRecord job, ComputeNode node, String layerDigest, long readyNanos) {
+    private record InFlight(JobRecord job, ComputeNode node, String layerDigest, Instant readyAt) {
     }
 
     /** A job the store shows running on a remote node, found at start-up, waiting for that node to claim it. */
-    private record Orphan(JobRecord job, long deadlineNanos) {
+    private record Orphan(JobRecord job, Instant deadline) {
     }
 
     private final JobStore store;
@@ -46,13 +46,14 @@ public final class Orchestrator implements AutoCloseable {
     private final JobSpecValidator validator;
     private final ReadyQueue ready;
     private final CompletionWaiters waiters = new CompletionWaiters();
+    private final PendingWrites pending = new PendingWrites();
     private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
     private final Set<String> cancelRequested = ConcurrentHashMap.newKeySet();
     private final Semaphore wakeUp = new Semaphore(0);
     private static final int MAX_ROUND = 256;
-    // Jobs looked at per round: bounds the work a round does when the oldest jobs fit no node.
-    private static final int SCAN_LIMIT = 1024;
-    private final Map<String, String> queueReasons = new ConcurrentHashMap<>();
+    private final Scheduler scheduler;
+    // How long past its timeout an execution's result may take to arrive (stored as the execution's deadline).
+    static final Duration EXECUTION_GRACE = Duration.ofSeconds(30);
     private final Set<String> drainingNodes = ConcurrentHashMap.newKeySet();
     private final Map<String, Orphan> orphans = new ConcurrentHashMap<>();
     private final ExecutionListener resultListener = new ExecutionListener() {
@@ -88,6 +89,7 @@ public final class Orchestrator implements AutoCloseable {
         this.settings = settings;
         this.validator = new JobSpecValidator(settings.requestLimits());
         this.ready = new ReadyQueue(settings.maxQueueSize());
+        this.scheduler = new Scheduler(name -> jobTypes.find(name).orElse(null), this::explicitExecutor, MAX_ROUND);
         this.liveOutput = new LiveOutput(settings.outputLimits().maxStdoutBytes()
                 + settings.outputLimits().maxStderrBytes());
         nodes.forEach(this::addNode);
@@ -103,7 +105,7 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     private void recover() {
-        long deadline = System.nanoTime() + settings.nodeReconnectGrace().toNanos();
+        Instant deadline = clock.instant().plus(settings.nodeReconnectGrace());
         int waiting = 0;
         for (JobRecord r : store.findByStatus(JobStatus.RUNNING, Integer.MAX_VALUE)) {
             if (r.nodeId() != null && !isInProcessNode(r.nodeId())) {
@@ -114,7 +116,8 @@ public final class Orchestrator implements AutoCloseable {
             }
         }
         List<JobRecord> queued = store.findByStatus(JobStatus.QUEUED, Integer.MAX_VALUE);
-        queued.forEach(j -> ready.addAccepted(j, null));
+        // A job never started keeps waiting from its submission: a restart does not give it a new queue_timeout.
+        queued.forEach(j -> ready.addAccepted(waiting(j, j.attempt() == 0 ? j.createdAt() : clock.instant(), null)));
         if (!queued.isEmpty()) log.info("recovered {} queued job(s) from the store", queued.size());
         if (waiting > 0) {
             log.info("{} job(s) were running on remote nodes; waiting up to {} for those nodes to reconnect", waiting,
@@ -143,13 +146,21 @@ public final class Orchestrator implements AutoCloseable {
                     JobError.PHASE_EXECUTION)));
             return;
         }
-        if (!store.requeue(r.id(), r.version())) return;
+        boolean requeued;
+        try {
+            requeued = store.requeue(r.id(), r.version(), reason, clock.instant());
+        } catch (StoreUnavailableException e) {
+            log.warn("could not re-queue job {} ({}); will retry: {}", r.id(), reason, e.getMessage());
+            pending.add("re-queue job " + r.id(), () -> requeueStored(r, reason, enqueue, lostOn));
+            return;
+        }
+        if (!requeued) return;
         events.requeued(r, reason);
         if (!enqueue) return;
         JobRecord queued = new JobRecord(r.id(), r.seq(), JobStatus.QUEUED, r.spec(), r.specHash(),
                 r.idempotencyKey(), r.attempt(), r.maxAttempts(), r.version() + 1, null, r.createdAt(), null, null,
                 null);
-        ready.addAccepted(queued, lostOn);
+        ready.addAccepted(waiting(queued, clock.instant(), lostOn));
         signal();
     }
 
@@ -191,7 +202,7 @@ public final class Orchestrator implements AutoCloseable {
                 }
                 return inserted.job();
             }
-            ready.addReserved(inserted.job());
+            ready.addReserved(waiting(inserted.job(), inserted.job().createdAt(), null));
             added = true;
             events.submitted(inserted.job());
             signal();
@@ -199,6 +210,20 @@ public final class Orchestrator implements AutoCloseable {
         } finally {
             if (!added) ready.cancelReservation();
         }
+    }
+
+    /** A job entering the ready queue at {@code readyAt}; its queue deadline counts from then. */
+    private ReadyQueue.Waiting waiting(JobRecord job, Instant readyAt, String avoidNodeId) {
+        List<LabelConstraint> constraints = job.spec().constraints().isEmpty() ? List.of()
+                : job.spec().constraints().stream().map(LabelConstraint::parse).toList(); // validated at submission
+        return new ReadyQueue.Waiting(job, readyAt, avoidNodeId, constraints, readyAt.plus(queueTimeout(job.spec())));
+    }
+
+    /** The job's own {@code queue_timeout}, else its type's, else the server's. */
+    private Duration queueTimeout(JobSpec spec) {
+        if (spec.queueTimeoutSeconds() != null) return Duration.ofSeconds(spec.queueTimeoutSeconds());
+        Integer ofType = jobTypes.find(spec.jobType()).map(JobType::queueTimeoutSeconds).orElse(null);
+        return ofType != null ? Duration.ofSeconds(ofType) : settings.queueTimeout();
     }
 
     public Optional<JobRecord> find(String id) {
@@ -220,6 +245,12 @@ public final class Orchestrator implements AutoCloseable {
         } finally {
             waiters.release(id, handle);
         }
+    }
+
+    /** A job's attempts, first first. */
+    public List<ExecutionRecord> executions(String jobId) {
+        require(jobId);
+        return store.executions(jobId);
     }
 
     public JobPage list(JobStatus status, int limit, String cursor) {
@@ -266,11 +297,21 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     public boolean storeHealthy() {
+        return storeHealth().ok();
+    }
+
+    /** The store's health, failing too while writes wait for it. */
+    public StoreHealth storeHealth() {
+        StoreHealth h;
         try {
-            return store.isHealthy();
+            h = store.health();
         } catch (RuntimeException e) {
-            return false;
+            return StoreHealth.failing(e.getMessage(), clock.instant());
         }
+        if (h.ok() && pending.size() > 0) {
+            return StoreHealth.failing(pending.size() + " write(s) waiting for the store", null);
+        }
+        return h;
     }
 
     private void signal() {
@@ -280,13 +321,23 @@ public final class Orchestrator implements AutoCloseable {
     private void dispatchLoop() {
         while (running) {
             try {
-                // The timeout guards against a lost signal and bounds how late an orphan's grace ends.
-                wakeUp.tryAcquire(orphans.isEmpty() ? 1000 : 100, TimeUnit.MILLISECONDS);
+                // The timeout guards against a lost signal and bounds how late an orphan's grace or a queue
+                // deadline ends.
+                wakeUp.tryAcquire(storeDown > 0 ? storeBackoffMillis() : wakeUpMillis(), TimeUnit.MILLISECONDS);
                 wakeUp.drainPermits();
+                // What the store could not take comes first; while it still refuses, nothing new is claimed.
+                if (!pending.retry()) {
+                    storeDown++;
+                    continue;
+                }
                 expireOrphans();
+                expireQueued();
                 dispatchReady();
+                storeDown = 0;
             } catch (InterruptedException e) {
                 return;
+            } catch (StoreUnavailableException e) {
+                if (storeDown++ == 0) log.warn("dispatch paused: {}", e.getMessage());
             } catch (RuntimeException e) {
                 log.error("dispatch failed; retrying", e);
                 sleepQuietly();
@@ -294,8 +345,51 @@ public final class Orchestrator implements AutoCloseable {
         }
     }
 
-    /** One placed execution of a dispatch round. */
-    private record Start(JobRecord job, JobType type, ComputeNode node, String executor, long readyNanos) {
+    // Rounds in a row the store refused; the dispatcher backs off while it does.
+    private int storeDown;
+
+    private long storeBackoffMillis() {
+        return Math.min(2000, 50L << Math.min(storeDown, 6));
+    }
+
+    /** Store writes waiting for the store to come back. */
+    public int pendingWrites() {
+        return pending.size();
+    }
+
+    private long wakeUpMillis() {
+        long millis = orphans.isEmpty() ? 1000 : 100;
+        Instant next = ready.nextDeadline();
+        if (next != null) millis = Math.min(millis, Math.max(1, Duration.between(clock.instant(), next).toMillis()));
+        return millis;
+    }
+
+    /** Jobs that waited past their queue_timeout fail with the reason they waited. */
+    private void expireQueued() {
+        Instant now = clock.instant();
+        for (ReadyQueue.Expired e : ready.expired(now)) {
+            ReadyQueue.Waiting w = e.waiting();
+            String why = e.reason() != null ? e.reason() : "no node had a free slot for it";
+            finish(w.job(), JobStatus.FAILED, JobResult.errorOnly(new JobError(ErrorType.QUEUE_TIMEOUT,
+                    "waited " + seconds(Duration.between(w.readyAt(), now)) + " for a node, past its queue_timeout of "
+                            + seconds(Duration.between(w.readyAt(), w.queueDeadline())) + ": " + why,
+                    JobError.PHASE_QUEUE)));
+        }
+    }
+
+    private static String seconds(Duration d) {
+        return d.toSeconds() + " s";
+    }
+
+    /** One placed execution of a dispatch round, and how it waited (to put it back if the claim fails). */
+    private record Start(ReadyQueue.Waiting waiting, JobType type, ComputeNode node, String executor) {
+        JobRecord job() {
+            return waiting.job();
+        }
+
+        Instant readyAt() {
+            return waiting.readyAt();
+        }
     }
 
     /**
@@ -311,53 +405,21 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     private List<Start> placeRound() {
-        Map<ComputeNode, Integer> free = new java.util.IdentityHashMap<>();
-        int totalFree = 0;
-        for (ComputeNode n : nodes) {
-            int f = n.freeSlots();
-            free.put(n, f);
-            totalFree += f;
+        Scheduler.Round round = scheduler.round(ready.heads(MAX_ROUND), nodes, n -> drainingNodes.contains(n.id()));
+        round.reasons().forEach(ready::setReason);
+        for (ReadyQueue.Waiting w : round.typeGone()) {
+            if (ready.remove(w.job().id())) {
+                failUnplaceable(w.job(), "job type '" + w.job().spec().jobType() + "' no longer exists");
+            }
         }
-        List<Start> round = new ArrayList<>();
-        if (totalFree == 0) return round; // a freed slot signals us
-        // Free slots per node and job type, for nodes that cap a type; counted down as the round places jobs.
-        Map<String, Integer> typeFree = new java.util.HashMap<>();
-        for (ReadyQueue.Waiting w : ready.head(SCAN_LIMIT)) {
-            if (round.size() == MAX_ROUND || totalFree == 0) break;
-            JobRecord job = w.job();
-            JobType type = jobTypes.find(job.spec().jobType()).orElse(null);
-            if (type == null) {
-                ready.remove(job.id());
-                failUnplaceable(job, "job type '" + job.spec().jobType() + "' no longer exists");
-                continue;
+        List<Start> starts = new ArrayList<>(round.placed().size());
+        for (Scheduler.Placed p : round.placed()) {
+            // Gone meanwhile: cancelled, or timed out in the queue.
+            if (ready.remove(p.waiting().job().id())) {
+                starts.add(new Start(p.waiting(), p.type(), p.node(), p.executor()));
             }
-            String executor = explicitExecutor(type);
-            Placement.Decision d = Placement.place(nodes, new Placement.Need(type.name(), executor, w.constraints(),
-                    w.avoidNodeId()), n -> freeFor(n, type.name(), free, typeFree),
-                    n -> drainingNodes.contains(n.id()));
-            if (d.node() == null) {
-                queueReasons.put(job.id(), d.reason()); // it waits; the jobs behind it may still fit
-                continue;
-            }
-            ready.remove(job.id());
-            queueReasons.remove(job.id());
-            free.merge(d.node(), -1, Integer::sum);
-            if (d.node().capsJobType(type.name())) {
-                typeFree.merge(d.node().id() + "\n" + type.name(), -1, Integer::sum);
-            }
-            totalFree--;
-            round.add(new Start(job, type, d.node(), executor != null ? executor : d.node().defaultExecutor(),
-                    w.readyNanos()));
         }
-        return round;
-    }
-
-    /** A node's free slots in this round, for one more job of the type (capped types counted apart). */
-    private static int freeFor(ComputeNode n, String type, Map<ComputeNode, Integer> free,
-                               Map<String, Integer> typeFree) {
-        int f = free.getOrDefault(n, 0);
-        if (f == 0 || !n.capsJobType(type)) return f;
-        return Math.min(f, typeFree.computeIfAbsent(n.id() + "\n" + type, k -> n.freeSlotsFor(type)));
+        return starts;
     }
 
     public List<ComputeNode> nodes() {
@@ -437,7 +499,7 @@ public final class Orchestrator implements AutoCloseable {
                 job.spec(), type, JobSpecValidator.effectiveTimeout(job.spec().timeoutSeconds(), type),
                 settings.outputLimits(), null);
         liveOutput.started(job.id(), job.currentExecutionId());
-        inFlight.put(job.id(), new InFlight(job, node, null, System.nanoTime()));
+        inFlight.put(job.id(), new InFlight(job, node, null, clock.instant()));
         node.adopt(request, resultListener);
         log.info("node {} reclaimed execution {} after the orchestrator restarted", node.id(), request.executionId());
         if (cancelRequested.contains(job.id())) node.cancel(request.executionId());
@@ -446,9 +508,9 @@ public final class Orchestrator implements AutoCloseable {
     /** Orphans whose node did not come back within the grace period run again elsewhere. */
     private void expireOrphans() {
         if (orphans.isEmpty()) return;
-        long now = System.nanoTime();
+        Instant now = clock.instant();
         for (Orphan o : orphans.values()) {
-            if (now - o.deadlineNanos() >= 0 && orphans.remove(o.job().id(), o)) {
+            if (!now.isBefore(o.deadline()) && orphans.remove(o.job().id(), o)) {
                 requeueStored(o.job(), "node " + o.job().nodeId() + " did not reconnect after the orchestrator "
                         + "restarted", true, o.job().nodeId());
             }
@@ -494,7 +556,7 @@ public final class Orchestrator implements AutoCloseable {
 
     /** Why a queued job has not been placed yet (null when it has not been tried or fits). */
     public String queueReason(String jobId) {
-        return queueReasons.get(jobId);
+        return ready.reason(jobId);
     }
 
     private String explicitExecutor(JobType type) {
@@ -505,6 +567,12 @@ public final class Orchestrator implements AutoCloseable {
         List<Start> claimable = new ArrayList<>(round.size());
         List<String> digests = new ArrayList<>(round.size());
         for (Start st : round) {
+            if (st.job().attempt() >= st.job().maxAttempts()) { // e.g. re-queued by a shutdown on its last attempt
+                finish(st.job(), JobStatus.FAILED, JobResult.errorOnly(new JobError(ErrorType.SANDBOX_ERROR,
+                        "interrupted on attempt " + st.job().attempt() + " of " + st.job().maxAttempts()
+                                + " and no attempts are left", JobError.PHASE_EXECUTION)));
+                continue;
+            }
             try {
                 digests.add(environments.digestToRun(st.type())); // pinned: a later rebuild does not move it
                 claimable.add(st);
@@ -517,10 +585,18 @@ public final class Orchestrator implements AutoCloseable {
         Instant now = clock.instant();
         List<JobStore.Claim> claims = new ArrayList<>(claimable.size());
         for (Start st : claimable) {
+            int timeout = JobSpecValidator.effectiveTimeout(st.job().spec().timeoutSeconds(), st.type());
             claims.add(new JobStore.Claim(st.job().id(), st.job().version(), st.job().attempt() + 1, st.node().id(),
-                    now));
+                    now, now.plusSeconds(timeout).plus(EXECUTION_GRACE)));
         }
-        List<Boolean> applied = store.markRunning(claims);
+        List<Boolean> applied;
+        try {
+            applied = store.markRunning(claims);
+        } catch (RuntimeException e) {
+            // Nothing was claimed: the jobs wait again where they were (the dispatcher backs off while the store fails).
+            for (Start st : claimable) ready.addAccepted(st.waiting());
+            throw e;
+        }
         for (int i = 0; i < claimable.size(); i++) {
             if (applied.get(i)) launch(claimable.get(i), digests.get(i), now); // else cancelled or changed meanwhile
         }
@@ -533,7 +609,7 @@ public final class Orchestrator implements AutoCloseable {
         JobRecord job = new JobRecord(queued.id(), queued.seq(), JobStatus.RUNNING, queued.spec(), queued.specHash(),
                 queued.idempotencyKey(), attempt, queued.maxAttempts(), queued.version() + 1, node.id(),
                 queued.createdAt(), startedAt, null, null);
-        InFlight f = new InFlight(job, node, layerDigest, st.readyNanos());
+        InFlight f = new InFlight(job, node, layerDigest, st.readyAt());
         liveOutput.started(job.id(), job.currentExecutionId());
         inFlight.put(job.id(), f);
         events.started(job, Duration.between(job.createdAt(), startedAt).toMillis());
@@ -562,7 +638,7 @@ public final class Orchestrator implements AutoCloseable {
     private void onStarted(ExecutionRequest request) {
         InFlight f = inFlight.get(request.jobId());
         if (f != null && f.job().currentExecutionId().equals(request.executionId())) {
-            events.dispatched(f.job(), System.nanoTime() - f.readyNanos());
+            events.dispatched(f.job(), Math.max(0, Duration.between(f.readyAt(), clock.instant()).toNanos()));
         }
     }
 
@@ -586,7 +662,13 @@ public final class Orchestrator implements AutoCloseable {
         if (shuttingDown && result.status() == JobStatus.CANCELLED && !cancelRequested.contains(job.id())) {
             // Interrupted by our own shutdown, not by the user: the job runs again after the restart.
             try {
-                if (store.requeue(job.id(), job.version())) events.requeued(job, "interrupted by shutdown");
+                if (store.requeue(job.id(), job.version(), "interrupted by the orchestrator's shutdown",
+                        clock.instant())) {
+                    events.requeued(job, "interrupted by shutdown");
+                }
+            } catch (StoreUnavailableException e) {
+                log.warn("could not re-queue job {} at shutdown; it is re-run after the restart: {}", job.id(),
+                        e.getMessage()); // it stays running in the store, which start-up re-queues
             } finally {
                 inFlight.remove(job.id(), f);
             }
@@ -612,9 +694,22 @@ public final class Orchestrator implements AutoCloseable {
         }
     }
 
-    /** Records the terminal state fenced by the job's version; true when this call won. */
+    /**
+     * Records the terminal state fenced by the job's version; true when this call won. While the store cannot take
+     * it, it is kept and made again until the store is back (false until then).
+     */
     private boolean finish(JobRecord job, JobStatus status, JobResult result) {
-        queueReasons.remove(job.id());
+        try {
+            return finishNow(job, status, result);
+        } catch (StoreUnavailableException e) {
+            log.warn("could not record {} of job {}; will retry: {}", status.wireName(), job.id(), e.getMessage());
+            pending.add("record " + status.wireName() + " of job " + job.id(), () -> finishNow(job, status, result));
+            signal();
+            return false;
+        }
+    }
+
+    private boolean finishNow(JobRecord job, JobStatus status, JobResult result) {
         Instant now = clock.instant();
         boolean won = store.complete(job.id(), job.version(), status, result, now);
         if (won) {
@@ -651,9 +746,9 @@ public final class Orchestrator implements AutoCloseable {
     public void drain(Duration grace) throws InterruptedException {
         running = false;
         shuttingDown = true;
-        long deadline = System.nanoTime() + grace.toNanos();
+        Instant deadline = clock.instant().plus(grace);
         // Remote nodes keep running their work; after the restart they report it and it is reclaimed.
-        while (inFlight.values().stream().anyMatch(f -> f.node().inProcess()) && System.nanoTime() < deadline) {
+        while (inFlight.values().stream().anyMatch(f -> f.node().inProcess()) && clock.instant().isBefore(deadline)) {
             Thread.sleep(20);
         }
     }

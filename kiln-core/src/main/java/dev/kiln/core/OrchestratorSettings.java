@@ -6,20 +6,28 @@ import java.time.Duration;
  * Tunables of an orchestrator. {@code maxAttempts} bounds how often a job is started (re-runs after a crash or a lost
  * node count); {@code defaultExecutor} overrides the nodes' own default when non-null (e.g. {@code noop} for load
  * tests); {@code nodeReconnectGrace} is how long, after a restart, executions the store shows running on a remote
- * node wait for that node to reconnect and claim them before they are re-queued.
+ * node wait for that node to reconnect and claim them before they are re-queued; {@code queueTimeout} how long a job
+ * may wait for a node when neither it nor its job type says (then it fails with {@code queue_timeout}).
  */
 public record OrchestratorSettings(int maxQueueSize, int maxAttempts, RequestLimits requestLimits,
-                                   OutputLimits outputLimits, String defaultExecutor, Duration nodeReconnectGrace) {
+                                   OutputLimits outputLimits, String defaultExecutor, Duration nodeReconnectGrace,
+                                   Duration queueTimeout) {
     public static final Duration DEFAULT_RECONNECT_GRACE = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_QUEUE_TIMEOUT = Duration.ofHours(1);
 
     public OrchestratorSettings {
         if (maxQueueSize < 1) throw new IllegalArgumentException("max_queue_size must be at least 1");
         if (maxAttempts < 1) throw new IllegalArgumentException("max_attempts must be at least 1");
         if (nodeReconnectGrace == null) nodeReconnectGrace = DEFAULT_RECONNECT_GRACE;
+        if (queueTimeout == null) queueTimeout = DEFAULT_QUEUE_TIMEOUT;
+        if (queueTimeout.isNegative() || queueTimeout.isZero()) {
+            throw new IllegalArgumentException("queue_timeout must be positive");
+        }
     }
 
     public OrchestratorSettings(int maxQueueSize, int maxAttempts, RequestLimits requestLimits,
                                 OutputLimits outputLimits, String defaultExecutor) {
-        this(maxQueueSize, maxAttempts, requestLimits, outputLimits, defaultExecutor, DEFAULT_RECONNECT_GRACE);
+        this(maxQueueSize, maxAttempts, requestLimits, outputLimits, defaultExecutor, DEFAULT_RECONNECT_GRACE,
+                DEFAULT_QUEUE_TIMEOUT);
     }
 }

@@ -1,28 +1,51 @@
 package dev.kiln.core;
 
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 
 /**
- * Jobs waiting for a node, in the order they became ready, bounded by {@code max_queue_size}. A submitter first
- * reserves a place (so a full queue is refused before anything is written), then adds the stored job. Jobs leave by
- * id: one that fits no node yet waits without holding up the jobs behind it.
+ * Jobs waiting for a node, bounded by {@code max_queue_size}. A submitter first reserves a place (so a full queue is
+ * refused before anything is written), then adds the stored job.
+ *
+ * <p>Jobs are grouped by what placement looks at ({@link PlacementClass}: job type and constraints), each group in the
+ * order its jobs became ready. Every job of a group fits exactly the nodes its first job fits, so the scheduler asks
+ * once per group and round: thousands of jobs no node can take cost one question, and never hold up a job that fits.
+ * Each job also has a queue deadline; {@link #expired} hands back those past it.
  */
 final class ReadyQueue {
     /**
-     * A waiting job, when it became ready ({@link System#nanoTime()}), the node it was lost on (or null), and its
-     * constraints parsed once (placement looks at a waiting job every round).
+     * A waiting job: when it became ready, the node it was lost on (or null), its constraints parsed once, and when
+     * it stops waiting ({@code queue_timeout}).
      */
-    record Waiting(JobRecord job, long readyNanos, String avoidNodeId, List<LabelConstraint> constraints) {
-        Waiting(JobRecord job, String avoidNodeId) {
-            this(job, System.nanoTime(), avoidNodeId, job.spec().constraints().isEmpty() ? List.of()
-                    : job.spec().constraints().stream().map(LabelConstraint::parse).toList()); // validated at submission
+    record Waiting(JobRecord job, Instant readyAt, String avoidNodeId, List<LabelConstraint> constraints,
+                   Instant queueDeadline) {
+    }
+
+    /** What placement needs to know of a job; equal keys fit the same nodes. */
+    record PlacementClass(String jobType, List<String> constraints) {
+        static PlacementClass of(JobSpec spec) {
+            return new PlacementClass(spec.jobType(), spec.constraints().stream().sorted().toList());
         }
     }
 
+    /** A group's first jobs, oldest first, as the scheduler sees them in one round. */
+    record Group(PlacementClass key, List<Waiting> head) {
+    }
+
+    private static final Comparator<Waiting> BY_DEADLINE = Comparator.comparing(Waiting::queueDeadline)
+            .thenComparingLong(w -> w.job().seq()).thenComparing(w -> w.job().id());
+
     private final int capacity;
-    private final LinkedHashMap<String, Waiting> jobs = new LinkedHashMap<>();
+    private final Map<PlacementClass, LinkedHashMap<String, Waiting>> groups = new LinkedHashMap<>();
+    private final Map<String, Waiting> byId = new HashMap<>();
+    private final Map<PlacementClass, String> reasons = new HashMap<>();
+    private final TreeSet<Waiting> deadlines = new TreeSet<>(BY_DEADLINE);
     private int reserved;
 
     ReadyQueue(int capacity) {
@@ -30,7 +53,7 @@ final class ReadyQueue {
     }
 
     synchronized boolean tryReserve() {
-        if (jobs.size() + reserved >= capacity) return false;
+        if (byId.size() + reserved >= capacity) return false;
         reserved++;
         return true;
     }
@@ -39,31 +62,90 @@ final class ReadyQueue {
         reserved--;
     }
 
-    synchronized void addReserved(JobRecord job) {
+    synchronized void addReserved(Waiting w) {
         reserved--;
-        jobs.put(job.id(), new Waiting(job, null));
+        put(w);
     }
 
     /** Jobs found queued at start-up or re-queued: they were accepted before, so they are never refused. */
-    synchronized void addAccepted(JobRecord job, String avoidNodeId) {
-        jobs.put(job.id(), new Waiting(job, avoidNodeId));
+    synchronized void addAccepted(Waiting w) {
+        put(w);
     }
 
-    /** The oldest {@code n} jobs, oldest first. */
-    synchronized List<Waiting> head(int n) {
-        List<Waiting> out = new ArrayList<>(Math.min(n, jobs.size()));
-        for (Waiting w : jobs.values()) {
-            if (out.size() == n) break;
-            out.add(w);
+    private void put(Waiting w) {
+        Waiting old = byId.put(w.job().id(), w);
+        if (old != null) unlink(old);
+        groups.computeIfAbsent(PlacementClass.of(w.job().spec()), k -> new LinkedHashMap<>()).put(w.job().id(), w);
+        deadlines.add(w);
+    }
+
+    /** Every group's first {@code perGroup} jobs (copies: the queue may change while a round is placed). */
+    synchronized List<Group> heads(int perGroup) {
+        List<Group> out = new ArrayList<>(groups.size());
+        for (var e : groups.entrySet()) {
+            List<Waiting> head = new ArrayList<>(Math.min(perGroup, e.getValue().size()));
+            for (Waiting w : e.getValue().values()) {
+                if (head.size() == perGroup) break;
+                head.add(w);
+            }
+            out.add(new Group(e.getKey(), head));
         }
         return out;
     }
 
     synchronized boolean remove(String jobId) {
-        return jobs.remove(jobId) != null;
+        Waiting w = byId.remove(jobId);
+        if (w == null) return false;
+        unlink(w);
+        return true;
+    }
+
+    private void unlink(Waiting w) {
+        deadlines.remove(w);
+        PlacementClass key = PlacementClass.of(w.job().spec());
+        LinkedHashMap<String, Waiting> group = groups.get(key);
+        if (group == null) return;
+        group.remove(w.job().id(), w);
+        if (group.isEmpty()) {
+            groups.remove(key);
+            reasons.remove(key);
+        }
+    }
+
+    /** A job taken out past its queue deadline, with why its group was waiting (null: not said yet). */
+    record Expired(Waiting waiting, String reason) {
+    }
+
+    /** Removes and returns the jobs whose queue deadline is at or before {@code now}, earliest first. */
+    synchronized List<Expired> expired(Instant now) {
+        List<Expired> out = new ArrayList<>();
+        while (!deadlines.isEmpty() && !deadlines.first().queueDeadline().isAfter(now)) {
+            Waiting w = deadlines.first();
+            String reason = reasons.get(PlacementClass.of(w.job().spec()));
+            byId.remove(w.job().id());
+            unlink(w);
+            out.add(new Expired(w, reason));
+        }
+        return out;
+    }
+
+    /** The earliest queue deadline, or null when nothing waits. */
+    synchronized Instant nextDeadline() {
+        return deadlines.isEmpty() ? null : deadlines.first().queueDeadline();
+    }
+
+    /** Why the jobs of a group wait (null: it fits, or was not tried yet). */
+    synchronized void setReason(PlacementClass key, String reason) {
+        if (!groups.containsKey(key)) return;
+        if (reason == null) reasons.remove(key); else reasons.put(key, reason);
+    }
+
+    synchronized String reason(String jobId) {
+        Waiting w = byId.get(jobId);
+        return w == null ? null : reasons.get(PlacementClass.of(w.job().spec()));
     }
 
     synchronized int size() {
-        return jobs.size();
+        return byId.size();
     }
 }

@@ -22,6 +22,10 @@ public final class SpecHash {
             field(md, e.getKey());
             bytes(md, e.getValue());
         }
+        if (spec.queueTimeoutSeconds() != null) { // only when set: hashes stored before the field existed still match
+            field(md, null); // ends the files
+            field(md, "queue_timeout=" + spec.queueTimeoutSeconds());
+        }
         return HexFormat.of().formatHex(md.digest());
     }
 

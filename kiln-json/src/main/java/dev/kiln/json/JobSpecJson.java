@@ -31,11 +31,13 @@ public final class JobSpecJson {
         n.put("job_type", spec.jobType());
         n.put("timeout_seconds", spec.timeoutSeconds());
         spec.constraints().forEach(n.putArray("constraints")::add);
+        if (spec.queueTimeoutSeconds() != null) n.put("queue_timeout_seconds", spec.queueTimeoutSeconds());
         return n;
     }
 
     public static JobSpec fromTree(JsonNode n) {
         return new JobSpec(optText(n, "code"), optText(n, "input_data_json"), base64Map(n, "files"),
-                optText(n, "job_type"), optInteger(n, "timeout_seconds"), optStrings(n, "constraints"));
+                optText(n, "job_type"), optInteger(n, "timeout_seconds"), optStrings(n, "constraints"),
+                optInteger(n, "queue_timeout_seconds"));
     }
 }

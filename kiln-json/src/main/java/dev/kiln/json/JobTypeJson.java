@@ -48,6 +48,7 @@ public final class JobTypeJson {
         n.put("pool_size", t.pool().size());
         n.put("pool_refill_concurrency", t.pool().refillConcurrency());
         n.put("pool_idle_ttl", t.pool().idleTtlSeconds());
+        if (t.queueTimeoutSeconds() != null) n.put("queue_timeout", t.queueTimeoutSeconds());
         return n;
     }
 
@@ -58,7 +59,7 @@ public final class JobTypeJson {
                 longInteger(n, "max_output_bytes"), longInteger(n, "tmp_size_bytes"),
                 new PackageSpec(optText(n, "python_version"), optStrings(n, "requirements"),
                         optStrings(n, "shared_code")),
-                pool(n));
+                pool(n), optInteger(n, "queue_timeout"));
     }
 
     private static WarmPoolSpec pool(JsonNode n) {

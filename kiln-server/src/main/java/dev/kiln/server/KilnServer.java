@@ -102,7 +102,8 @@ public final class KilnServer implements AutoCloseable {
                     new CompositeEvents(metrics, environments, extraEvents),
                     new OrchestratorSettings(config.maxQueueSize(), config.maxAttempts(), config.requestLimits(),
                     config.outputLimits(), null,
-                    java.time.Duration.ofSeconds(config.nodes().reconnectGraceSeconds())));
+                    java.time.Duration.ofSeconds(config.nodes().reconnectGraceSeconds()),
+                    java.time.Duration.ofSeconds(config.queueTimeoutSeconds())));
             opened.add(orchestrator);
             Path spool = config.dataDir().resolve("node-results");
             dev.kiln.sandbox.FileTrees.deleteRecursively(spool); // a crashed run's half-received results

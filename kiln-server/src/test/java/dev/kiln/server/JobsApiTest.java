@@ -45,6 +45,28 @@ class JobsApiTest {
     }
 
     @Test
+    void executionsListEachAttemptWithNodeStatusAndTimings() {
+        JobResponse done = kiln.client.execute(JobRequest.python("print(1)"));
+        JsonNode list = kiln.client.executions(done.jobId());
+        assertThat(list.path("job_id").asString()).isEqualTo(done.jobId());
+        assertThat(list.path("executions")).hasSize(1);
+        JsonNode e = list.path("executions").get(0);
+        assertThat(e.path("execution_id").asString()).isEqualTo(done.jobId() + "-1");
+        assertThat(e.path("attempt").intValue()).isEqualTo(1);
+        assertThat(e.path("node_id").asString()).isEqualTo(done.nodeId());
+        assertThat(e.path("status").asString()).isEqualTo("succeeded");
+        assertThat(e.path("exit_code").intValue()).isZero();
+        assertThat(e.path("started_at").asString()).isNotBlank();
+        assertThat(e.path("deadline_at").asString()).isGreaterThan(e.path("started_at").asString());
+        assertThat(e.path("finished_at").asString()).isNotBlank();
+        assertThat(e.path("duration_ms").isNumber()).isTrue();
+        assertThat(e.path("error").isNull()).isTrue();
+
+        assertThatThrownBy(() -> kiln.client.executions("00000000-0000-7000-8000-000000000000"))
+                .isInstanceOfSatisfying(KilnApiException.class, ex -> assertThat(ex.status()).isEqualTo(404));
+    }
+
+    @Test
     void idempotencyKeyReturnsTheSameJobAndConflictsOnADifferentBody() {
         JobRequest r = JobRequest.python("print('idem')").withIdempotencyKey("key-1");
         JobResponse first = kiln.client.submit(r);

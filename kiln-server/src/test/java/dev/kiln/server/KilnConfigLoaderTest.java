@@ -41,6 +41,18 @@ class KilnConfigLoaderTest {
     }
 
     @Test
+    void queueTimeoutForTheServerAndPerJobType() {
+        KilnConfig c = parse("queue_timeout: 120\njob_types: [{name: a, queue_timeout: 5}, {name: b}]");
+        assertThat(c.queueTimeoutSeconds()).isEqualTo(120);
+        assertThat(c.jobTypes().get(0).queueTimeoutSeconds()).isEqualTo(5);
+        assertThat(c.jobTypes().get(1).queueTimeoutSeconds()).isNull();
+        assertThat(KilnConfig.defaults().queueTimeoutSeconds()).isEqualTo(3600);
+        assertThatThrownBy(() -> parse("queue_timeout: 0")).hasMessageContaining("queue_timeout");
+        assertThatThrownBy(() -> parse("job_types: [{name: a, queue_timeout: 604801}]"))
+                .hasMessageContaining("job_types[0].queue_timeout");
+    }
+
+    @Test
     void rejectsBadValuesNamingFileFieldAndWhy() {
         assertThatThrownBy(() -> parse("job_types: [{name: a, memory_limit: 5x}]"))
                 .isInstanceOf(ConfigException.class)

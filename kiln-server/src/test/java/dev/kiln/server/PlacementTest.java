@@ -44,6 +44,60 @@ class PlacementTest {
     }
 
     @Test
+    void thousandsOfJobsThatFitNowhereDoNotHoldUpOneThatFits() {
+        // More than a round's scan once was (1,024): the dispatcher must not look at them one by one.
+        java.util.List<String> stuck = new java.util.ArrayList<>();
+        for (int i = 0; i < 1_100; i++) {
+            stuck.add(kiln.client.submit(JobRequest.python("pass").withConstraints("zone=nowhere")).jobId());
+        }
+        JobResponse fits = kiln.client.submit(JobRequest.python("pass"));
+        assertThat(kiln.client.get(fits.jobId(), 20).status()).isEqualTo("succeeded");
+        assertThat(kiln.client.get(stuck.getLast(), 0).queueReason()).isEqualTo("1 node, 0 match zone=nowhere");
+        for (String id : stuck) kiln.client.cancel(id);
+        assertThat(kiln.client.get(stuck.getFirst(), 0).status()).isEqualTo("cancelled");
+    }
+
+    @Test
+    void aJobThatWaitsPastItsQueueTimeoutFailsWithTheReason() {
+        JobResponse job = kiln.client.submit(JobRequest.python("pass").withConstraints("gpu=true").withQueueTimeout(1));
+        JobResponse done = kiln.client.get(job.jobId(), 20);
+        assertThat(done.status()).isEqualTo("failed");
+        assertThat(done.error().type()).isEqualTo("queue_timeout");
+        assertThat(done.error().phase()).isEqualTo("queue");
+        assertThat(done.error().message()).contains("queue_timeout of 1 s").endsWith(": 1 node, 0 match gpu=true");
+        assertThat(kiln.client.executions(job.jobId()).path("executions")).isEmpty();
+    }
+
+    @Test
+    void aJobTypesQueueTimeoutAppliesToItsJobs() {
+        kiln.client.putJobType("impatient", Map.of("queue_timeout", 1, "executor", "noop"));
+        try {
+            JobResponse job = kiln.client.submit(JobRequest.python("pass").withJobType("impatient")
+                    .withConstraints("zone=b"));
+            JobResponse done = kiln.client.get(job.jobId(), 20);
+            assertThat(done.error().type()).isEqualTo("queue_timeout");
+            assertThat(kiln.client.jobType("impatient").path("queue_timeout").intValue()).isEqualTo(1);
+            // The job's own value wins over its type's.
+            JobResponse patient = kiln.client.submit(JobRequest.python("pass").withJobType("impatient")
+                    .withConstraints("zone=b").withQueueTimeout(600));
+            Awaitility.await().pollDelay(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5))
+                    .until(() -> kiln.client.get(patient.jobId(), 0).status().equals("queued"));
+            assertThat(kiln.client.cancel(patient.jobId()).status()).isEqualTo("cancelled");
+        } finally {
+            kiln.client.deleteJobType("impatient");
+        }
+    }
+
+    @Test
+    void aBadQueueTimeoutIsRefusedNamingTheField() throws Exception {
+        for (String bad : new String[]{"0", "-1", "1.5", "\"soon\"", String.valueOf(7 * 24 * 3600 + 1)}) {
+            var r = kiln.post("/jobs", "{\"code\": \"pass\", \"queue_timeout\": " + bad + "}");
+            assertThat(r.statusCode()).as(bad).isEqualTo(400);
+            assertThat(r.body()).as(bad).contains("\"field\":\"queue_timeout\"").contains("604800");
+        }
+    }
+
+    @Test
     void aJobThatFitsNowhereWaitsWithAReasonAndDoesNotBlockOthers() {
         JobResponse gpu = kiln.client.submit(JobRequest.python("pass").withConstraints("gpu=true"));
         JobResponse wrongZone = kiln.client.submit(JobRequest.python("pass").withConstraints("zone!=a"));

@@ -51,9 +51,14 @@ final class ArtifactChunkStream extends InputStream {
     /** False at the end; throws when a chunk is missing before it. */
     private boolean fetch() throws IOException {
         if (position >= size) return false;
-        Optional<byte[]> data = jdbi.withHandle(h -> h.createQuery(
-                        "SELECT data FROM artifact_chunks WHERE artifact_id = :id AND chunk = :chunk")
-                .bind("id", artifactId).bind("chunk", next).mapTo(byte[].class).findOne());
+        Optional<byte[]> data;
+        try {
+            data = jdbi.withHandle(h -> h.createQuery(
+                            "SELECT data FROM artifact_chunks WHERE artifact_id = :id AND chunk = :chunk")
+                    .bind("id", artifactId).bind("chunk", next).mapTo(byte[].class).findOne());
+        } catch (RuntimeException e) {
+            throw new IOException("cannot read the artifact from the database: " + e.getMessage(), e);
+        }
         if (data.isEmpty() || data.get().length == 0) {
             throw new IOException("artifact was replaced or deleted while being read (at byte " + position + ")");
         }

@@ -1,5 +1,10 @@
 package dev.kiln.store;
 
+import dev.kiln.core.ErrorType;
+import dev.kiln.core.ExecutionRecord;
+import dev.kiln.core.ExecutionRequest;
+import dev.kiln.core.ExecutionStatus;
+import dev.kiln.core.JobError;
 import dev.kiln.core.JobPage;
 import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobResult;
@@ -45,6 +50,7 @@ final class JobsTable {
 
     private final JsonMapper json = JsonMapper.builder().build();
     private final JobRowMapper rows = new JobRowMapper(json);
+    private final ExecutionsTable executions = new ExecutionsTable();
     private final SqlDialect dialect;
 
     JobsTable(SqlDialect dialect) {
@@ -134,31 +140,46 @@ final class JobsTable {
         return Collections.unmodifiableMap(counts);
     }
 
-    TableWrite<Boolean> markRunning(String id, long expectedVersion, int attempt, String nodeId,
-                                              Instant startedAt) {
-        Objects.requireNonNull(startedAt, "startedAt");
-        return transition(id, expectedVersion, JobStatus.RUNNING,
+    /** The claim and its execution row, in one write. */
+    TableWrite<Boolean> markRunning(JobStore.Claim c) {
+        Objects.requireNonNull(c.startedAt(), "startedAt");
+        String executionId = ExecutionRequest.executionId(c.id(), c.attempt());
+        return transition(c.id(), c.expectedVersion(), JobStatus.RUNNING,
                 "attempt = :attempt, node_id = :nodeId, started_at = :startedAt",
-                u -> u.bind("attempt", attempt).bind("nodeId", nodeId).bind("startedAt", startedAt.toEpochMilli()));
+                u -> u.bind("attempt", c.attempt()).bind("nodeId", c.nodeId())
+                        .bind("startedAt", c.startedAt().toEpochMilli()),
+                h -> executions.start(h, executionId, c.id(), c.attempt(), c.nodeId(), c.startedAt(),
+                        c.deadlineAt()));
     }
 
-    TableWrite<Boolean> requeue(String id, long expectedVersion) {
-        return transition(id, expectedVersion, JobStatus.QUEUED, "node_id = NULL", u -> u);
+    TableWrite<Boolean> requeue(String id, long expectedVersion, String reason, Instant at) {
+        Objects.requireNonNull(reason, "reason");
+        Objects.requireNonNull(at, "at");
+        JobError why = new JobError(ErrorType.SANDBOX_ERROR, reason, JobError.PHASE_EXECUTION);
+        return transition(id, expectedVersion, JobStatus.QUEUED, "node_id = NULL", u -> u,
+                h -> executions.end(h, id, ExecutionStatus.INTERRUPTED, at, null, why));
+    }
+
+    List<ExecutionRecord> executions(Handle h, String jobId) {
+        return executions.ofJob(h, jobId);
     }
 
     TableWrite<Boolean> complete(String id, long expectedVersion, JobStatus status, JobResult result,
-                                           Instant finishedAt) {
+                                 Instant finishedAt) {
         if (!status.isTerminal()) throw new IllegalArgumentException("complete needs a terminal status, got " + status);
         Objects.requireNonNull(result, "result");
         Objects.requireNonNull(finishedAt, "finishedAt");
         String resultJson = json.writeValueAsString(JobResultJson.toTree(result));
+        ExecutionStatus ended = ExecutionStatus.endingJob(status);
         return transition(id, expectedVersion, status, "result_json = :resultJson, finished_at = :finishedAt",
-                u -> u.bind("resultJson", resultJson).bind("finishedAt", finishedAt.toEpochMilli()));
+                u -> u.bind("resultJson", resultJson).bind("finishedAt", finishedAt.toEpochMilli()),
+                h -> executions.end(h, id, ended, finishedAt, result.exitCode(), result.error()));
     }
 
     /**
      * Up to {@code limit} of the oldest QUEUED jobs to RUNNING in one statement, as {@link #markRunning} would with
-     * each job's next attempt; returns them oldest first. The lock clause (PostgreSQL: {@code FOR UPDATE SKIP
+     * each job's next attempt, each with its execution row (no deadline: the caller knows none before it sees the
+     * jobs); returns them oldest first. The lock clause (PostgreSQL: {@code FOR UPDATE SKIP
      * LOCKED}) makes concurrent claims take disjoint jobs without waiting for each other; the outer status check
      * drops a row another writer changed after the pick saw it.
      *
@@ -184,6 +205,10 @@ final class JobsTable {
                     .map(rows)
                     .list());
             claimed.sort(java.util.Comparator.comparingLong(JobRecord::seq)); // RETURNING has no order
+            for (JobRecord j : claimed) {
+                executions.start(h, ExecutionRequest.executionId(j.id(), j.attempt()), j.id(), j.attempt(), nodeId,
+                        startedAt, null);
+            }
             return List.copyOf(claimed);
         };
     }
@@ -192,9 +217,14 @@ final class JobsTable {
         Update bind(Update update);
     }
 
+    /** What else a transition changes, in its transaction, once its compare-and-set applied. */
+    private interface OnApplied {
+        void run(Handle h);
+    }
+
     /** The one compare-and-set: applies iff the row has {@code expectedVersion} and may move to {@code to}. */
     private static TableWrite<Boolean> transition(String id, long expectedVersion, JobStatus to,
-                                                            String setColumns, Bindings bindings) {
+                                                  String setColumns, Bindings bindings, OnApplied onApplied) {
         List<String> from = Arrays.stream(JobStatus.values())
                 .filter(s -> s.canTransitionTo(to))
                 .map(JobStatus::wireName)
@@ -207,7 +237,9 @@ final class JobsTable {
                     .bind("id", id)
                     .bind("expectedVersion", expectedVersion)
                     .bindList("fromStatuses", from);
-            return bindings.bind(update).execute() == 1;
+            if (bindings.bind(update).execute() != 1) return false;
+            onApplied.run(h);
+            return true;
         };
     }
 }

@@ -5,6 +5,7 @@ import dev.kiln.core.ArtifactStore;
 import dev.kiln.core.CollectedArtifact;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.StandardOpenOption;
@@ -29,9 +30,11 @@ final class PostgresArtifactStore implements ArtifactStore {
     private static final Logger log = LoggerFactory.getLogger(PostgresArtifactStore.class);
 
     private final Jdbi jdbi;
+    private final StoreFailures failures;
 
-    PostgresArtifactStore(Jdbi jdbi) {
+    PostgresArtifactStore(Jdbi jdbi, StoreFailures failures) {
         this.jdbi = jdbi;
+        this.failures = failures;
     }
 
     @Override
@@ -43,13 +46,18 @@ final class PostgresArtifactStore implements ArtifactStore {
                 throw new IOException("collected artifact " + a.file() + " is not a regular file");
             }
         }
-        jdbi.inTransaction(h -> {
-            // Two imports of one job at once would race for its (job_id, name) rows: the second waits here.
-            h.createQuery("SELECT pg_advisory_xact_lock(hashtext(:job))").bind("job", jobId).mapTo(String.class).one();
-            h.createUpdate("DELETE FROM artifacts WHERE job_id = :job").bind("job", jobId).execute();
-            for (CollectedArtifact a : artifacts) insert(h, jobId, a);
-            return null;
-        });
+        try {
+            failures.write(() -> jdbi.inTransaction(h -> {
+                // Two imports of one job at once would race for its (job_id, name) rows: the second waits here.
+                h.createQuery("SELECT pg_advisory_xact_lock(hashtext(:job))").bind("job", jobId)
+                        .mapTo(String.class).one();
+                h.createUpdate("DELETE FROM artifacts WHERE job_id = :job").bind("job", jobId).execute();
+                for (CollectedArtifact a : artifacts) insert(h, jobId, a);
+                return null;
+            }));
+        } catch (UncheckedIOException e) {
+            throw e.getCause(); // the collected file's, not the database's: rolled back
+        }
         for (CollectedArtifact a : artifacts) {
             try {
                 Files.deleteIfExists(a.file());
@@ -61,7 +69,7 @@ final class PostgresArtifactStore implements ArtifactStore {
         return artifacts.stream().map(CollectedArtifact::toArtifact).toList();
     }
 
-    private static void insert(Handle h, String jobId, CollectedArtifact a) throws IOException {
+    private static void insert(Handle h, String jobId, CollectedArtifact a) {
         long id = h.createQuery("INSERT INTO artifacts (job_id, name, size, sha256) "
                         + "VALUES (:job, :name, :size, :sha) RETURNING id")
                 .bind("job", jobId).bind("name", a.name()).bind("size", a.size()).bind("sha", a.sha256())
@@ -79,27 +87,30 @@ final class PostgresArtifactStore implements ArtifactStore {
                         .bind("id", id).bind("chunk", chunk)
                         .bind("data", n == CHUNK_BYTES ? buffer : Arrays.copyOf(buffer, n)).execute();
             }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         if (total != a.size()) {
-            throw new IOException("artifact '" + a.name() + "' has " + (total > a.size() ? "more than " : "")
-                    + total + " bytes, expected " + a.size());
+            throw new UncheckedIOException(new IOException("artifact '" + a.name() + "' has "
+                    + (total > a.size() ? "more than " : "") + total + " bytes, expected " + a.size()));
         }
     }
 
     @Override
     public Optional<InputStream> open(String jobId, String name) {
         if (!ArtifactNames.isJobId(jobId) || !ArtifactNames.isName(name)) return Optional.empty();
-        return jdbi.withHandle(h -> h.createQuery("SELECT id, size FROM artifacts WHERE job_id = :job AND name = :name")
+        return failures.read(() -> jdbi.withHandle(h -> h.createQuery(
+                                "SELECT id, size FROM artifacts WHERE job_id = :job AND name = :name")
                         .bind("job", jobId).bind("name", name)
                         .map((rs, ctx) -> new ArtifactChunkStream(jdbi, rs.getLong("id"), rs.getLong("size")))
-                        .findOne())
+                        .findOne()))
                 .map(InputStream.class::cast);
     }
 
     @Override
     public void deleteAll(String jobId) {
         ArtifactNames.requireJobId(jobId);
-        jdbi.useTransaction(h -> h.createUpdate("DELETE FROM artifacts WHERE job_id = :job").bind("job", jobId)
-                .execute());
+        failures.write(() -> jdbi.withHandle(h -> h.createUpdate("DELETE FROM artifacts WHERE job_id = :job")
+                .bind("job", jobId).execute()));
     }
 }

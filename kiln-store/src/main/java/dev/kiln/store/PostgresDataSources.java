@@ -13,7 +13,8 @@ import org.postgresql.ds.PGSimpleDataSource;
 final class PostgresDataSources {
     static final int POOL_SIZE = 10;
     private static final int CONNECT_TIMEOUT_SECONDS = 10;
-    private static final long POOL_WAIT_MS = 30_000;
+    // Past this a request fails as a store outage (503, retried) rather than hanging while the database is away.
+    private static final long POOL_WAIT_MS = 5_000;
 
     private PostgresDataSources() {
     }

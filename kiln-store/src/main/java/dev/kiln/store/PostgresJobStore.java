@@ -2,6 +2,7 @@ package dev.kiln.store;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.kiln.core.ArtifactStore;
+import dev.kiln.core.ExecutionRecord;
 import dev.kiln.core.JobPage;
 import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobResult;
@@ -10,6 +11,7 @@ import dev.kiln.core.JobStore;
 import dev.kiln.core.JobTypeStore;
 import dev.kiln.core.NewJob;
 import dev.kiln.core.SharedQueue;
+import dev.kiln.core.StoreHealth;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -28,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * changed. {@link #claimQueued} is the claim several replicas can run at once.
  *
  * <p>The job types and the artifacts live in the same database ({@link #jobTypes}, {@link #artifacts}), so that every
- * replica reads the same ones.
+ * replica reads the same ones. The database's own failures (unreachable, connection lost) become
+ * {@link dev.kiln.core.StoreUnavailableException}s, as under SQLite ({@link StoreFailures}).
  */
 public final class PostgresJobStore implements JobStore, SharedQueue {
     private static final Logger log = LoggerFactory.getLogger(PostgresJobStore.class);
@@ -37,6 +40,7 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
     private final HikariDataSource pool;
     private final Jdbi jdbi;
     private final JobsTable jobs = new JobsTable(SqlDialect.POSTGRESQL);
+    private final StoreFailures failures = new StoreFailures();
 
     private PostgresJobStore(StoreLocation.Postgres location, HikariDataSource pool) {
         this.location = location;
@@ -64,7 +68,11 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
 
     /** One transaction per write, committed before this returns. */
     <T> T write(TableWrite<T> write) {
-        return jdbi.inTransaction(write::applyTo);
+        return failures.write(() -> jdbi.inTransaction(write::applyTo));
+    }
+
+    private <T> T read(org.jdbi.v3.core.HandleCallback<T, RuntimeException> query) {
+        return failures.read(() -> jdbi.withHandle(query));
     }
 
     @Override
@@ -74,36 +82,30 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
 
     @Override
     public Optional<JobRecord> find(String id) {
-        return jdbi.withHandle(h -> jobs.find(h, id));
+        return read(h -> jobs.find(h, id));
     }
 
     @Override
     public JobPage list(JobStatus status, int limit, String cursor) {
-        return jdbi.withHandle(h -> jobs.list(h, status, limit, cursor));
+        return read(h -> jobs.list(h, status, limit, cursor));
     }
 
     @Override
     public List<JobRecord> findByStatus(JobStatus status, int limit) {
-        return jdbi.withHandle(h -> jobs.findByStatus(h, status, limit));
-    }
-
-    @Override
-    public boolean markRunning(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt) {
-        return write(jobs.markRunning(id, expectedVersion, attempt, nodeId, startedAt));
+        return read(h -> jobs.findByStatus(h, status, limit));
     }
 
     /**
-     * The whole round in one transaction. Rows are updated in id order, so two replicas claiming overlapping
-     * rounds lock rows in the same order and cannot deadlock.
+     * The whole round in one transaction, each claim with its execution row. Rows are updated in id order, so two
+     * replicas claiming overlapping rounds lock rows in the same order and cannot deadlock.
      */
     @Override
     public List<Boolean> markRunning(List<Claim> claims) {
         List<Integer> order = new ArrayList<>();
         List<TableWrite<Boolean>> writes = new ArrayList<>(claims.size());
         for (int i = 0; i < claims.size(); i++) {
-            Claim c = claims.get(i);
             order.add(i);
-            writes.add(jobs.markRunning(c.id(), c.expectedVersion(), c.attempt(), c.nodeId(), c.startedAt()));
+            writes.add(jobs.markRunning(claims.get(i)));
         }
         order.sort(Comparator.comparing(i -> claims.get(i).id()));
         if (writes.isEmpty()) return List.of();
@@ -121,8 +123,8 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
     }
 
     @Override
-    public boolean requeue(String id, long expectedVersion) {
-        return write(jobs.requeue(id, expectedVersion));
+    public boolean requeue(String id, long expectedVersion, String reason, Instant at) {
+        return write(jobs.requeue(id, expectedVersion, reason, at));
     }
 
     @Override
@@ -131,18 +133,23 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
     }
 
     @Override
+    public List<ExecutionRecord> executions(String jobId) {
+        return read(h -> jobs.executions(h, jobId));
+    }
+
+    @Override
     public Map<JobStatus, Long> countByStatus() {
-        return jdbi.withHandle(jobs::countByStatus);
+        return read(jobs::countByStatus);
     }
 
     /** Run-time job types, in the same database. */
     public JobTypeStore jobTypes() {
-        return new SqlJobTypeStore(this::write, jdbi);
+        return new SqlJobTypeStore(this::write, jdbi, failures);
     }
 
     /** Artifacts, in the same database: readable from every replica. */
     public ArtifactStore artifacts() {
-        return new PostgresArtifactStore(jdbi);
+        return new PostgresArtifactStore(jdbi, failures);
     }
 
     @Override
@@ -153,6 +160,13 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
             log.warn("job store health check failed ({}): {}", location, e.toString());
             return false;
         }
+    }
+
+    /** Unhealthy when the database does not answer, or while the latest read or write failed. */
+    @Override
+    public StoreHealth health() {
+        if (!isHealthy()) return StoreHealth.failing("the database does not answer", Instant.now());
+        return failures.health();
     }
 
     @Override

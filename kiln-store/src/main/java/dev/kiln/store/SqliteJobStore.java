@@ -1,6 +1,8 @@
 package dev.kiln.store;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.kiln.core.ExecutionRecord;
+import dev.kiln.core.StoreHealth;
 import dev.kiln.core.JobPage;
 import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobResult;
@@ -38,6 +40,7 @@ public final class SqliteJobStore implements JobStore, SharedQueue {
     private final GroupCommitter committer;
     private final Jdbi reader;
     private final JobsTable jobs = new JobsTable(SqlDialect.SQLITE);
+    private final StoreFailures failures = new StoreFailures();
 
     private SqliteJobStore(HikariDataSource writerPool, HikariDataSource readerPool) {
         this.writerPool = writerPool;
@@ -75,27 +78,23 @@ public final class SqliteJobStore implements JobStore, SharedQueue {
 
     @Override
     public Inserted insert(NewJob job) {
-        return committer.run(jobs.insert(job));
+        var write = jobs.insert(job);
+        return failures.write(() -> committer.run(write));
     }
 
     @Override
     public Optional<JobRecord> find(String id) {
-        return reader.withHandle(h -> jobs.find(h, id));
+        return failures.read(() -> reader.withHandle(h -> jobs.find(h, id)));
     }
 
     @Override
     public JobPage list(JobStatus status, int limit, String cursor) {
-        return reader.withHandle(h -> jobs.list(h, status, limit, cursor));
+        return failures.read(() -> reader.withHandle(h -> jobs.list(h, status, limit, cursor)));
     }
 
     @Override
     public List<JobRecord> findByStatus(JobStatus status, int limit) {
-        return reader.withHandle(h -> jobs.findByStatus(h, status, limit));
-    }
-
-    @Override
-    public boolean markRunning(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt) {
-        return committer.run(jobs.markRunning(id, expectedVersion, attempt, nodeId, startedAt));
+        return failures.read(() -> reader.withHandle(h -> jobs.findByStatus(h, status, limit)));
     }
 
     /**
@@ -105,40 +104,53 @@ public final class SqliteJobStore implements JobStore, SharedQueue {
     @Override
     public List<Boolean> markRunning(List<Claim> claims) {
         List<TableWrite<Boolean>> writes = new java.util.ArrayList<>(claims.size());
-        for (Claim c : claims) {
-            writes.add(jobs.markRunning(c.id(), c.expectedVersion(), c.attempt(), c.nodeId(), c.startedAt()));
-        }
-        return committer.runUnsynced(h -> {
+        for (Claim c : claims) writes.add(jobs.markRunning(c));
+        return failures.write(() -> committer.runUnsynced(h -> {
             List<Boolean> applied = new java.util.ArrayList<>(writes.size());
             for (TableWrite<Boolean> w : writes) applied.add(w.applyTo(h));
             return applied;
-        });
+        }));
     }
 
     /** Needs no row locks: a SQLite transaction holds the database write lock, so no other claim runs meanwhile. */
     @Override
     public List<JobRecord> claimQueued(int limit, String nodeId, Instant startedAt) {
-        return committer.run(jobs.claimQueued(limit, nodeId, startedAt));
+        var write = jobs.claimQueued(limit, nodeId, startedAt);
+        return failures.write(() -> committer.run(write));
     }
 
     @Override
-    public boolean requeue(String id, long expectedVersion) {
-        return committer.run(jobs.requeue(id, expectedVersion));
+    public boolean requeue(String id, long expectedVersion, String reason, Instant at) {
+        var write = jobs.requeue(id, expectedVersion, reason, at);
+        return failures.write(() -> committer.run(write));
     }
 
     @Override
     public boolean complete(String id, long expectedVersion, JobStatus status, JobResult result, Instant finishedAt) {
-        return committer.run(jobs.complete(id, expectedVersion, status, result, finishedAt));
+        var write = jobs.complete(id, expectedVersion, status, result, finishedAt);
+        return failures.write(() -> committer.run(write));
+    }
+
+    @Override
+    public List<ExecutionRecord> executions(String jobId) {
+        return failures.read(() -> reader.withHandle(h -> jobs.executions(h, jobId)));
     }
 
     /** Run-time job types, stored in the same database; their writes go through the same committer. */
     public JobTypeStore jobTypes() {
-        return new SqlJobTypeStore(committer::run, reader);
+        return new SqlJobTypeStore(committer::run, reader, failures);
     }
 
     @Override
     public Map<JobStatus, Long> countByStatus() {
-        return reader.withHandle(jobs::countByStatus);
+        return failures.read(() -> reader.withHandle(jobs::countByStatus));
+    }
+
+    /** Unhealthy when the database does not answer, or while the latest operation failed (a full disk fails writes only). */
+    @Override
+    public StoreHealth health() {
+        if (!isHealthy()) return StoreHealth.failing("the database does not answer", java.time.Instant.now());
+        return failures.health();
     }
 
     @Override

@@ -436,7 +436,7 @@ class GroupCommitTest {
 
         List<String> ids = new ArrayList<>();
         for (Future<JobStore.Inserted> f : queued) ids.add(f.get().job().id());
-        assertThatThrownBy(() -> store.requeue(ids.getFirst(), 0)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> store.requeue(ids.getFirst(), 0, "test", Instant.now())).isInstanceOf(IllegalStateException.class);
         JobType type = new JobType("t", 1L << 20, 1, 1, 1, 8, false, Map.of(), null, 1, 1L << 20);
         assertThatThrownBy(() -> store.jobTypes().save(type)).isInstanceOf(IllegalStateException.class);
         store.close(); // idempotent

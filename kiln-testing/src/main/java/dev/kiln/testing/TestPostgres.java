@@ -4,23 +4,15 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,32 +23,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link PostgresBinaries}), the cluster lives in a fresh directory under {@code java.io.tmpdir}, and the server
  * listens on a free port of 127.0.0.1 with password (SCRAM) logins only.
  *
- * <p>PostgreSQL refuses to run as root. As root (CI), every PostgreSQL program runs through {@code setpriv} as uid
- * and gid 65534 ({@code nobody}, which initdb needs to find in the passwd file), owning the cluster directory; the
- * binaries are world-readable. That needs no user namespaces, unlike zonky's own launcher ({@code unshare -U}),
- * which containers often forbid. Without root the programs run as the current user.
- *
- * <p>Stopping: a watchdog shell waits on a pipe from this JVM; when the JVM closes it ({@link #close}, at exit) or
- * dies, even by SIGKILL, the watchdog stops the server (fast shutdown, then harder) and deletes the cluster.
+ * <p>PostgreSQL refuses to run as root; {@link ClusterProcesses} runs it as an unprivileged user then, and stops it
+ * even when this JVM is killed. Logins need the password ({@code --auth=scram-sha-256}), so a wrong one is refused as
+ * a production server would.
  */
 public final class TestPostgres implements AutoCloseable {
     public static final String HOST = "127.0.0.1";
-    static final int UNPRIVILEGED_ID = 65534;
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
     private static final String SUPERUSER = "kiln_admin";
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final String WATCHDOG = """
-            read _ignored
-            kill -INT "$1" 2>/dev/null
-            n=0
-            while kill -0 "$1" 2>/dev/null && [ $n -lt 200 ]; do
-              n=$((n + 1))
-              [ $n -eq 100 ] && kill -QUIT "$1" 2>/dev/null
-              [ $n -eq 150 ] && kill -KILL "$1" 2>/dev/null
-              sleep 0.1
-            done
-            rm -rf "$2"
-            """;
     private static TestPostgres shared;
 
     private final Path runDir;
@@ -132,19 +107,13 @@ public final class TestPostgres implements AutoCloseable {
 
     private static TestPostgres start() throws IOException {
         Path bin = PostgresBinaries.unpacked().resolve("bin");
-        boolean root = uid() == 0;
-        Path runDir = Files.createTempDirectory(baseDir(), "cluster-");
+        Path runDir = Files.createTempDirectory(ClusterProcesses.baseDir(), "cluster-");
         Path data = runDir.resolve("data");
         Path log = runDir.resolve("postgres.log");
         String password = randomHex();
         Path pwfile = Files.writeString(runDir.resolve("pwfile"), password + "\n");
-        if (root) {
-            for (Path p : List.of(runDir, pwfile)) {
-                Files.setAttribute(p, "unix:uid", UNPRIVILEGED_ID, LinkOption.NOFOLLOW_LINKS);
-                Files.setAttribute(p, "unix:gid", UNPRIVILEGED_ID, LinkOption.NOFOLLOW_LINKS);
-            }
-        }
-        run(root, log, bin.resolve("initdb").toString(), "-D", data.toString(), "-U", SUPERUSER,
+        ClusterProcesses.handOver(runDir, pwfile);
+        ClusterProcesses.run(log, START_TIMEOUT, bin.resolve("initdb").toString(), "-D", data.toString(), "-U", SUPERUSER,
                 "--pwfile=" + pwfile, "--auth=scram-sha-256", "--encoding=UTF8", "--no-locale", "--no-sync");
         Files.delete(pwfile);
         // Tests need no durability; unix sockets are off so nothing is written outside the cluster directory.
@@ -161,11 +130,9 @@ public final class TestPostgres implements AutoCloseable {
         IOException last = null;
         for (int attempt = 0; attempt < 5; attempt++) {
             int port = freePort();
-            Process postgres = command(root, log, bin.resolve("postgres").toString(), "-D", data.toString(),
-                    "-p", Integer.toString(port)).start();
-            Process watchdog = new ProcessBuilder("sh", "-c", WATCHDOG, "watchdog",
-                    Long.toString(postgres.pid()), runDir.toString())
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process postgres = ClusterProcesses.command(log, bin.resolve("postgres").toString(), "-D",
+                    data.toString(), "-p", Integer.toString(port)).start();
+            Process watchdog = ClusterProcesses.watchdog(postgres, runDir);
             TestPostgres server = new TestPostgres(runDir, port, password, postgres, watchdog);
             try {
                 server.awaitReady(log);
@@ -179,7 +146,7 @@ public final class TestPostgres implements AutoCloseable {
                 watchdog.destroy();
             }
         }
-        deleteTree(runDir);
+        ClusterProcesses.deleteTree(runDir);
         throw last;
     }
 
@@ -187,7 +154,7 @@ public final class TestPostgres implements AutoCloseable {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         SQLException lastFailure = null;
         while (System.nanoTime() < deadline) {
-            if (!postgres.isAlive()) throw new IOException("postgres exited at start:\n" + tail(log));
+            if (!postgres.isAlive()) throw new IOException("postgres exited at start:\n" + ClusterProcesses.tail(log));
             try (Connection c = admin()) {
                 return;
             } catch (SQLException e) {
@@ -200,60 +167,8 @@ public final class TestPostgres implements AutoCloseable {
                 throw new IOException("interrupted while waiting for postgres", e);
             }
         }
-        throw new IOException("postgres not ready after " + START_TIMEOUT + ":\n" + tail(log), lastFailure);
-    }
-
-    private static void run(boolean root, Path log, String... command) throws IOException {
-        Process p = command(root, log, command).start();
-        try {
-            if (!p.waitFor(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(command[0] + " did not finish in " + START_TIMEOUT);
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        }
-        if (p.exitValue() != 0) throw new IOException(command[0] + " failed:\n" + tail(log));
-    }
-
-    /** As root, through setpriv as the unprivileged user; output appended to the cluster's log. */
-    private static ProcessBuilder command(boolean root, Path log, String... command) {
-        List<String> argv = new ArrayList<>();
-        if (root) {
-            argv.addAll(List.of("setpriv", "--reuid=" + UNPRIVILEGED_ID, "--regid=" + UNPRIVILEGED_ID,
-                    "--clear-groups", "--"));
-        }
-        argv.addAll(List.of(command));
-        ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        pb.environment().keySet().removeIf(k -> k.startsWith("PG") || k.startsWith("LC_"));
-        pb.environment().put("LANG", "C");
-        return pb;
-    }
-
-    /** {@code java.io.tmpdir/kiln-embedded-pg-<uid>}: ours alone, and traversable by the unprivileged user. */
-    static Path baseDir() throws IOException {
-        Path base = Path.of(System.getProperty("java.io.tmpdir"), "kiln-embedded-pg-" + uid());
-        if (!Files.exists(base, LinkOption.NOFOLLOW_LINKS)) {
-            Files.createDirectories(base);
-            Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
-        }
-        int owner = (Integer) Files.getAttribute(base, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-        if (!Files.isDirectory(base, LinkOption.NOFOLLOW_LINKS) || owner != uid()) {
-            throw new IOException(base + " is not a directory of this user");
-        }
-        return base;
-    }
-
-    static int uid() {
-        try {
-            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        throw new IOException("postgres not ready after " + START_TIMEOUT + ":\n" + ClusterProcesses.tail(log),
+                lastFailure);
     }
 
     private static int freePort() throws IOException {
@@ -266,31 +181,5 @@ public final class TestPostgres implements AutoCloseable {
         byte[] b = new byte[16];
         RANDOM.nextBytes(b);
         return HexFormat.of().formatHex(b);
-    }
-
-    private static String tail(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
-        } catch (IOException e) {
-            return "(no log: " + e + ")";
-        }
-    }
-
-    static void deleteTree(Path top) throws IOException {
-        Files.walkFileTree(top, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                if (e != null) throw e;
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }

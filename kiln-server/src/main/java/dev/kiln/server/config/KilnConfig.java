@@ -16,7 +16,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                          int maxAttempts, int shutdownGraceSeconds, RequestLimits requestLimits,
                          OutputLimits outputLimits, SandboxSettings sandbox, List<JobType> jobTypes,
                          boolean productionMode, PipSettings pip, java.util.Map<String, String> labels,
-                         NodeSettings nodes, StoreLocation store) {
+                         NodeSettings nodes, int queueTimeoutSeconds, StoreLocation store) {
     public static final int DEFAULT_PORT = 8000;
 
     public KilnConfig {
@@ -28,7 +28,8 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         return new KilnConfig("0.0.0.0", DEFAULT_PORT, Path.of("kiln-data"), "bwrap",
                 Math.max(1, Runtime.getRuntime().availableProcessors()), 10_000, 2, 10, RequestLimits.DEFAULTS,
                 OutputLimits.DEFAULTS, SandboxSettings.DEFAULTS, List.of(), false, PipSettings.DEFAULTS,
-                java.util.Map.of(), NodeSettings.DEFAULTS, StoreLocation.SQLITE);
+                java.util.Map.of(), NodeSettings.DEFAULTS,
+                (int) dev.kiln.core.OrchestratorSettings.DEFAULT_QUEUE_TIMEOUT.toSeconds(), StoreLocation.SQLITE);
     }
 
     /** A mutable copy for the with-methods; one place lists the fields. */
@@ -49,6 +50,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         PipSettings pip;
         java.util.Map<String, String> labels;
         NodeSettings nodes;
+        int queueTimeoutSeconds;
         StoreLocation store;
 
         Builder(KilnConfig c) {
@@ -68,13 +70,14 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
             pip = c.pip;
             labels = c.labels;
             nodes = c.nodes;
+            queueTimeoutSeconds = c.queueTimeoutSeconds;
             store = c.store;
         }
 
         KilnConfig build() {
             return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts,
                     shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip, labels,
-                    nodes, store);
+                    nodes, queueTimeoutSeconds, store);
         }
     }
 
@@ -143,6 +146,10 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     public KilnConfig withRequestLimits(RequestLimits r) {
         return with(b -> b.requestLimits = r);
+    }
+
+    public KilnConfig withQueueTimeoutSeconds(int s) {
+        return with(b -> b.queueTimeoutSeconds = s);
     }
 
     public KilnConfig withNodes(NodeSettings n) {

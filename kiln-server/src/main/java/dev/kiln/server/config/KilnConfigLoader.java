@@ -26,7 +26,8 @@ public final class KilnConfigLoader {
     static final Pattern JOB_TYPE_NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Set<String> TOP = Set.of("host", "port", "data_dir", "executor", "slots", "max_queue_size",
             "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types", "production_mode", "pip", "labels",
-            "local_node", "node_join_token", "node_lease", "node_heartbeat", "node_reconnect_grace", "store");
+            "local_node", "node_join_token", "node_lease", "node_heartbeat", "node_reconnect_grace", "queue_timeout",
+            "store");
     private static final Set<String> PIP = Set.of("index_url", "extra_index_urls", "find_links", "no_index");
     private static final Set<String> LIMITS = Set.of("max_body_size", "max_code_size", "max_input_size", "max_files",
             "max_file_size", "max_files_total_size", "max_stdout", "max_stderr", "max_output_size",
@@ -34,7 +35,8 @@ public final class KilnConfigLoader {
     private static final Set<String> SANDBOX = Set.of("python", "bwrap", "cgroup_parent");
     private static final Set<String> JOB_TYPE = Set.of("name", "memory_limit", "cpu_limit", "timeout", "max_timeout",
             "pids_limit", "network_enabled", "environment", "executor", "max_output_bytes", "tmp_size",
-            "requirements", "python_version", "shared_code", "pool_size", "pool_refill_concurrency", "pool_idle_ttl");
+            "requirements", "python_version", "shared_code", "pool_size", "pool_refill_concurrency", "pool_idle_ttl",
+            "queue_timeout");
     // A PEP 508 requirement: a name, optional extras, version specifiers, markers. Never an option ("-r", "--index").
     private static final Pattern REQUIREMENT = Pattern.compile(
             "[A-Za-z0-9][A-Za-z0-9._-]*(\\[[A-Za-z0-9._, -]+])?\\s*([<>=!~]=?=?\\s*[A-Za-z0-9.*+!_-]+"
@@ -43,6 +45,7 @@ public final class KilnConfigLoader {
     // Names the sandbox sets itself; a job type may not replace them.
     private static final Set<String> RESERVED_ENV = Set.of("PYTHONPATH", "HOME", "TMPDIR");
     private static final long GIB = 1L << 30;
+    private static final int MAX_QUEUE_TIMEOUT = dev.kiln.server.http.JobRequestParser.MAX_QUEUE_TIMEOUT;
 
     private KilnConfigLoader() {
     }
@@ -113,6 +116,7 @@ public final class KilnConfigLoader {
                 root.has("pip") ? pip(root.child("pip"), baseDir) : base.pip(),
                 root.has("labels") ? labels(root) : base.labels(),
                 nodeSettings(root, base.nodes()),
+                root.integer("queue_timeout", base.queueTimeoutSeconds(), 1, MAX_QUEUE_TIMEOUT),
                 root.has("store") ? store(root) : base.store());
     }
 
@@ -255,7 +259,8 @@ public final class KilnConfigLoader {
                 packages(t, baseDir),
                 new WarmPoolSpec(t.has("pool_size") ? t.integer("pool_size", 0, 0, 1024) : null,
                         t.integer("pool_refill_concurrency", WarmPoolSpec.DEFAULT.refillConcurrency(), 1, 64),
-                        t.integer("pool_idle_ttl", WarmPoolSpec.DEFAULT.idleTtlSeconds(), 1, 86_400)));
+                        t.integer("pool_idle_ttl", WarmPoolSpec.DEFAULT.idleTtlSeconds(), 1, 86_400)),
+                t.has("queue_timeout") ? t.integer("queue_timeout", 0, 1, MAX_QUEUE_TIMEOUT) : null);
     }
 
     private static PackageSpec packages(ConfigNode t, Path baseDir) {

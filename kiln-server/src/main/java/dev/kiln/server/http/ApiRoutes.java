@@ -3,6 +3,7 @@ package dev.kiln.server.http;
 import dev.kiln.core.JobPage;
 import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobStatus;
+import dev.kiln.core.StoreHealth;
 import dev.kiln.core.JobType;
 import dev.kiln.core.KilnException;
 import dev.kiln.core.Orchestrator;
@@ -52,6 +53,7 @@ public final class ApiRoutes {
         r.get("/jobs", this::list);
         r.get("/jobs/{id}", this::get);
         r.post("/jobs/{id}/cancel", this::cancel);
+        r.get("/jobs/{id}/executions", this::executions);
         r.get("/jobs/{id}/artifacts/<name>", this::artifact);
         r.get("/health", this::health);
         r.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.get()));
@@ -106,6 +108,15 @@ public final class ApiRoutes {
         send(ctx, o);
     }
 
+    private void executions(Context ctx) {
+        String id = ctx.pathParam("id");
+        ObjectNode o = json.createObjectNode();
+        o.put("job_id", id);
+        ArrayNode list = o.putArray("executions");
+        orchestrator.executions(id).forEach(e -> list.add(jobJson.render(e)));
+        send(ctx, o);
+    }
+
     private void cancel(Context ctx) throws InterruptedException {
         RequestBodies.ignore(ctx);
         send(ctx, view(orchestrator.cancel(ctx.pathParam("id")), true));
@@ -122,10 +133,17 @@ public final class ApiRoutes {
     }
 
     private void health(Context ctx) {
-        boolean storeOk = orchestrator.storeHealthy();
+        StoreHealth store = orchestrator.storeHealth();
+        boolean storeOk = store.ok();
         ObjectNode o = json.createObjectNode();
         o.put("status", storeOk ? "ok" : "degraded");
         o.put("store", storeOk ? "ok" : "error");
+        if (!storeOk) {
+            o.put("store_problem", store.problem());
+            if (store.since() != null) o.put("store_failing_since", store.since().toString());
+            o.put("pending_writes", orchestrator.pendingWrites());
+            ctx.header("Retry-After", String.valueOf(dev.kiln.core.StoreUnavailableException.RETRY_AFTER_SECONDS));
+        }
         o.put("queue_depth", orchestrator.queueDepth());
         o.put("running", orchestrator.runningCount());
         o.put("capacity", orchestrator.capacity());

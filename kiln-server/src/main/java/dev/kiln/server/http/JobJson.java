@@ -1,6 +1,7 @@
 package dev.kiln.server.http;
 
 import dev.kiln.core.Artifact;
+import dev.kiln.core.ExecutionRecord;
 import dev.kiln.core.JobError;
 import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobResult;
@@ -66,6 +67,25 @@ public final class JobJson {
         o.put("created_at", job.createdAt().toString());
         o.put("started_at", job.startedAt() == null ? null : job.startedAt().toString());
         o.put("finished_at", job.finishedAt() == null ? null : job.finishedAt().toString());
+        return o;
+    }
+
+    /** One attempt, as {@code GET /jobs/{id}/executions} lists it (Bacalhau's {@code job executions}). */
+    ObjectNode render(ExecutionRecord e) {
+        ObjectNode o = json.createObjectNode();
+        o.put("execution_id", e.id());
+        o.put("job_id", e.jobId());
+        o.put("attempt", e.attempt());
+        o.put("node_id", e.nodeId());
+        o.put("status", e.status().wireName());
+        o.put("started_at", e.startedAt().toString());
+        o.put("deadline_at", e.deadlineAt() == null ? null : e.deadlineAt().toString());
+        o.put("finished_at", e.finishedAt() == null ? null : e.finishedAt().toString());
+        if (e.finishedAt() == null) o.putNull("duration_ms");
+        else o.put("duration_ms", Duration.between(e.startedAt(), e.finishedAt()).toMillis());
+        if (e.exitCode() == null) o.putNull("exit_code"); else o.put("exit_code", e.exitCode());
+        o.put("cancel_requested", e.cancelRequested());
+        o.set("error", e.error() == null ? null : error(e.error()));
         return o;
     }
 

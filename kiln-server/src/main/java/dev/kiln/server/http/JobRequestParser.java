@@ -20,7 +20,9 @@ public final class JobRequestParser {
     }
 
     private static final Set<String> FIELDS = Set.of("code", "input_data", "job_type", "timeout", "files",
-            "idempotency_key", "constraints");
+            "idempotency_key", "constraints", "queue_timeout");
+    /** The longest a job may ask to wait for a node: a week. */
+    public static final int MAX_QUEUE_TIMEOUT = 7 * 24 * 3600;
 
     private final JsonMapper json;
 
@@ -45,10 +47,12 @@ public final class JobRequestParser {
         String input = root.has("input_data") && !root.get("input_data").isNull()
                 ? json.writeValueAsString(root.get("input_data")) : null;
         String jobType = optionalString(root, "job_type");
-        Integer timeout = timeout(root);
+        Integer timeout = seconds(root, "timeout", Integer.MAX_VALUE);
+        Integer queueTimeout = seconds(root, "queue_timeout", MAX_QUEUE_TIMEOUT);
         Map<String, byte[]> files = files(root);
         String key = allowIdempotencyKey ? optionalString(root, "idempotency_key") : null;
-        return new Parsed(new JobSpec(code, input, files, jobType, timeout, constraints(root)), key);
+        return new Parsed(new JobSpec(code, input, files, jobType, timeout, constraints(root), queueTimeout),
+                key);
     }
 
     private static String requiredString(JsonNode root, String field) {
@@ -65,13 +69,12 @@ public final class JobRequestParser {
         return v.asString();
     }
 
-    private static Integer timeout(JsonNode root) {
-        JsonNode v = root.get("timeout");
+    private static Integer seconds(JsonNode root, String field, int max) {
+        JsonNode v = root.get(field);
         if (v == null || v.isNull()) return null;
-        if (!v.isNumber()) throw KilnException.invalid("timeout", "must be a number of seconds");
-        double d = v.asDouble();
-        if (d != Math.floor(d) || d < 1 || d > Integer.MAX_VALUE) {
-            throw KilnException.invalid("timeout", "must be a whole number of seconds of at least 1, got "
+        double d = v.isNumber() ? v.asDouble() : 0;
+        if (!v.isNumber() || d != Math.floor(d) || d < 1 || d > max) {
+            throw KilnException.invalid(field, "must be a whole number of seconds from 1 to " + max + ", got "
                     + v.asString());
         }
         return (int) d;

@@ -110,6 +110,7 @@ public final class JobTypeRoutes {
         o.put("cpu_limit", t.cpuLimit());
         o.put("timeout", t.timeoutSeconds());
         o.put("max_timeout", t.maxTimeoutSeconds());
+        if (t.queueTimeoutSeconds() == null) o.putNull("queue_timeout"); else o.put("queue_timeout", t.queueTimeoutSeconds());
         o.put("pids_limit", t.pidsLimit());
         o.put("network_enabled", t.networkEnabled());
         ObjectNode env = o.putObject("environment");
