@@ -17,10 +17,16 @@ public interface JobStore extends AutoCloseable {
     record Inserted(JobRecord job, boolean created) {
     }
 
-    /** Inserts a QUEUED job; with a non-null idempotency key already present returns that job, unchanged. */
+    /**
+     * Inserts a QUEUED job; with a non-null idempotency key already present (and not expired, see
+     * {@link NewJob#keyNotBefore()}) returns that job, unchanged.
+     */
     Inserted insert(NewJob job);
 
     Optional<JobRecord> find(String id);
+
+    /** The job holding idempotency key {@code key}, if it was created at or after {@code notBefore} (null: any). */
+    Optional<JobRecord> findByIdempotencyKey(String key, Instant notBefore);
 
     /** Newest first. {@code status} null lists every status; {@code cursor} is a previous page's next cursor. */
     JobPage list(JobStatus status, int limit, String cursor);

@@ -171,10 +171,19 @@ public final class Orchestrator implements AutoCloseable {
 
     /** Submits and waits up to {@code timeout} for the result ({@code POST /execute}). */
     public JobRecord execute(JobSpec spec, Duration timeout) throws InterruptedException {
+        return execute(spec, null, timeout);
+    }
+
+    /**
+     * Submits and waits up to {@code timeout} for the result ({@code POST /execute}); with an idempotency key already
+     * used for the same body, waits for that job instead.
+     */
+    public JobRecord execute(JobSpec spec, String idempotencyKey, Duration timeout) throws InterruptedException {
         String id = JobIds.next(clock);
         Object handle = waiters.register(id); // before the job can possibly finish
         try {
-            JobRecord job = submit(spec, null, id);
+            JobRecord job = submit(spec, idempotencyKey, id);
+            if (!job.id().equals(id)) return job.status().isTerminal() ? job : await(job.id(), timeout);
             JobRecord done = waiters.await(handle, timeout);
             return done != null ? done : require(job.id());
         } finally {
@@ -190,18 +199,19 @@ public final class Orchestrator implements AutoCloseable {
             throw KilnException.invalid("idempotency_key", "must be 1 to 200 characters");
         }
         String hash = SpecHash.of(spec);
+        Instant now = clock.instant();
+        Instant keyNotBefore = now.minus(settings.idempotencyRetention());
+        if (idempotencyKey != null) {
+            // Before the queue-full check: a client retrying a request that was accepted gets its job, not a 503.
+            Optional<JobRecord> existing = store.findByIdempotencyKey(idempotencyKey, keyNotBefore);
+            if (existing.isPresent()) return sameRequest(existing.get(), hash, idempotencyKey);
+        }
         if (!ready.tryReserve()) throw new QueueFullException(settings.maxQueueSize(), 1);
         boolean added = false;
         try {
             JobStore.Inserted inserted = store.insert(new NewJob(id, spec, hash, idempotencyKey,
-                    settings.maxAttempts(), clock.instant()));
-            if (!inserted.created()) {
-                if (!inserted.job().specHash().equals(hash)) {
-                    throw KilnException.conflict("idempotency_key", "idempotency_key '" + idempotencyKey
-                            + "' was already used for job " + inserted.job().id() + " with a different body");
-                }
-                return inserted.job();
-            }
+                    settings.maxAttempts(), now, keyNotBefore));
+            if (!inserted.created()) return sameRequest(inserted.job(), hash, idempotencyKey);
             ready.addReserved(waiting(inserted.job(), inserted.job().createdAt(), null));
             added = true;
             events.submitted(inserted.job());
@@ -210,6 +220,15 @@ public final class Orchestrator implements AutoCloseable {
         } finally {
             if (!added) ready.cancelReservation();
         }
+    }
+
+    /** The job that holds the key, if it was sent with the same body; else the key is a conflict. */
+    private static JobRecord sameRequest(JobRecord existing, String hash, String idempotencyKey) {
+        if (!existing.specHash().equals(hash)) {
+            throw KilnException.conflict("idempotency_key", "idempotency_key '" + idempotencyKey
+                    + "' was already used for job " + existing.id() + " with a different body");
+        }
+        return existing;
     }
 
     /** A job entering the ready queue at {@code readyAt}; its queue deadline counts from then. */

@@ -64,6 +64,14 @@ final class JobsTable {
         Objects.requireNonNull(job.createdAt(), "createdAt");
         String specJson = json.writeValueAsString(JobSpecJson.toTree(job.spec()));
         return h -> {
+            if (job.idempotencyKey() != null && job.keyNotBefore() != null) {
+                // An expired key is released, so the insert below takes it.
+                h.createUpdate("UPDATE jobs SET idempotency_key = NULL WHERE idempotency_key = :key "
+                                + "AND created_at < :notBefore")
+                        .bind("key", job.idempotencyKey())
+                        .bind("notBefore", job.keyNotBefore().toEpochMilli())
+                        .execute();
+            }
             // ON CONFLICT on the key only: a duplicate id is a bug and must fail loudly.
             Optional<Long> seq = h.createQuery(INSERT)
                     .bind("id", job.id())
@@ -100,6 +108,15 @@ final class JobsTable {
         return new JobRecord(job.id(), seq, JobStatus.QUEUED, job.spec(), job.specHash(), job.idempotencyKey(),
                 0, job.maxAttempts(), 0, null, Instant.ofEpochMilli(job.createdAt().toEpochMilli()), null, null,
                 null);
+    }
+
+    Optional<JobRecord> findByIdempotencyKey(Handle h, String key, Instant notBefore) {
+        Objects.requireNonNull(key, "key");
+        return h.createQuery(SELECT + "WHERE idempotency_key = :key AND created_at >= :notBefore")
+                .bind("key", key)
+                .bind("notBefore", notBefore == null ? Long.MIN_VALUE : notBefore.toEpochMilli())
+                .map(rows)
+                .findOne();
     }
 
     Optional<JobRecord> find(Handle h, String id) {

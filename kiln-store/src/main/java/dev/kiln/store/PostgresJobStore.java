@@ -86,6 +86,11 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
     }
 
     @Override
+    public Optional<JobRecord> findByIdempotencyKey(String key, Instant notBefore) {
+        return read(h -> jobs.findByIdempotencyKey(h, key, notBefore));
+    }
+
+    @Override
     public JobPage list(JobStatus status, int limit, String cursor) {
         return read(h -> jobs.list(h, status, limit, cursor));
     }

@@ -88,6 +88,11 @@ public final class SqliteJobStore implements JobStore, SharedQueue {
     }
 
     @Override
+    public Optional<JobRecord> findByIdempotencyKey(String key, Instant notBefore) {
+        return failures.read(() -> reader.withHandle(h -> jobs.findByIdempotencyKey(h, key, notBefore)));
+    }
+
+    @Override
     public JobPage list(JobStatus status, int limit, String cursor) {
         return failures.read(() -> reader.withHandle(h -> jobs.list(h, status, limit, cursor)));
     }

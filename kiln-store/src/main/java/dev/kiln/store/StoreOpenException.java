@@ -9,10 +9,15 @@ public final class StoreOpenException extends RuntimeException {
         super(message, cause);
     }
 
-    /** The innermost cause's message: what the database or the driver said. */
+    /** What the driver or the database said: the innermost SQL error's message (else the innermost cause's). */
     static String rootMessage(Throwable e) {
         Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
-        return t.getMessage() == null ? t.toString() : t.getMessage();
+        java.sql.SQLException sql = null;
+        for (; t.getCause() != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof java.sql.SQLException s) sql = s;
+        }
+        if (t instanceof java.sql.SQLException s) sql = s;
+        Throwable said = sql != null ? sql : t;
+        return said.getMessage() == null ? said.toString() : said.getMessage();
     }
 }

@@ -27,7 +27,7 @@ public final class KilnConfigLoader {
     private static final Set<String> TOP = Set.of("host", "port", "data_dir", "executor", "slots", "max_queue_size",
             "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types", "production_mode", "pip", "labels",
             "local_node", "node_join_token", "node_lease", "node_heartbeat", "node_reconnect_grace", "queue_timeout",
-            "store");
+            "idempotency_retention", "store");
     private static final Set<String> PIP = Set.of("index_url", "extra_index_urls", "find_links", "no_index");
     private static final Set<String> LIMITS = Set.of("max_body_size", "max_code_size", "max_input_size", "max_files",
             "max_file_size", "max_files_total_size", "max_stdout", "max_stderr", "max_output_size",
@@ -117,6 +117,7 @@ public final class KilnConfigLoader {
                 root.has("labels") ? labels(root) : base.labels(),
                 nodeSettings(root, base.nodes()),
                 root.integer("queue_timeout", base.queueTimeoutSeconds(), 1, MAX_QUEUE_TIMEOUT),
+                root.integer("idempotency_retention", base.idempotencyRetentionSeconds(), 1, 366 * 86_400),
                 root.has("store") ? store(root) : base.store());
     }
 

@@ -62,10 +62,11 @@ public final class ApiRoutes {
     }
 
     private void execute(Context ctx) throws InterruptedException {
-        JobRequestParser.Parsed p = parser.parse(RequestBodies.read(ctx, maxBodyBytes), false);
+        JobRequestParser.Parsed p = parser.parse(RequestBodies.read(ctx, maxBodyBytes), true);
         JobType type = orchestrator.jobTypes().require(p.spec().jobType());
         // The job's own timeout bounds the run; the extra hour bounds the time it may wait in the queue.
-        JobRecord done = orchestrator.execute(p.spec(), Duration.ofSeconds(type.maxTimeoutSeconds()).plusHours(1));
+        JobRecord done = orchestrator.execute(p.spec(), p.idempotencyKey(),
+                Duration.ofSeconds(type.maxTimeoutSeconds()).plusHours(1));
         ctx.status(done.status().isTerminal() ? 200 : 202);
         send(ctx, view(done, true));
     }
