@@ -121,7 +121,11 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
         });
     }
 
-    /** {@code UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING ...}: see {@link JobsTable}. */
+    /**
+     * One statement: the oldest queued ids picked {@code FOR UPDATE SKIP LOCKED} (in a MATERIALIZED CTE, see
+     * {@link JobsTable#claimQueued}), updated, {@code RETURNING} the rows; replicas running it at once never wait
+     * for each other and never take the same job.
+     */
     @Override
     public List<JobRecord> claimQueued(int limit, String nodeId, Instant startedAt) {
         return write(jobs.claimQueued(limit, nodeId, startedAt));
