@@ -3,6 +3,7 @@ package dev.kiln.cli;
 import dev.kiln.server.config.KilnConfig;
 import dev.kiln.server.config.KilnConfigLoader;
 import dev.kiln.server.config.SandboxSettings;
+import dev.kiln.store.StoreLocation;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -43,6 +44,11 @@ final class ServerOptions {
                     + "default kiln)")
     String cgroupParent;
 
+    @Option(names = "--store", paramLabel = "URL", defaultValue = "${env:KILN_STORE}",
+            description = "Where jobs, job types and artifacts live: postgresql://USER:PASSWORD@HOST:PORT/DATABASE, "
+                    + "or sqlite (env KILN_STORE; default SQLite in the data directory)")
+    String store;
+
     KilnConfig resolve() {
         KilnConfig c = KilnConfig.defaults();
         Path file = config != null ? config : (Files.exists(Path.of("kiln.yaml")) ? Path.of("kiln.yaml") : null);
@@ -66,6 +72,13 @@ final class ServerOptions {
                         + cgroupParent + "'");
             }
             c = c.withCgroupParent(cgroupParent);
+        }
+        if (store != null && !store.isBlank()) {
+            try {
+                c = c.withStore(StoreLocation.parse(store));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--store (or KILN_STORE): " + e.getMessage());
+            }
         }
         if (localNode != null) c = c.withNodes(c.nodes().withLocalNode(localNode));
         if (nodeJoinToken != null) c = c.withNodes(c.nodes().withJoinToken(nodeJoinToken));

@@ -3,6 +3,7 @@ package dev.kiln.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kiln.store.StoreLocation;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -26,5 +27,24 @@ class ServerOptionsTest {
         assertThatThrownBy(() -> parse("--cgroup-parent", "../etc").resolve())
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("--cgroup-parent must be a simple name like 'kiln', got '../etc'");
+    }
+
+    @Test
+    void storeSelectsPostgresOrStaysSqlite() {
+        assertThat(parse("--store", "postgresql://kiln:pw@db:5433/kiln").resolve().store())
+                .isEqualTo(new StoreLocation.Postgres("db", 5433, "kiln", "kiln", "pw", java.util.Map.of()));
+        assertThat(parse("--store", "sqlite").resolve().store()).isEqualTo(StoreLocation.SQLITE);
+        if (System.getenv("KILN_STORE") == null) {
+            assertThat(parse().resolve().store()).isEqualTo(StoreLocation.SQLITE);
+        }
+    }
+
+    @Test
+    void aMalformedStoreIsRefusedNamingTheFlagAndWhatIsExpectedButNotThePassword() {
+        assertThatThrownBy(() -> parse("--store", "postgresql://kiln:hunter2@db/").resolve())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("--store (or KILN_STORE): the database name is missing; expected "
+                        + "postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("hunter2"));
     }
 }

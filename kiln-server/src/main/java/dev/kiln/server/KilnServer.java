@@ -21,8 +21,9 @@ import dev.kiln.sandbox.PipSources;
 import dev.kiln.node.WorkRoots;
 import dev.kiln.server.config.KilnConfig;
 import dev.kiln.server.http.ApiRoutes;
-import dev.kiln.store.FileArtifactStore;
-import dev.kiln.store.SqliteJobStore;
+import dev.kiln.server.config.ConfigException;
+import dev.kiln.store.StoreOpenException;
+import dev.kiln.store.Stores;
 import io.javalin.Javalin;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -74,11 +75,12 @@ public final class KilnServer implements AutoCloseable {
     public static KilnServer start(KilnConfig config, dev.kiln.core.OrchestratorEvents extraEvents) {
         List<AutoCloseable> opened = new ArrayList<>();
         try {
-            DataDirectory.prepare(config.dataDir());
-            SqliteJobStore store = SqliteJobStore.open(config.dataDir());
-            opened.add(store);
-            ArtifactStore artifacts = FileArtifactStore.open(config.dataDir());
-            JobTypeRegistry registry = new JobTypeRegistry(config.jobTypes(), store.jobTypes());
+            DataDirectory.prepare(config.dataDir(), config.store().inDataDirectory());
+            Stores stores = openStores(config);
+            opened.add(stores);
+            JobStore store = stores.jobs();
+            ArtifactStore artifacts = stores.artifacts();
+            JobTypeRegistry registry = new JobTypeRegistry(config.jobTypes(), stores.jobTypes());
             Path visible = WorkRoots.sandboxVisibleRoot(config.dataDir());
             // Without an in-process node this process runs no sandboxes: no executors, layers or warm pools.
             NodeExecutors sandboxes = config.nodes().localNode()
@@ -146,10 +148,11 @@ public final class KilnServer implements AutoCloseable {
                 nodePolls.register(c);
             });
             http.start(config.host(), config.port());
-            log.info("Kiln listening on http://{}:{} ({}, data {}{})", config.host(), http.port(),
+            log.info("Kiln listening on http://{}:{} ({}, data {}, store {}{})", config.host(), http.port(),
                     node == null ? "no in-process node: waiting for remote nodes"
                             : "executor " + config.executor() + ", " + config.slots() + " slot(s)",
-                    config.dataDir().toAbsolutePath(), config.productionMode() ? ", production mode" : "");
+                    config.dataDir().toAbsolutePath(), config.store(),
+                    config.productionMode() ? ", production mode" : "");
             return new KilnServer(config, store, node, gateway, orchestrator, environments, sandboxes.layers(),
                     sandboxes.bwrap(), http);
         } catch (IOException e) {
@@ -158,6 +161,16 @@ public final class KilnServer implements AutoCloseable {
         } catch (RuntimeException e) {
             closeAll(opened);
             throw e;
+        }
+    }
+
+    /** A database that cannot be reached or refuses the login stops start-up, naming the setting to fix. */
+    private static Stores openStores(KilnConfig config) throws IOException {
+        try {
+            return Stores.open(config.store(), config.dataDir());
+        } catch (StoreOpenException e) {
+            throw new ConfigException("store: " + e.getMessage() + " (set by --store, KILN_STORE or store: in "
+                    + "kiln.yaml)", "store", e.getMessage());
         }
     }
 

@@ -7,6 +7,7 @@ import dev.kiln.core.JobType;
 import dev.kiln.server.config.ConfigException;
 import dev.kiln.server.config.KilnConfig;
 import dev.kiln.server.config.KilnConfigLoader;
+import dev.kiln.store.StoreLocation;
 import org.junit.jupiter.api.Test;
 
 class KilnConfigLoaderTest {
@@ -78,5 +79,28 @@ class KilnConfigLoaderTest {
                 .hasMessageContaining("job_types[0].shared_code: 'no/such/file.py' does not exist");
         assertThatThrownBy(() -> parse("pip: {find_links: [/no/such/dir]}"))
                 .hasMessageContaining("pip.find_links: '/no/such/dir' is not a directory");
+    }
+
+    @Test
+    void storeIsSqliteByDefaultOrAPostgresUrl() {
+        assertThat(parse("port: 1").store()).isEqualTo(StoreLocation.SQLITE);
+        assertThat(parse("store: sqlite").store()).isEqualTo(StoreLocation.SQLITE);
+        StoreLocation pg = parse("store: postgresql://kiln:s%40cret@db:6543/jobs?sslmode=require").store();
+        assertThat(pg).isEqualTo(new StoreLocation.Postgres("db", 6543, "jobs", "kiln", "s@cret",
+                java.util.Map.of("sslmode", "require")));
+        assertThat(parse("store: postgres://kiln@db/jobs").store().inDataDirectory()).isFalse();
+    }
+
+    @Test
+    void aMalformedStoreNamesTheFieldAndWhatIsExpectedButNotThePassword() {
+        assertThatThrownBy(() -> parse("store: postgresql://kiln:hunter2@db:port/jobs"))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.field()).isEqualTo("store"))
+                .hasMessageStartingWith("kiln.yaml: store: the port must be a number from 1 to 65535; expected "
+                        + "postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("hunter2"));
+        assertThatThrownBy(() -> parse("store: mysql://kiln:hunter2@db/jobs"))
+                .hasMessageStartingWith("kiln.yaml: store: it must start with postgresql://")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("hunter2"));
+        assertThatThrownBy(() -> parse("store: [a]")).hasMessage("kiln.yaml: store: must be a string");
     }
 }

@@ -4,7 +4,6 @@ import dev.kiln.core.Artifact;
 import dev.kiln.core.ArtifactStore;
 import dev.kiln.core.CollectedArtifact;
 import dev.kiln.core.JobSpecValidator;
-import dev.kiln.core.KilnException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -19,13 +18,11 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.regex.Pattern;
 
 /**
  * {@link ArtifactStore} on the local file system: {@code <dataDir>/artifacts/<jobId>/<name>}.
@@ -36,7 +33,6 @@ import java.util.regex.Pattern;
  */
 public final class FileArtifactStore implements ArtifactStore {
     public static final String DIR_NAME = "artifacts";
-    private static final Pattern JOB_ID = Pattern.compile("[0-9a-fA-F-]{1,64}");
     // Job ids never start with '.', so work directories cannot collide with a job.
     private static final String STAGING_PREFIX = ".import-";
     private static final String TRASH_PREFIX = ".trash-";
@@ -59,12 +55,8 @@ public final class FileArtifactStore implements ArtifactStore {
 
     @Override
     public List<Artifact> importArtifacts(String jobId, List<CollectedArtifact> artifacts) throws IOException {
-        Path jobDir = jobDir(requireJobId(jobId));
-        Set<String> names = new HashSet<>();
-        for (CollectedArtifact a : artifacts) {
-            requireName(a.name());
-            if (!names.add(a.name())) throw new IllegalArgumentException("artifact '" + a.name() + "' given twice");
-        }
+        Path jobDir = jobDir(ArtifactNames.requireJobId(jobId));
+        ArtifactNames.requireValidAndDistinct(artifacts);
         Path staging = root.resolve(STAGING_PREFIX + UUID.randomUUID());
         Files.createDirectory(staging);
         try {
@@ -99,7 +91,7 @@ public final class FileArtifactStore implements ArtifactStore {
 
     @Override
     public Optional<InputStream> open(String jobId, String name) throws IOException {
-        if (!isJobId(jobId) || !isName(name)) return Optional.empty();
+        if (!ArtifactNames.isJobId(jobId) || !ArtifactNames.isName(name)) return Optional.empty();
         Path file = jobDir(jobId).resolve(name).normalize();
         if (!file.startsWith(root) || !noSymlinkBelowRoot(file)) return Optional.empty();
         try {
@@ -114,7 +106,7 @@ public final class FileArtifactStore implements ArtifactStore {
 
     @Override
     public void deleteAll(String jobId) throws IOException {
-        Path jobDir = jobDir(requireJobId(jobId));
+        Path jobDir = jobDir(ArtifactNames.requireJobId(jobId));
         if (!Files.exists(jobDir, LinkOption.NOFOLLOW_LINKS)) return;
         // Rename first: a crash mid-delete must not leave a half-deleted job directory that looks valid.
         Path trash = root.resolve(TRASH_PREFIX + UUID.randomUUID());
@@ -179,28 +171,5 @@ public final class FileArtifactStore implements ArtifactStore {
                 return FileVisitResult.CONTINUE;
             }
         });
-    }
-
-    private static boolean isJobId(String jobId) {
-        return jobId != null && JOB_ID.matcher(jobId).matches();
-    }
-
-    private static String requireJobId(String jobId) {
-        if (!isJobId(jobId)) throw new IllegalArgumentException("not a job id: '" + jobId + "'");
-        return jobId;
-    }
-
-    private static boolean isName(String name) {
-        if (name == null) return false;
-        try {
-            JobSpecValidator.checkRelativePath("artifact", name);
-            return true;
-        } catch (KilnException e) {
-            return false;
-        }
-    }
-
-    private static void requireName(String name) {
-        if (!isName(name)) throw new IllegalArgumentException("not a valid artifact name: '" + name + "'");
     }
 }

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Group commit: every write to the database goes through here. Callers on any thread (virtual ones too) hand in a
- * {@link Write} and wait; the committer thread takes everything queued (up to {@link #MAX_BATCH}), runs it all in
+ * {@link TableWrite} and wait; the committer thread takes everything queued (up to {@link #MAX_BATCH}), runs it all in
  * one transaction and commits once, so one fsync of the WAL covers the whole batch instead of one fsync per write.
  * Only after that commit does a caller's {@link #run} return, so a write that returned normally is durable.
  *
@@ -50,15 +50,6 @@ final class GroupCommitter implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GroupCommitter.class);
     // The same name for every write's savepoint: they never nest, each is released before the next is taken.
     private static final String SAVEPOINT = "kiln_write";
-
-    /**
-     * A unit of work run inside a group commit's transaction. It should only run SQL: checks and serialization
-     * belong on the caller's thread, before {@link #run}, since the committer is the one thread all writes share.
-     */
-    @FunctionalInterface
-    interface Write<T> {
-        T applyTo(Handle handle);
-    }
 
     /**
      * Since the committer started: successful commits, and the writes that ran without throwing in them (a
@@ -99,7 +90,7 @@ final class GroupCommitter implements AutoCloseable {
      * @throws RuntimeException      what {@code write} threw, or a {@link TransactionException} when its batch
      *                               failed to commit (the write was rolled back)
      */
-    <T> T run(Write<T> write) {
+    <T> T run(TableWrite<T> write) {
         return run(write, true);
     }
 
@@ -107,11 +98,11 @@ final class GroupCommitter implements AutoCloseable {
      * Like {@link #run}, but returns once the commit is in the WAL, without waiting for an fsync: the write survives
      * a crash of this process, not a power loss. For writes whose loss on power failure is harmless by design.
      */
-    <T> T runUnsynced(Write<T> write) {
+    <T> T runUnsynced(TableWrite<T> write) {
         return run(write, false);
     }
 
-    private <T> T run(Write<T> write, boolean synced) {
+    private <T> T run(TableWrite<T> write, boolean synced) {
         if (writing.isHeldByCurrentThread()) {
             // From inside a write: it would wait for its own transaction forever.
             throw new IllegalStateException("a write must not start another write");
@@ -300,14 +291,14 @@ final class GroupCommitter implements AutoCloseable {
 
     /** One caller's write and, once the committer is done with it, its outcome. */
     private static final class Pending<T> {
-        private final Write<T> write;
+        private final TableWrite<T> write;
         private final boolean synced;
         private final CompletableFuture<T> outcome = new CompletableFuture<>();
         // Written and read by the thread running the batch only; the future publishes the outcome to the caller.
         private T result;
         private Throwable failure;
 
-        Pending(Write<T> write, boolean synced) {
+        Pending(TableWrite<T> write, boolean synced) {
             this.write = write;
             this.synced = synced;
         }

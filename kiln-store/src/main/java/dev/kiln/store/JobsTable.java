@@ -28,15 +28,15 @@ import org.jdbi.v3.core.statement.Update;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Every SQL statement against {@code jobs}, in one place so that the state machine's guards are auditable and a
- * second backend (PostgreSQL) can reuse them: the SQL is kept portable. Each state change is a single
+ * Every SQL statement against {@code jobs}, in one place so that the state machine's guards are auditable, for both
+ * backends: the SQL is portable, and the one clause that is not comes from the {@link SqlDialect}. Each state change is a single
  * {@code UPDATE ... WHERE id AND version AND status IN (allowed sources)}: the version is the fencing token and
  * the allowed sources come from {@link JobStatus#canTransitionTo}, so the database refuses what the table refuses.
  * Callers pick the connection (and transaction); this class only talks SQL.
  *
- * <p>Writes come as a {@link GroupCommitter.Write}: the method checks its arguments and serializes JSON at once, on
+ * <p>Writes come as a {@link TableWrite}: the method checks its arguments and serializes JSON at once, on
  * the caller's thread, and the returned write only runs SQL, on whatever handle (and in whatever transaction) the
- * committer gives it. That keeps argument errors with their caller and CPU work off the one committer thread.
+ * store gives it. That keeps argument errors with their caller and CPU work off the one committer thread.
  */
 final class JobsTable {
     static final String COLUMNS = "seq, id, status, job_type, spec_json, spec_hash, idempotency_key, attempt, "
@@ -51,9 +51,14 @@ final class JobsTable {
     private final JsonMapper json = JsonMapper.builder().build();
     private final JobRowMapper rows = new JobRowMapper(json);
     private final ExecutionsTable executions = new ExecutionsTable();
+    private final SqlDialect dialect;
+
+    JobsTable(SqlDialect dialect) {
+        this.dialect = dialect;
+    }
 
     /** Run inside one transaction: the insert and the read-back of a conflicting key must see the same state. */
-    GroupCommitter.Write<JobStore.Inserted> insert(NewJob job) {
+    TableWrite<JobStore.Inserted> insert(NewJob job) {
         Objects.requireNonNull(job.id(), "id");
         Objects.requireNonNull(job.spec(), "spec");
         Objects.requireNonNull(job.createdAt(), "createdAt");
@@ -167,7 +172,7 @@ final class JobsTable {
     }
 
     /** The claim and its execution row, in one write. */
-    GroupCommitter.Write<Boolean> markRunning(JobStore.Claim c) {
+    TableWrite<Boolean> markRunning(JobStore.Claim c) {
         Objects.requireNonNull(c.startedAt(), "startedAt");
         String executionId = ExecutionRequest.executionId(c.id(), c.attempt());
         return transition(c.id(), c.expectedVersion(), JobStatus.RUNNING,
@@ -178,7 +183,7 @@ final class JobsTable {
                         c.deadlineAt()));
     }
 
-    GroupCommitter.Write<Boolean> requeue(String id, long expectedVersion, String reason, Instant at) {
+    TableWrite<Boolean> requeue(String id, long expectedVersion, String reason, Instant at) {
         Objects.requireNonNull(reason, "reason");
         Objects.requireNonNull(at, "at");
         JobError why = new JobError(ErrorType.SANDBOX_ERROR, reason, JobError.PHASE_EXECUTION);
@@ -190,8 +195,8 @@ final class JobsTable {
         return executions.ofJob(h, jobId);
     }
 
-    GroupCommitter.Write<Boolean> complete(String id, long expectedVersion, JobStatus status, JobResult result,
-                                           Instant finishedAt) {
+    TableWrite<Boolean> complete(String id, long expectedVersion, JobStatus status, JobResult result,
+                                 Instant finishedAt) {
         if (!status.isTerminal()) throw new IllegalArgumentException("complete needs a terminal status, got " + status);
         Objects.requireNonNull(result, "result");
         Objects.requireNonNull(finishedAt, "finishedAt");
@@ -200,6 +205,43 @@ final class JobsTable {
         return transition(id, expectedVersion, status, "result_json = :resultJson, finished_at = :finishedAt",
                 u -> u.bind("resultJson", resultJson).bind("finishedAt", finishedAt.toEpochMilli()),
                 h -> executions.end(h, id, ended, finishedAt, result.exitCode(), result.error()));
+    }
+
+    /**
+     * Up to {@code limit} of the oldest QUEUED jobs to RUNNING in one statement, as {@link #markRunning} would with
+     * each job's next attempt, each with its execution row (no deadline: the caller knows none before it sees the
+     * jobs); returns them oldest first. The lock clause (PostgreSQL: {@code FOR UPDATE SKIP
+     * LOCKED}) makes concurrent claims take disjoint jobs without waiting for each other; the outer status check
+     * drops a row another writer changed after the pick saw it.
+     *
+     * <p>The pick is a MATERIALIZED CTE, run exactly once, rather than {@code WHERE id IN (SELECT ... LIMIT n)}:
+     * PostgreSQL may re-run such a subquery per row, and since SKIP LOCKED also skips the rows this very statement
+     * has just updated, each run picks further rows (a limit of 2 claimed 4). Both dialects accept the CTE.
+     */
+    TableWrite<List<JobRecord>> claimQueued(int limit, String nodeId, Instant startedAt) {
+        if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, got " + limit);
+        Objects.requireNonNull(startedAt, "startedAt");
+        String sql = "WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE status = :queued ORDER BY seq "
+                + "LIMIT :limit" + dialect.lockRowsToClaim() + ") "
+                + "UPDATE jobs SET status = :running, version = version + 1, attempt = attempt + 1, "
+                + "node_id = :nodeId, started_at = :startedAt "
+                + "WHERE status = :queued AND id IN (SELECT id FROM picked) RETURNING " + COLUMNS;
+        return h -> {
+            List<JobRecord> claimed = new java.util.ArrayList<>(h.createQuery(sql)
+                    .bind("running", JobStatus.RUNNING.wireName())
+                    .bind("queued", JobStatus.QUEUED.wireName())
+                    .bind("nodeId", nodeId)
+                    .bind("startedAt", startedAt.toEpochMilli())
+                    .bind("limit", limit)
+                    .map(rows)
+                    .list());
+            claimed.sort(java.util.Comparator.comparingLong(JobRecord::seq)); // RETURNING has no order
+            for (JobRecord j : claimed) {
+                executions.start(h, ExecutionRequest.executionId(j.id(), j.attempt()), j.id(), j.attempt(), nodeId,
+                        startedAt, null);
+            }
+            return List.copyOf(claimed);
+        };
     }
 
     private interface Bindings {
@@ -212,9 +254,8 @@ final class JobsTable {
     }
 
     /** The one compare-and-set: applies iff the row has {@code expectedVersion} and may move to {@code to}. */
-    private static GroupCommitter.Write<Boolean> transition(String id, long expectedVersion, JobStatus to,
-                                                            String setColumns, Bindings bindings,
-                                                            OnApplied onApplied) {
+    private static TableWrite<Boolean> transition(String id, long expectedVersion, JobStatus to,
+                                                  String setColumns, Bindings bindings, OnApplied onApplied) {
         List<String> from = Arrays.stream(JobStatus.values())
                 .filter(s -> s.canTransitionTo(to))
                 .map(JobStatus::wireName)

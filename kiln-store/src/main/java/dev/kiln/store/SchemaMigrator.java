@@ -5,15 +5,13 @@ import org.flywaydb.core.Flyway;
 
 /** Brings a database's schema up to date with the Flyway migrations of one dialect. */
 final class SchemaMigrator {
-    static final String SQLITE = "classpath:db/migration/sqlite";
-
     private SchemaMigrator() {
     }
 
-    static void migrate(DataSource dataSource, String location) {
+    static void migrate(DataSource dataSource, SqlDialect dialect) {
         Flyway.configure()
                 .dataSource(dataSource)
-                .locations(location)
+                .locations(dialect.migrations())
                 .failOnMissingLocations(true)
                 .load()
                 .migrate();

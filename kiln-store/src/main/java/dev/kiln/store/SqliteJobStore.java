@@ -10,6 +10,7 @@ import dev.kiln.core.JobStatus;
 import dev.kiln.core.JobStore;
 import dev.kiln.core.JobTypeStore;
 import dev.kiln.core.NewJob;
+import dev.kiln.core.SharedQueue;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -30,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * so a method that returned has its change on disk. Reads use their own pool and never wait for the committer.
  * Instants are stored with millisecond precision.
  */
-public final class SqliteJobStore implements JobStore {
+public final class SqliteJobStore implements JobStore, SharedQueue {
     public static final String DB_FILE_NAME = "kiln.db";
     private static final Logger log = LoggerFactory.getLogger(SqliteJobStore.class);
 
@@ -38,7 +39,7 @@ public final class SqliteJobStore implements JobStore {
     private final HikariDataSource readerPool;
     private final GroupCommitter committer;
     private final Jdbi reader;
-    private final JobsTable jobs = new JobsTable();
+    private final JobsTable jobs = new JobsTable(SqlDialect.SQLITE);
     private final StoreFailures failures = new StoreFailures();
 
     private SqliteJobStore(HikariDataSource writerPool, HikariDataSource readerPool) {
@@ -57,7 +58,7 @@ public final class SqliteJobStore implements JobStore {
         Path dbFile = dataDir.resolve(DB_FILE_NAME).toAbsolutePath();
         try {
             Files.createDirectories(dataDir);
-            SchemaMigrator.migrate(SqliteDataSources.direct(dbFile), SchemaMigrator.SQLITE);
+            SchemaMigrator.migrate(SqliteDataSources.direct(dbFile), SqlDialect.SQLITE);
             // The new database file's directory entry must itself be durable before we accept jobs into it.
             Fsync.directory(dbFile.getParent());
         } catch (IOException e) {
@@ -107,13 +108,20 @@ public final class SqliteJobStore implements JobStore {
      */
     @Override
     public List<Boolean> markRunning(List<Claim> claims) {
-        List<GroupCommitter.Write<Boolean>> writes = new java.util.ArrayList<>(claims.size());
+        List<TableWrite<Boolean>> writes = new java.util.ArrayList<>(claims.size());
         for (Claim c : claims) writes.add(jobs.markRunning(c));
         return failures.write(() -> committer.runUnsynced(h -> {
             List<Boolean> applied = new java.util.ArrayList<>(writes.size());
-            for (GroupCommitter.Write<Boolean> w : writes) applied.add(w.applyTo(h));
+            for (TableWrite<Boolean> w : writes) applied.add(w.applyTo(h));
             return applied;
         }));
+    }
+
+    /** Needs no row locks: a SQLite transaction holds the database write lock, so no other claim runs meanwhile. */
+    @Override
+    public List<JobRecord> claimQueued(int limit, String nodeId, Instant startedAt) {
+        var write = jobs.claimQueued(limit, nodeId, startedAt);
+        return failures.write(() -> committer.run(write));
     }
 
     @Override
@@ -140,7 +148,7 @@ public final class SqliteJobStore implements JobStore {
 
     /** Run-time job types, stored in the same database; their writes go through the same committer. */
     public JobTypeStore jobTypes() {
-        return new SqliteJobTypeStore(committer, reader, failures);
+        return new SqlJobTypeStore(committer::run, reader, failures);
     }
 
     @Override

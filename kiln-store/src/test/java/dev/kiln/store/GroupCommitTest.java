@@ -297,7 +297,7 @@ class GroupCommitTest {
         JobRecord toRun = store.insert(newJob()).job();
         JobRecord toCorrupt = store.insert(newJob()).job();
         NewJob leftHalfDone = newJob();
-        JobsTable table = new JobsTable();
+        JobsTable table = new JobsTable(SqlDialect.SQLITE);
 
         CountDownLatch release = holdCommitter();
         List<Callable<Object>> batch = new ArrayList<>();
@@ -355,7 +355,7 @@ class GroupCommitTest {
     @Test
     void aLoneFailingWriteIsRolledBack() {
         NewJob half = newJob();
-        JobsTable table = new JobsTable();
+        JobsTable table = new JobsTable(SqlDialect.SQLITE);
         assertThatThrownBy(() -> store.committer().run(h -> {
             table.insert(half).applyTo(h);
             throw new IllegalStateException("bug after a write");

@@ -41,8 +41,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The storage contract every {@link JobStore} backend must pass. A subclass provides {@link #openStore()}: a new
- * store instance over the same (per-test, initially empty) storage each time it is called.
+ * The storage contract every {@link JobStore} backend must pass. A subclass provides {@link #createStore()}: a new
+ * store instance over the same (per-test, initially empty) storage each time it is called; storage shared between
+ * tests (a database) is emptied by {@link #emptyStorage()}.
  */
 public abstract class JobStoreContract {
     private static final Instant T0 = Instant.parse("2026-01-02T03:04:05.678Z");
@@ -60,8 +61,23 @@ public abstract class JobStoreContract {
         return s;
     }
 
+    /** Runs before each test's first store: empties storage that outlives a test. Nothing by default. */
+    protected void emptyStorage() {
+    }
+
+    /** The store the test is using (for contracts mixed in as interfaces). */
+    public final JobStore currentStore() {
+        return store;
+    }
+
+    /** Another instance over the same storage, as a second replica or a restarted server would open it. */
+    public final JobStore anotherInstance() {
+        return openStore();
+    }
+
     @BeforeEach
     void openInitialStore() {
+        emptyStorage();
         store = openStore();
     }
 
@@ -372,6 +388,27 @@ public abstract class JobStoreContract {
     }
 
     @Test
+    void runningJobsPastTheirExecutionDeadlineAreOverdue() {
+        JobRecord late = insert();
+        JobRecord onTime = insert();
+        JobRecord noDeadline = insert();
+        Instant start = tick();
+        store.markRunning(List.of(new JobStore.Claim(late.id(), 0, 1, "a", start, start.plusSeconds(10)),
+                new JobStore.Claim(onTime.id(), 0, 1, "a", start, start.plusSeconds(60)),
+                new JobStore.Claim(noDeadline.id(), 0, 1, "a", start, null)));
+        assertThat(store.findOverdue(start.plusSeconds(10), 10)).isEmpty();
+        assertThat(store.findOverdue(start.plusSeconds(11), 10)).extracting(JobRecord::id).containsExactly(late.id());
+        assertThat(store.findOverdue(start.plusSeconds(61), 10)).extracting(JobRecord::id)
+                .containsExactly(late.id(), onTime.id());
+        assertThat(store.findOverdue(start.plusSeconds(61), 1)).extracting(JobRecord::id).containsExactly(late.id());
+        JobRecord running = get(late.id());
+        assertThat(store.findOverdue(start.plusSeconds(61), 10).getFirst()).isEqualTo(running);
+
+        store.requeue(late.id(), 1, "late", tick());
+        assertThat(store.findOverdue(start.plusSeconds(61), 10)).extracting(JobRecord::id).containsExactly(onTime.id());
+    }
+
+    @Test
     void aTransitionThatLosesTheCompareAndSetLeavesExecutionsAlone() {
         JobRecord job = insert();
         store.markRunning(job.id(), 0, 1, "node-a", tick());
@@ -437,6 +474,31 @@ public abstract class JobStoreContract {
         assertThat(store.markRunning(id, 0, 1, "a", tick())).isFalse();
         assertThat(store.requeue(id, 0, "test", Instant.now())).isFalse();
         assertThat(store.complete(id, 0, JobStatus.FAILED, fullResult(), tick())).isFalse();
+    }
+
+    @Test
+    @Timeout(60)
+    void twoThreadsRacingOneCompareAndSetExactlyOneWins() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            JobRecord job = insert();
+            JobStore other = round % 2 == 0 ? store : openStore(); // within one instance and across two
+            CountDownLatch start = new CountDownLatch(1);
+            try (ExecutorService pool = Executors.newFixedThreadPool(2)) {
+                Future<Boolean> a = pool.submit(() -> {
+                    start.await();
+                    return store.markRunning(job.id(), 0, 1, "node-a", tick());
+                });
+                Future<Boolean> b = pool.submit(() -> {
+                    start.await();
+                    return other.markRunning(job.id(), 0, 1, "node-b", tick());
+                });
+                start.countDown();
+                assertThat(List.of(a.get(), b.get())).containsExactlyInAnyOrder(true, false);
+            }
+            JobRecord running = get(job.id());
+            assertThat(running.version()).isEqualTo(1);
+            assertThat(running.nodeId()).isIn("node-a", "node-b");
+        }
     }
 
     // ---- listing and counting ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ package dev.kiln.server.config;
 import dev.kiln.core.JobType;
 import dev.kiln.core.OutputLimits;
 import dev.kiln.core.RequestLimits;
+import dev.kiln.store.StoreLocation;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
@@ -16,7 +17,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                          OutputLimits outputLimits, SandboxSettings sandbox, List<JobType> jobTypes,
                          boolean productionMode, PipSettings pip, java.util.Map<String, String> labels,
                          NodeSettings nodes, int queueTimeoutSeconds, int idempotencyRetentionSeconds,
-                         int executionGraceSeconds) {
+                         int executionGraceSeconds, StoreLocation store) {
     public static final int DEFAULT_PORT = 8000;
 
     public KilnConfig {
@@ -31,7 +32,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                 java.util.Map.of(), NodeSettings.DEFAULTS,
                 (int) dev.kiln.core.OrchestratorSettings.DEFAULT_QUEUE_TIMEOUT.toSeconds(),
                 (int) dev.kiln.core.OrchestratorSettings.DEFAULT_IDEMPOTENCY_RETENTION.toSeconds(),
-                (int) dev.kiln.core.OrchestratorSettings.DEFAULT_EXECUTION_GRACE.toSeconds());
+                (int) dev.kiln.core.OrchestratorSettings.DEFAULT_EXECUTION_GRACE.toSeconds(), StoreLocation.SQLITE);
     }
 
     /** A mutable copy for the with-methods; one place lists the fields. */
@@ -55,6 +56,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         int queueTimeoutSeconds;
         int idempotencyRetentionSeconds;
         int executionGraceSeconds;
+        StoreLocation store;
 
         Builder(KilnConfig c) {
             host = c.host;
@@ -76,12 +78,13 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
             queueTimeoutSeconds = c.queueTimeoutSeconds;
             idempotencyRetentionSeconds = c.idempotencyRetentionSeconds;
             executionGraceSeconds = c.executionGraceSeconds;
+            store = c.store;
         }
 
         KilnConfig build() {
             return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts,
                     shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip, labels,
-                    nodes, queueTimeoutSeconds, idempotencyRetentionSeconds, executionGraceSeconds);
+                    nodes, queueTimeoutSeconds, idempotencyRetentionSeconds, executionGraceSeconds, store);
         }
     }
 
@@ -166,5 +169,9 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     public KilnConfig withNodes(NodeSettings n) {
         return with(b -> b.nodes = n);
+    }
+
+    public KilnConfig withStore(StoreLocation s) {
+        return with(b -> b.store = s);
     }
 }

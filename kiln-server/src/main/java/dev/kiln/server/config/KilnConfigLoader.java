@@ -6,6 +6,7 @@ import dev.kiln.core.WarmPoolSpec;
 import dev.kiln.sandbox.PythonInterpreters;
 import dev.kiln.core.OutputLimits;
 import dev.kiln.core.RequestLimits;
+import dev.kiln.store.StoreLocation;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +27,7 @@ public final class KilnConfigLoader {
     private static final Set<String> TOP = Set.of("host", "port", "data_dir", "executor", "slots", "max_queue_size",
             "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types", "production_mode", "pip", "labels",
             "local_node", "node_join_token", "node_lease", "node_heartbeat", "node_reconnect_grace", "queue_timeout",
-            "idempotency_retention", "execution_grace");
+            "idempotency_retention", "execution_grace", "store");
     private static final Set<String> PIP = Set.of("index_url", "extra_index_urls", "find_links", "no_index");
     private static final Set<String> LIMITS = Set.of("max_body_size", "max_code_size", "max_input_size", "max_files",
             "max_file_size", "max_files_total_size", "max_stdout", "max_stderr", "max_output_size",
@@ -117,7 +118,17 @@ public final class KilnConfigLoader {
                 nodeSettings(root, base.nodes()),
                 root.integer("queue_timeout", base.queueTimeoutSeconds(), 1, MAX_QUEUE_TIMEOUT),
                 root.integer("idempotency_retention", base.idempotencyRetentionSeconds(), 1, 366 * 86_400),
-                root.integer("execution_grace", base.executionGraceSeconds(), 1, 86_400));
+                root.integer("execution_grace", base.executionGraceSeconds(), 1, 86_400),
+                root.has("store") ? store(root) : base.store());
+    }
+
+    /** {@code store: postgresql://...}; the error says what is wrong without repeating the password. */
+    private static StoreLocation store(ConfigNode root) {
+        try {
+            return StoreLocation.parse(root.string("store", null));
+        } catch (IllegalArgumentException e) {
+            throw root.child("store").error(e.getMessage());
+        }
     }
 
     private static NodeSettings nodeSettings(ConfigNode root, NodeSettings base) {

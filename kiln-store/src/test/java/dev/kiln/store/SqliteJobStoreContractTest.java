@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-class SqliteJobStoreTest extends JobStoreContract {
+class SqliteJobStoreContractTest extends JobStoreContract implements SharedQueueContract {
     @TempDir
     Path dataDir;
 

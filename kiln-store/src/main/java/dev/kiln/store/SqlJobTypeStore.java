@@ -8,18 +8,19 @@ import org.jdbi.v3.core.Jdbi;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Run-time job types in the same SQLite database as the jobs (table {@code job_types}). Writes go through the
- * jobs' {@link GroupCommitter}: it owns the one writer connection, and a rare job-type write simply rides along
- * in the next batch.
+ * Run-time job types in the jobs' database (table {@code job_types}), with SQL both dialects accept. Writes go
+ * through the job store's own way of writing: under SQLite its {@link GroupCommitter}, which owns the one writer
+ * connection (a rare job-type write simply rides along in the next batch); under PostgreSQL a transaction each.
+ * The database's own failures become {@link dev.kiln.core.StoreUnavailableException}s ({@link StoreFailures}).
  */
-final class SqliteJobTypeStore implements JobTypeStore {
-    private final GroupCommitter committer;
+final class SqlJobTypeStore implements JobTypeStore {
+    private final TableWrite.Runner writes;
     private final Jdbi reader;
     private final StoreFailures failures;
     private final JsonMapper json = JsonMapper.builder().build();
 
-    SqliteJobTypeStore(GroupCommitter committer, Jdbi reader, StoreFailures failures) {
-        this.committer = committer;
+    SqlJobTypeStore(TableWrite.Runner writes, Jdbi reader, StoreFailures failures) {
+        this.writes = writes;
         this.reader = reader;
         this.failures = failures;
     }
@@ -35,7 +36,7 @@ final class SqliteJobTypeStore implements JobTypeStore {
     public void save(JobType type) {
         String definition = json.writeValueAsString(JobTypeJson.toTree(type));
         long now = System.currentTimeMillis();
-        failures.write(() -> committer.run(h -> h.createUpdate("""
+        failures.write(() -> writes.run(h -> h.createUpdate("""
                         INSERT INTO job_types (name, definition_json, updated_at) VALUES (:name, :definition, :now)
                         ON CONFLICT (name) DO UPDATE SET definition_json = excluded.definition_json,
                                                          updated_at = excluded.updated_at""")
@@ -44,7 +45,7 @@ final class SqliteJobTypeStore implements JobTypeStore {
 
     @Override
     public boolean delete(String name) {
-        return failures.write(() -> committer.run(h -> h.createUpdate("DELETE FROM job_types WHERE name = :name")
+        return failures.write(() -> writes.run(h -> h.createUpdate("DELETE FROM job_types WHERE name = :name")
                 .bind("name", name).execute())) > 0;
     }
 }
