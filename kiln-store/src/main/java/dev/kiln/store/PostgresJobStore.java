@@ -166,6 +166,11 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
         return new PostgresArtifactStore(jdbi, failures);
     }
 
+    /** The store's pool, for what shares its connections ({@link PostgresSignals}' publishes). */
+    javax.sql.DataSource dataSource() {
+        return pool;
+    }
+
     @Override
     public boolean isHealthy() {
         try {

@@ -3,14 +3,25 @@ package dev.kiln.store;
 import dev.kiln.core.ArtifactStore;
 import dev.kiln.core.JobStore;
 import dev.kiln.core.JobTypeStore;
+import dev.kiln.core.Leadership;
+import dev.kiln.core.StoreSignals;
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
  * The stores a server runs on, opened from its {@code store} setting: SQLite in the data directory with artifacts as
- * files there, or one PostgreSQL database holding jobs, job types and artifacts. Closing closes all three.
+ * files there, or one PostgreSQL database holding jobs, job types and artifacts. With them come the
+ * {@link StoreSignals} and the {@link Leadership} that fit the store: for PostgreSQL, which several replicas may
+ * share, {@code LISTEN/NOTIFY} ({@link PostgresSignals}) and an advisory lock ({@link PostgresLeadership}); for
+ * SQLite, which one process owns, {@link StoreSignals#inProcess()} and {@link Leadership#SOLE}. Closing closes all.
  */
-public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts) implements AutoCloseable {
+public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts, StoreSignals signals,
+                     Leadership leadership) implements AutoCloseable {
+
+    /** Stores only this process uses: in-process signals, always the leader. */
+    public Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts) {
+        this(jobs, jobTypes, artifacts, StoreSignals.inProcess(), Leadership.SOLE);
+    }
 
     /**
      * @throws StoreOpenException when PostgreSQL is unreachable, refuses the login or the migration
@@ -29,13 +40,31 @@ public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifac
             }
             case StoreLocation.Postgres postgres -> {
                 PostgresJobStore store = PostgresJobStore.open(postgres);
-                yield new Stores(store, store.jobTypes(), store.artifacts());
+                PostgresSignals signals = null;
+                try {
+                    signals = PostgresSignals.open(postgres, store.dataSource());
+                    PostgresLeadership leadership = PostgresLeadership.open(postgres);
+                    yield new Stores(store, store.jobTypes(), store.artifacts(), signals, leadership);
+                } catch (RuntimeException e) {
+                    if (signals != null) signals.close();
+                    store.close();
+                    throw e;
+                }
             }
         };
     }
 
+    /** Leadership and signals first (their own connections, and the signals publish through the pool), then the pools. */
     @Override
     public void close() {
-        jobs.close(); // the job types and artifacts share its database connections
+        try {
+            leadership.close();
+        } finally {
+            try {
+                signals.close();
+            } finally {
+                jobs.close(); // the job types and artifacts share its database connections
+            }
+        }
     }
 }
