@@ -43,7 +43,7 @@ class NodeGatewayTest {
 
     private String hello(String nodeId, String token, String holding, String typeSlots) {
         return """
-                {"type":"hello","protocol":1,"node_id":"%s","token":"%s","labels":{"zone":"a"},"slots":2,
+                {"type":"hello","protocol":2,"node_id":"%s","token":"%s","labels":{"zone":"a"},"slots":2,
                  "executors":["noop"],"default_executor":"noop","job_types":null,"holding":%s,"type_slots":%s}
                 """.formatted(nodeId, token, holding, typeSlots);
     }
@@ -73,26 +73,43 @@ class NodeGatewayTest {
 
     private final java.util.ArrayDeque<JsonNode> received = new java.util.ArrayDeque<>();
 
-    /** The next execute message pushed to the session (heartbeating meanwhile, as a node does). */
+    /** The next execute message pushed to the session, acknowledged as a node does (heartbeating meanwhile). */
     private JsonNode nextExecute(String session) throws Exception {
+        JsonNode execute = next(session, "execute");
+        post("/node-api/v1/messages", session, ack(execute));
+        return execute;
+    }
+
+    /** The next message of {@code type} pushed to the session (heartbeating meanwhile, as a node does). */
+    private JsonNode next(String session, String type) throws Exception {
         for (int i = 0; i < 20; i++) {
             while (!received.isEmpty()) {
                 JsonNode m = received.poll();
-                if (m.get("type").asString().equals("execute")) return m;
+                if (m.get("type").asString().equals(type)) return m;
             }
             post("/node-api/v1/messages", session, "[{\"type\":\"heartbeat\",\"free\":0,\"running\":0}]");
             poll(session, 1).forEach(received::add);
         }
-        throw new AssertionError("no execute message arrived");
+        throw new AssertionError("no " + type + " message arrived");
     }
 
+    private static String ack(JsonNode reliable) {
+        return "[{\"type\":\"ack\",\"seq\":" + reliable.get("seq").asLong() + "}]";
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong SEQS = new java.util.concurrent.atomic.AtomicLong();
+
     private static String result(String executionId, String stdout, String artifacts) {
+        return result(SEQS.incrementAndGet(), executionId, stdout, artifacts);
+    }
+
+    private static String result(long seq, String executionId, String stdout, String artifacts) {
         return """
                 [{"type":"started","execution_id":"%1$s"},
-                 {"type":"result","execution_id":"%1$s","result":{"status":"succeeded","exit_code":0,"stdout":"%2$s",
-                  "stderr":"","stdout_truncated":false,"stderr_truncated":false,"output_json":null,"error":null,
-                  "startup_ms":1,"execution_ms":1,"layer_digest":null,"artifacts":%3$s}}]
-                """.formatted(executionId, stdout, artifacts);
+                 {"type":"result","seq":%4$d,"execution_id":"%1$s","result":{"status":"succeeded","exit_code":0,
+                  "stdout":"%2$s","stderr":"","stdout_truncated":false,"stderr_truncated":false,"output_json":null,
+                  "error":null,"startup_ms":1,"execution_ms":1,"layer_digest":null,"artifacts":%3$s}}]
+                """.formatted(executionId, stdout, artifacts, seq);
     }
 
     @Test
@@ -129,17 +146,17 @@ class NodeGatewayTest {
         assertThat(execute.at("/spec/code").asString()).isEqualTo("print('hi')");
         String exec = execute.get("execution_id").asString();
 
-        assertThat(post("/node-api/v1/messages", session, result(exec, "hi\\n", "[]")).statusCode()).isEqualTo(204);
+        assertThat(post("/node-api/v1/messages", session, result(41, exec, "hi\\n", "[]")).statusCode())
+                .isEqualTo(204);
         JobResponse done = kiln.client.get(job.jobId(), 10);
         assertThat(done.status()).isEqualTo("succeeded");
         assertThat(done.stdout()).isEqualTo("hi\n");
         assertThat(done.nodeId()).isEqualTo("n1");
-        JsonNode ack = poll(session, 5);
-        assertThat(ack.toString()).contains("\"ack\"").contains(exec);
+        assertThat(next(session, "ack").get("seq").asLong()).isEqualTo(41);
 
         // The same result again (a node resending after a reconnect) is acknowledged and dropped.
-        post("/node-api/v1/messages", session, result(exec, "again\\n", "[]"));
-        assertThat(poll(session, 5).toString()).contains("\"ack\"");
+        post("/node-api/v1/messages", session, result(41, exec, "again\\n", "[]"));
+        assertThat(next(session, "ack").get("seq").asLong()).isEqualTo(41);
         assertThat(kiln.client.get(job.jobId(), 0).stdout()).isEqualTo("hi\n");
         assertThat(kiln.get("/metrics").body()).contains("kiln_node_results_dropped_total 1.0");
     }

@@ -7,12 +7,11 @@ import dev.kiln.node.protocol.NodeMessage.Execute;
 import dev.kiln.node.protocol.NodeMessage.Heartbeat;
 import dev.kiln.node.protocol.NodeMessage.Hello;
 import dev.kiln.node.protocol.NodeMessage.Refused;
-import dev.kiln.node.protocol.NodeMessage.Result;
-import dev.kiln.node.protocol.NodeMessage.Started;
 import dev.kiln.node.protocol.NodeMessage.Welcome;
 import dev.kiln.node.protocol.NodeMessageCodec;
 import dev.kiln.node.protocol.ProtocolException;
 import java.io.IOException;
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.Locale;
@@ -24,16 +23,17 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A node's connection to the orchestrator, kept up by one thread: it says {@code hello} over a new transport, then
- * hands what the orchestrator sends to the {@link Handler}, one message at a time, until the connection is lost;
- * then it reconnects with {@link Backoff}. It stops when closed or refused for good. While welcomed, a timer sends
- * heartbeats.
+ * A node's connection to an orchestrator, kept up by one thread: it says {@code hello} over a new transport, then
+ * hands what the orchestrator sends to the {@link Handler}, one message at a time, acknowledging each reliable one
+ * once handled, until the connection is lost; then it reconnects with {@link Backoff}, moving along the
+ * {@link OrchestratorList} when an orchestrator cannot be reached. It stops when closed or refused for good. While
+ * welcomed, a timer sends heartbeats. What arrived is reported to the {@link LeaseFence}.
  */
 final class OrchestratorConnection {
     private static final Logger log = LoggerFactory.getLogger(OrchestratorConnection.class);
@@ -54,7 +54,8 @@ final class OrchestratorConnection {
 
         void cancel(String executionId);
 
-        void acked(String executionId);
+        /** Reliable message {@code seq} was acknowledged; returns when it was first sent (0: it was not ours). */
+        long acked(long seq);
 
         /** The heartbeat to send now; called on the timer. */
         Heartbeat heartbeat();
@@ -68,8 +69,10 @@ final class OrchestratorConnection {
     private final String summary;
     private final ScheduledExecutorService timer;
     private final Handler handler;
+    private final LeaseFence fence;
+    private final OrchestratorList orchestrators;
     private final HttpClient http;
-    private final Function<Transport.Listener, Transport> transports; // a new transport per connection
+    private final BiFunction<URI, Transport.Listener, Transport> transports; // a new transport per connection
     private final BlockingQueue<Event> inbox = new LinkedBlockingQueue<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -77,6 +80,7 @@ final class OrchestratorConnection {
     private volatile String stopReason;
     private Thread connectionThread; // guarded by this
     private volatile Transport connecting;
+    private volatile Tag current; // the attempt or connection now in use
     private ScheduledFuture<?> heartbeat; // connection thread only
 
     /** What the connection thread handles; {@code from} tells events of an old connection apart. */
@@ -99,21 +103,24 @@ final class OrchestratorConnection {
      * @param timer   sends the heartbeats
      */
     OrchestratorConnection(NodeAgentConfig config, String nodeId, String summary, ScheduledExecutorService timer,
-                           Handler handler) {
+                           Handler handler, LeaseFence fence) {
         this.config = config;
         this.nodeId = nodeId;
         this.summary = summary;
         this.timer = timer;
         this.handler = handler;
+        this.fence = fence;
+        this.orchestrators = new OrchestratorList(config.orchestrators());
         // HTTP/1.1: the JDK would otherwise try an h2c upgrade on plain http, which some proxies mishandle.
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(WebSocketTransport.CONNECT_TIMEOUT).build();
         NodeMessageCodec codec = new NodeMessageCodec();
         this.transports = switch (config.transport()) {
             // With pings: how a link that died silently is noticed.
-            case WS -> l -> new WebSocketTransport(http, config.endpoint(WS_PATH, true), codec, true, l);
-            case POLL -> l -> new PollTransport(http, config.endpoint(POLL_BASE, false), config.pollIntervalMillis(),
-                    codec, l);
+            case WS -> (url, l) -> new WebSocketTransport(http, NodeAgentConfig.endpoint(url, WS_PATH, true), codec,
+                    true, l);
+            case POLL -> (url, l) -> new PollTransport(http, NodeAgentConfig.endpoint(url, POLL_BASE, false),
+                    config.pollIntervalMillis(), codec, l);
         };
     }
 
@@ -143,20 +150,27 @@ final class OrchestratorConnection {
         String lastFailure = null;
         try {
             while (!closed.get()) {
+                URI url = orchestrators.current();
                 Tag tag = new Tag();
-                Transport t = transports.apply(tag);
+                Transport t = transports.apply(url, tag);
+                tag.transport = t;
                 connecting = t;
+                current = tag;
                 if (closed.get()) {
                     t.close();
                     break;
                 }
+                boolean welcomed = false;
                 try {
+                    long helloAt = System.nanoTime();
                     Welcome welcome = t.connect(handler.hello());
-                    welcomed(t, welcome);
+                    welcomed = true;
+                    fence.welcomed(helloAt, welcome.leaseMillis());
+                    welcomed(url, t, welcome);
                     backoff.reset();
                     lastFailure = null;
                     String why = serve(tag);
-                    if (why != null) log.warn("connection to {} lost: {}; reconnecting", config.orchestrator(), why);
+                    if (why != null) log.warn("connection to {} lost: {}; reconnecting", url, why);
                 } catch (RefusedException e) {
                     Refused r = e.refused();
                     if (FINAL_REFUSALS.contains(r.code())) {
@@ -165,14 +179,15 @@ final class OrchestratorConnection {
                                 r.message());
                         return;
                     }
-                    log.warn("the orchestrator refused node {} ({}): {}; reconnecting", nodeId, r.code(), r.message());
+                    log.warn("{} refused node {} ({}): {}; reconnecting", url, nodeId, r.code(), r.message());
                 } catch (IOException | ProtocolException e) {
                     // Every failure is retried forever; the same one is logged once, not every few seconds.
-                    String failure = e.getMessage() != null ? e.getMessage() : e.toString();
+                    String failure = url + ": " + (e.getMessage() != null ? e.getMessage() : e.toString());
                     if (!failure.equals(lastFailure)) {
-                        log.warn("cannot connect to {}: {}; retrying", config.orchestrator(), failure);
+                        log.warn("cannot connect to {}; retrying{}", failure,
+                                orchestrators.size() > 1 ? " with the next orchestrator" : "");
                     } else {
-                        log.debug("cannot connect to {}: {}; retrying", config.orchestrator(), failure);
+                        log.debug("cannot connect to {}; retrying", failure);
                     }
                     lastFailure = failure;
                 } catch (RuntimeException e) {
@@ -181,6 +196,7 @@ final class OrchestratorConnection {
                 } finally {
                     disconnected(t);
                 }
+                if (!welcomed) orchestrators.connectFailed();
                 if (closed.get()) break;
                 if (wake.await(backoff.next().toMillis(), TimeUnit.MILLISECONDS)) break;
             }
@@ -206,7 +222,7 @@ final class OrchestratorConnection {
                 case Lost l when l.from() == tag -> {
                     return l.why();
                 }
-                case Received r when r.from() == tag -> handle(r.message());
+                case Received r when r.from() == tag -> handle(r.message(), tag.transport);
                 default -> {
                     // from an earlier connection
                 }
@@ -214,29 +230,48 @@ final class OrchestratorConnection {
         }
     }
 
-    private void handle(NodeMessage message) throws RefusedException {
+    /** Reliable messages are acknowledged once handled (a repeated one is handled as a no-op and acknowledged). */
+    private void handle(NodeMessage message, Transport t) throws RefusedException {
         switch (message) {
-            case Execute e -> handler.execute(e);
-            case Cancel c -> handler.cancel(c.executionId());
-            case Ack a -> handler.acked(a.executionId());
+            case Execute e -> {
+                handler.execute(e);
+                t.send(new Ack(e.seq()));
+            }
+            case Cancel c -> {
+                handler.cancel(c.executionId());
+                t.send(new Ack(c.seq()));
+            }
+            case Ack a -> {
+                long sentAt = handler.acked(a.seq());
+                if (sentAt != 0) {
+                    fence.confirmed(sentAt);
+                    t.confirmed(sentAt);
+                }
+            }
             case Refused r -> throw new RefusedException(r);
             case Welcome w -> log.warn("ignoring a second welcome on one connection");
-            case Hello h -> log.warn("ignoring a node-side message from the orchestrator: hello");
-            case Heartbeat h -> log.warn("ignoring a node-side message from the orchestrator: heartbeat");
-            case Started s -> log.warn("ignoring a node-side message from the orchestrator: started");
-            case Result r -> log.warn("ignoring a node-side message from the orchestrator: result");
-            case NodeMessage.Output o -> log.warn("ignoring a node-side message from the orchestrator: output");
+            default -> log.warn("ignoring a node-side message from the orchestrator: {}",
+                    message.getClass().getSimpleName().toLowerCase(Locale.ROOT));
         }
     }
 
-    private void welcomed(Transport t, Welcome welcome) {
+    /**
+     * Ends the connection in use (or the attempt under way) and connects again: the node stopped its executions on
+     * its own, and the next hello tells the orchestrator.
+     */
+    void reconnect(String why) {
+        Tag tag = current;
+        if (tag != null) tag.lost(why);
+    }
+
+    private void welcomed(URI url, Transport t, Welcome welcome) {
         if (!welcome.nodeId().equals(nodeId)) {
             log.warn("the orchestrator welcomed node '{}', but this is node '{}'", welcome.nodeId(), nodeId);
         }
         handler.welcomed(t, welcome);
         long every = welcome.heartbeatMillis() > 0 ? welcome.heartbeatMillis() : 1_000;
         heartbeat = timer.scheduleAtFixedRate(() -> t.send(handler.heartbeat()), every, every, TimeUnit.MILLISECONDS);
-        log.info("node {} connected to {} ({} transport, {}, heartbeat {} ms)", nodeId, config.orchestrator(),
+        log.info("node {} connected to {} ({} transport, {}, heartbeat {} ms)", nodeId, url,
                 config.transport().name().toLowerCase(Locale.ROOT), summary, every);
     }
 
@@ -278,6 +313,8 @@ final class OrchestratorConnection {
 
     /** The listener of one connection; events carry it so the connection thread can ignore older connections'. */
     private final class Tag implements Transport.Listener {
+        volatile Transport transport;
+
         @Override
         public void received(NodeMessage message) {
             inbox.add(new Received(this, message));
@@ -286,6 +323,11 @@ final class OrchestratorConnection {
         @Override
         public void lost(String why) {
             inbox.add(new Lost(this, why));
+        }
+
+        @Override
+        public void confirmed(long sentNanos) {
+            fence.confirmed(sentNanos);
         }
     }
 }

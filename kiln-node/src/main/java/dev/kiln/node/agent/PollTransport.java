@@ -107,6 +107,7 @@ final class PollTransport implements Transport {
                 List<NodeMessage> batch = new ArrayList<>();
                 batch.add(outbox.take());
                 outbox.drainTo(batch);
+                long sentAt = System.nanoTime();
                 HttpResponse<String> r = http.send(request("/messages").timeout(REQUEST_TIMEOUT)
                         .header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(codec.encodeAll(batch), StandardCharsets.UTF_8))
@@ -115,11 +116,12 @@ final class PollTransport implements Transport {
                     failed("POST /messages", r);
                     return;
                 }
+                if (!ended.get()) listener.confirmed(sentAt); // the batch, with its heartbeat, arrived
             }
         } catch (InterruptedException e) {
             // closed
         } catch (IOException | RuntimeException e) {
-            // Lost messages are not retried: results stay unacknowledged and are resent after the next hello.
+            // Not retried here: reliable messages stay unacknowledged and their senders resend them.
             lose("POST /messages failed: " + e);
         }
     }
