@@ -22,10 +22,9 @@ final class LeaseFence {
         this.nanoTime = nanoTime;
     }
 
-    /** A welcome answered the hello sent at {@code helloSentNanos}, with the orchestrator's lease. */
-    void welcomed(long helloSentNanos, int leaseMillis) {
+    /** Welcomed with the orchestrator's lease (the transport confirmed the hello already). */
+    void welcomed(int leaseMillis) {
         leaseNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(1, leaseMillis));
-        confirmed(helloSentNanos);
     }
 
     /** What was sent up to {@code sentNanos} is known to have reached the orchestrator. */

@@ -162,10 +162,9 @@ final class OrchestratorConnection {
                 }
                 boolean welcomed = false;
                 try {
-                    long helloAt = System.nanoTime();
                     Welcome welcome = t.connect(handler.hello());
                     welcomed = true;
-                    fence.welcomed(helloAt, welcome.leaseMillis());
+                    fence.welcomed(welcome.leaseMillis());
                     welcomed(url, t, welcome);
                     backoff.reset();
                     lastFailure = null;

@@ -53,6 +53,7 @@ final class PollTransport implements Transport {
     @Override
     public NodeMessage.Welcome connect(NodeMessage.Hello hello)
             throws IOException, InterruptedException, RefusedException {
+        long helloSentAt = System.nanoTime();
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/session"))
                 .timeout(REQUEST_TIMEOUT).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(codec.encode(hello), StandardCharsets.UTF_8)).build(),
@@ -77,6 +78,7 @@ final class PollTransport implements Transport {
         }
         session = welcome.session();
         if (ended.get()) throw new IOException("connection closed");
+        listener.confirmed(helloSentAt);
         sender = Thread.ofVirtual().name("kiln-node-poll-send").start(this::sendLoop);
         receiver = Thread.ofVirtual().name("kiln-node-poll-receive").start(this::receiveLoop);
         return welcome;

@@ -49,8 +49,8 @@ public interface Transport extends AutoCloseable {
         void lost(String why);
 
         /**
-         * The orchestrator has received everything sent up to {@code sentNanos} ({@link System#nanoTime()}): a pong
-         * answered a ping, or a POST was answered 2xx.
+         * The orchestrator has received everything sent up to {@code sentNanos} ({@link System#nanoTime()}): the
+         * welcome answered the hello, a pong a ping, a 2xx a POST.
          */
         default void confirmed(long sentNanos) {
         }

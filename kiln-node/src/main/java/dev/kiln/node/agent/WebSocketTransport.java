@@ -78,10 +78,12 @@ public final class WebSocketTransport implements Transport {
             webSocket = ws;
             sends = CompletableFuture.completedFuture(ws);
         }
+        long helloSentAt = System.nanoTime();
         send(hello);
         NodeMessage answer = await(first, "no answer to hello from " + uri);
         return switch (answer) {
             case NodeMessage.Welcome w -> {
+                listener.confirmed(helloSentAt);
                 // Pongs come back within a heartbeat or so; twice the lease of silence means the link is dead.
                 long limit = 2L * Math.max(w.leaseMillis(), w.heartbeatMillis());
                 silenceLimitNanos = TimeUnit.MILLISECONDS.toNanos(limit);
