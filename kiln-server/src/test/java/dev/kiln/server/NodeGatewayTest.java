@@ -42,10 +42,16 @@ class NodeGatewayTest {
     }
 
     private String hello(String nodeId, String token, String holding, String typeSlots) {
+        return helloInterrupted(nodeId, token, holding, typeSlots, "[]");
+    }
+
+    private String helloInterrupted(String nodeId, String token, String holding, String typeSlots,
+                                    String interrupted) {
         return """
                 {"type":"hello","protocol":2,"node_id":"%s","token":"%s","labels":{"zone":"a"},"slots":2,
-                 "executors":["noop"],"default_executor":"noop","job_types":null,"holding":%s,"type_slots":%s}
-                """.formatted(nodeId, token, holding, typeSlots);
+                 "executors":["noop"],"default_executor":"noop","job_types":null,"holding":%s,"type_slots":%s,
+                 "interrupted":%s}
+                """.formatted(nodeId, token, holding, typeSlots, interrupted);
     }
 
     private HttpResponse<String> post(String path, String session, String body) throws Exception {
@@ -230,5 +236,68 @@ class NodeGatewayTest {
         assertThat(done.attempt()).isEqualTo(2);
         assertThat(kiln.get("/metrics").body()).contains("kiln_node_leases_expired_total 1.0")
                 .contains("kiln_jobs_finished_total{status=\"succeeded\"} 1.0");
+    }
+
+    @Test
+    void anExecuteOrCancelTheNodeDoesNotAcknowledgeIsSentAgainAlsoAfterItReconnects() throws Exception {
+        String session = join("n1", "[]");
+        JobResponse job = kiln.client.submit(JobRequest.python("pass"));
+        JsonNode execute = next(session, "execute"); // not acknowledged: the answer to this GET got lost, say
+        JsonNode again = next(session, "execute");
+        assertThat(again.get("seq").asLong()).as("the same message, resent").isEqualTo(execute.get("seq").asLong());
+        String exec = execute.get("execution_id").asString();
+        post("/node-api/v1/messages", session, ack(execute));
+
+        Thread.ofVirtual().start(() -> {
+            try {
+                kiln.client.cancel(job.jobId()); // waits for the job to end
+            } catch (RuntimeException e) {
+                // the assertions below tell
+            }
+        });
+        JsonNode cancel = next(session, "cancel");
+        assertThat(cancel.get("execution_id").asString()).isEqualTo(exec);
+
+        // The node reconnects before acknowledging it: the cancel comes again after the welcome.
+        received.clear();
+        String second = join("n1", "[\"" + exec + "\"]");
+        JsonNode cancelAgain = next(second, "cancel");
+        assertThat(cancelAgain.get("seq").asLong()).isEqualTo(cancel.get("seq").asLong());
+        post("/node-api/v1/messages", second, ack(cancelAgain));
+        post("/node-api/v1/messages", second, """
+                [{"type":"result","seq":77,"execution_id":"%s","result":{"status":"cancelled","exit_code":null,
+                  "stdout":"","stderr":"","stdout_truncated":false,"stderr_truncated":false,"output_json":null,
+                  "error":{"type":"cancelled","message":"cancelled","phase":"execution"},"startup_ms":1,
+                  "execution_ms":1,"layer_digest":null,"artifacts":[]}}]""".formatted(exec));
+        assertThat(kiln.client.get(job.jobId(), 10).status()).isEqualTo("cancelled");
+        assertThat(next(second, "ack").get("seq").asLong()).isEqualTo(77);
+    }
+
+    @Test
+    void executionsANodeStoppedItselfRunAgainAtOnceAlsoAfterAnOrchestratorRestart() throws Exception {
+        String session = join("n1", "[]");
+        JobResponse job = kiln.client.submit(JobRequest.python("pass"));
+        String first = nextExecute(session).get("execution_id").asString();
+        post("/node-api/v1/messages", session, "[{\"type\":\"started\",\"execution_id\":\"" + first + "\"}]");
+        // The orchestrator restarts; meanwhile the node, cut off past its lease, stopped the execution.
+        kiln = kiln.restarted();
+        received.clear();
+
+        long back = System.nanoTime();
+        HttpResponse<String> r = post("/node-api/v1/session", null,
+                helloInterrupted("n1", "s3cret", "[]", "{}", "[\"" + first + "\"]"));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode welcome = JSON.readTree(r.body());
+        assertThat(welcome.get("cancel").toString()).doesNotContain(first);
+        JsonNode again = nextExecute(welcome.get("session").asString());
+        assertThat(again.get("execution_id").asString()).endsWith("-2");
+        assertThat((System.nanoTime() - back) / 1_000_000).as("ms until the re-run was pushed: not after the "
+                + "10 s node_reconnect_grace").isLessThan(5_000);
+        post("/node-api/v1/messages", welcome.get("session").asString(),
+                result(again.get("execution_id").asString(), "again\\n", "[]"));
+        JobResponse done = kiln.client.get(job.jobId(), 10);
+        assertThat(done.status()).isEqualTo("succeeded");
+        assertThat(done.attempt()).isEqualTo(2);
+        assertThat(done.error()).isNull();
     }
 }
