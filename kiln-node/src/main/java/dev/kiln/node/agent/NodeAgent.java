@@ -164,8 +164,8 @@ public final class NodeAgent implements AutoCloseable {
     }
 
     /** What the connection hands over: the handshake's two halves, and each message to the part it is for. */
-    private OrchestratorConnection.Handler handler() {
-        return new OrchestratorConnection.Handler() {
+    private ConnectionHandler handler() {
+        return new ConnectionHandler() {
             @Override
             public Hello hello() {
                 reporting = executions.interrupted();

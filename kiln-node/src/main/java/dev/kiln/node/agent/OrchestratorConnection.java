@@ -15,7 +15,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -30,45 +29,21 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A node's connection to an orchestrator, kept up by one thread: it says {@code hello} over a new transport, then
- * hands what the orchestrator sends to the {@link Handler}, one message at a time, acknowledging each reliable one
+ * hands what the orchestrator sends to the {@link ConnectionHandler}, one message at a time, acknowledging each reliable one
  * once handled, until the connection is lost; then it reconnects with {@link Backoff}, moving along the
  * {@link OrchestratorList} when an orchestrator cannot be reached. It stops when closed or refused for good. While
  * welcomed, a timer sends heartbeats. What arrived is reported to the {@link LeaseFence}.
  */
 final class OrchestratorConnection {
     private static final Logger log = LoggerFactory.getLogger(OrchestratorConnection.class);
-    /** Refusals after which reconnecting cannot help (or another connection of this node took over). */
-    private static final Set<String> FINAL_REFUSALS = Set.of("removed", "unauthorized", "protocol_version", "replaced");
     private static final String WS_PATH = "/node-api/v1/ws";
     private static final String POLL_BASE = "/node-api/v1";
-
-    /** What the node does with its connection; all but {@link #heartbeat()} run on the connection thread. */
-    interface Handler {
-        /** The {@code hello} of a new connection. */
-        Hello hello();
-
-        /** The orchestrator welcomed the node on {@code t}: reconcile, and send on {@code t} from now on. */
-        void welcomed(Transport t, Welcome welcome);
-
-        void execute(Execute execute);
-
-        void cancel(String executionId);
-
-        /** Reliable message {@code seq} was acknowledged; returns when it was first sent (0: it was not ours). */
-        long acked(long seq);
-
-        /** The heartbeat to send now; called on the timer. */
-        Heartbeat heartbeat();
-
-        /** {@code t} is lost or closed: send nothing more on it. */
-        void disconnected(Transport t);
-    }
 
     private final NodeAgentConfig config;
     private final String nodeId;
     private final String summary;
     private final ScheduledExecutorService timer;
-    private final Handler handler;
+    private final ConnectionHandler handler;
     private final LeaseFence fence;
     private final OrchestratorList orchestrators;
     private final HttpClient http;
@@ -103,7 +78,7 @@ final class OrchestratorConnection {
      * @param timer   sends the heartbeats
      */
     OrchestratorConnection(NodeAgentConfig config, String nodeId, String summary, ScheduledExecutorService timer,
-                           Handler handler, LeaseFence fence) {
+                           ConnectionHandler handler, LeaseFence fence) {
         this.config = config;
         this.nodeId = nodeId;
         this.summary = summary;
@@ -164,6 +139,7 @@ final class OrchestratorConnection {
                 try {
                     Welcome welcome = t.connect(handler.hello());
                     welcomed = true;
+                    orchestrators.welcomed();
                     fence.welcomed(welcome.leaseMillis());
                     welcomed(url, t, welcome);
                     backoff.reset();
@@ -172,10 +148,9 @@ final class OrchestratorConnection {
                     if (why != null) log.warn("connection to {} lost: {}; reconnecting", url, why);
                 } catch (RefusedException e) {
                     Refused r = e.refused();
-                    if (FINAL_REFUSALS.contains(r.code())) {
+                    if (orchestrators.stopsTheNode(r.code())) {
                         stopReason = r.code() + ": " + r.message();
-                        log.error("the orchestrator sent node {} away ({}): {}; stopping", nodeId, r.code(),
-                                r.message());
+                        log.error("{} sent node {} away ({}): {}; stopping", url, nodeId, r.code(), r.message());
                         return;
                     }
                     log.warn("{} refused node {} ({}): {}; reconnecting", url, nodeId, r.code(), r.message());

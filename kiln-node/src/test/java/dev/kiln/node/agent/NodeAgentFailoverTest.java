@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.node.protocol.NodeMessage.Ack;
 import dev.kiln.node.protocol.NodeMessage.Hello;
+import dev.kiln.node.protocol.NodeMessage.Refused;
 import dev.kiln.node.protocol.NodeMessage.Result;
 import dev.kiln.node.protocol.NodeMessage.Started;
 import java.net.URI;
@@ -109,5 +110,27 @@ class NodeAgentFailoverTest {
         second.send(new Ack(resent.seq()));
         assertThat(second.received.poll(1500, TimeUnit.MILLISECONDS)).as("delivered once").isNull();
         assertThat(new ArrayList<>(fixture.script.ran)).as("run once").containsExactly("pending-1");
+    }
+
+    @ParameterizedTest
+    @EnumSource(AgentFixture.Kind.class)
+    void anOrchestratorThatWillNotTakeTheNodeSendsItToTheNextAndOnlyAllOfThemStopIt(AgentFixture.Kind kind)
+            throws Exception {
+        fixture = new AgentFixture(tmp);
+        FakeOrchestrator old = fixture.orchestrator(kind, 0);
+        FakeOrchestrator other = fixture.orchestrator(kind, 0);
+        old.onHello = h -> new Refused("protocol_version", "this orchestrator speaks version 1");
+        other.onHello = h -> new Refused("unauthorized", "wrong join token");
+        NodeAgent agent = fixture.agent(kind, 1, old.url(), other.url());
+        old.nextHello();
+        other.nextHello();
+        assertThat(agent.awaitStopped(Duration.ofSeconds(15))).as("every orchestrator refused it for good").isTrue();
+        assertThat(agent.stopReason()).startsWith("unauthorized");
+
+        FakeOrchestrator upgraded = fixture.orchestrator(kind, 0);
+        NodeAgent second = fixture.agent(kind, 1, old.url(), upgraded.url());
+        upgraded.nextHello();
+        assertThat(second.awaitConnected(Duration.ofSeconds(15))).isTrue();
+        assertThat(second.stopReason()).isNull();
     }
 }
