@@ -230,8 +230,8 @@ final class OrchestratorConnection {
     }
 
     /**
-     * Ends the connection in use (or the attempt under way) and connects again: the node stopped its executions on
-     * its own, and the next hello tells the orchestrator.
+     * Ends the connection in use (an attempt under way: as soon as it is welcomed) and connects again: the node
+     * stopped executions on its own, and the next hello tells the orchestrator.
      */
     void reconnect(String why) {
         Tag tag = current;
