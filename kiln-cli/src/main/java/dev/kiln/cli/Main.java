@@ -8,6 +8,8 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        // first: the commands that mount re-execute themselves in a mount namespace of their own (when root)
+        MountNamespace.enterOwn(args);
         System.exit(commandLine().execute(args));
     }
 

@@ -95,7 +95,7 @@ class CrashRecoveryTest {
         } finally {
             second.destroy();
             second.waitFor();
-            dev.kiln.node.WorkRoots.discardFallbackRoot(data); // what the killed first server left mounted
+            dev.kiln.node.WorkRoots.discardFallbackRoot(data); // its work root under /var/tmp/kiln
         }
     }
 

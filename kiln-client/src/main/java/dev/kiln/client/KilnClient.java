@@ -177,7 +177,7 @@ public final class KilnClient {
                         .put("encoding", "base64");
             }
         }
-        if (async && request.idempotencyKey() != null) o.put("idempotency_key", request.idempotencyKey());
+        if (request.idempotencyKey() != null) o.put("idempotency_key", request.idempotencyKey());
         if (request.queueTimeout() != null) o.put("queue_timeout", request.queueTimeout());
         if (request.constraints() != null && !request.constraints().isEmpty()) {
             request.constraints().forEach(o.putArray("constraints")::add);

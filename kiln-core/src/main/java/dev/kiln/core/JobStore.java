@@ -8,7 +8,8 @@ import java.util.Optional;
 /**
  * Durable job storage. Every state change is a compare-and-set on {@code version} (the fencing token) and returns
  * whether it applied; implementations never change a row whose version differs. A method that returns normally
- * has made its change durable.
+ * has made its change durable. A failure that is not the caller's fault (disk full, database unreachable) is a
+ * {@link StoreUnavailableException}, after which nothing was changed.
  */
 public interface JobStore extends AutoCloseable {
 
@@ -16,10 +17,16 @@ public interface JobStore extends AutoCloseable {
     record Inserted(JobRecord job, boolean created) {
     }
 
-    /** Inserts a QUEUED job; with a non-null idempotency key already present returns that job, unchanged. */
+    /**
+     * Inserts a QUEUED job; with a non-null idempotency key already present (and not expired, see
+     * {@link NewJob#keyNotBefore()}) returns that job, unchanged.
+     */
     Inserted insert(NewJob job);
 
     Optional<JobRecord> find(String id);
+
+    /** The job holding idempotency key {@code key}, if it was created at or after {@code notBefore} (null: any). */
+    Optional<JobRecord> findByIdempotencyKey(String key, Instant notBefore);
 
     /** Newest first. {@code status} null lists every status; {@code cursor} is a previous page's next cursor. */
     JobPage list(JobStatus status, int limit, String cursor);
@@ -65,6 +72,12 @@ public interface JobStore extends AutoCloseable {
      */
     boolean complete(String id, long expectedVersion, JobStatus status, JobResult result, Instant finishedAt);
 
+    /**
+     * RUNNING jobs whose current execution's deadline is before {@code now}, oldest deadline first: executions whose
+     * result never came (a lost message, a node that never answered, a claim whose launch failed).
+     */
+    List<JobRecord> findOverdue(Instant now, int limit);
+
     /** A job's executions, first attempt first (empty for a job never started or not found). */
     List<ExecutionRecord> executions(String jobId);
 
@@ -72,6 +85,11 @@ public interface JobStore extends AutoCloseable {
 
     /** A cheap round trip to the database. */
     boolean isHealthy();
+
+    /** Whether the store works now, and if not, what is wrong (a round trip, and the latest write's outcome). */
+    default StoreHealth health() {
+        return isHealthy() ? StoreHealth.OK : StoreHealth.failing("the database does not answer", null);
+    }
 
     @Override
     void close();

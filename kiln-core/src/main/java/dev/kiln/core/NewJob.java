@@ -2,7 +2,15 @@ package dev.kiln.core;
 
 import java.time.Instant;
 
-/** A job to insert in state QUEUED with version 0 and attempt 0. */
+/**
+ * A job to insert in state QUEUED with version 0 and attempt 0. {@code keyNotBefore}: a job holding the same
+ * idempotency key created before this instant no longer counts (its key has expired and is released); null: keys
+ * never expire.
+ */
 public record NewJob(String id, JobSpec spec, String specHash, String idempotencyKey, int maxAttempts,
-                     Instant createdAt) {
+                     Instant createdAt, Instant keyNotBefore) {
+    public NewJob(String id, JobSpec spec, String specHash, String idempotencyKey, int maxAttempts,
+                  Instant createdAt) {
+        this(id, spec, specHash, idempotencyKey, maxAttempts, createdAt, null);
+    }
 }

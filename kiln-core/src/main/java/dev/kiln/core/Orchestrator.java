@@ -26,9 +26,10 @@ public final class Orchestrator implements AutoCloseable {
 
     /**
      * An execution handed to a node; {@code job} is the RUNNING record whose version fences the result;
-     * {@code readyAt} is when the job became ready (for the dispatch latency).
+     * {@code readyAt} is when the job became ready (for the dispatch latency); past {@code deadline} (its timeout
+     * plus the execution grace) without a result it is taken back.
      */
-    private record InFlight(JobRecord job, ComputeNode node, String layerDigest, Instant readyAt) {
+    private record InFlight(JobRecord job, ComputeNode node, String layerDigest, Instant readyAt, Instant deadline) {
     }
 
     /** A job the store shows running on a remote node, found at start-up, waiting for that node to claim it. */
@@ -46,13 +47,12 @@ public final class Orchestrator implements AutoCloseable {
     private final JobSpecValidator validator;
     private final ReadyQueue ready;
     private final CompletionWaiters waiters = new CompletionWaiters();
+    private final PendingWrites pending = new PendingWrites();
     private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
     private final Set<String> cancelRequested = ConcurrentHashMap.newKeySet();
     private final Semaphore wakeUp = new Semaphore(0);
     private static final int MAX_ROUND = 256;
     private final Scheduler scheduler;
-    // How long past its timeout an execution's result may take to arrive (stored as the execution's deadline).
-    static final Duration EXECUTION_GRACE = Duration.ofSeconds(30);
     private final Set<String> drainingNodes = ConcurrentHashMap.newKeySet();
     private final Map<String, Orphan> orphans = new ConcurrentHashMap<>();
     private final ExecutionListener resultListener = new ExecutionListener() {
@@ -145,7 +145,15 @@ public final class Orchestrator implements AutoCloseable {
                     JobError.PHASE_EXECUTION)));
             return;
         }
-        if (!store.requeue(r.id(), r.version(), reason, clock.instant())) return;
+        boolean requeued;
+        try {
+            requeued = store.requeue(r.id(), r.version(), reason, clock.instant());
+        } catch (StoreUnavailableException e) {
+            log.warn("could not re-queue job {} ({}); will retry: {}", r.id(), reason, e.getMessage());
+            pending.add("re-queue job " + r.id(), () -> requeueStored(r, reason, enqueue, lostOn));
+            return;
+        }
+        if (!requeued) return;
         events.requeued(r, reason);
         if (!enqueue) return;
         JobRecord queued = new JobRecord(r.id(), r.seq(), JobStatus.QUEUED, r.spec(), r.specHash(),
@@ -162,10 +170,19 @@ public final class Orchestrator implements AutoCloseable {
 
     /** Submits and waits up to {@code timeout} for the result ({@code POST /execute}). */
     public JobRecord execute(JobSpec spec, Duration timeout) throws InterruptedException {
+        return execute(spec, null, timeout);
+    }
+
+    /**
+     * Submits and waits up to {@code timeout} for the result ({@code POST /execute}); with an idempotency key already
+     * used for the same body, waits for that job instead.
+     */
+    public JobRecord execute(JobSpec spec, String idempotencyKey, Duration timeout) throws InterruptedException {
         String id = JobIds.next(clock);
         Object handle = waiters.register(id); // before the job can possibly finish
         try {
-            JobRecord job = submit(spec, null, id);
+            JobRecord job = submit(spec, idempotencyKey, id);
+            if (!job.id().equals(id)) return job.status().isTerminal() ? job : await(job.id(), timeout);
             JobRecord done = waiters.await(handle, timeout);
             return done != null ? done : require(job.id());
         } finally {
@@ -181,18 +198,19 @@ public final class Orchestrator implements AutoCloseable {
             throw KilnException.invalid("idempotency_key", "must be 1 to 200 characters");
         }
         String hash = SpecHash.of(spec);
+        Instant now = clock.instant();
+        Instant keyNotBefore = now.minus(settings.idempotencyRetention());
+        if (idempotencyKey != null) {
+            // Before the queue-full check: a client retrying a request that was accepted gets its job, not a 503.
+            Optional<JobRecord> existing = store.findByIdempotencyKey(idempotencyKey, keyNotBefore);
+            if (existing.isPresent()) return sameRequest(existing.get(), hash, idempotencyKey);
+        }
         if (!ready.tryReserve()) throw new QueueFullException(settings.maxQueueSize(), 1);
         boolean added = false;
         try {
             JobStore.Inserted inserted = store.insert(new NewJob(id, spec, hash, idempotencyKey,
-                    settings.maxAttempts(), clock.instant()));
-            if (!inserted.created()) {
-                if (!inserted.job().specHash().equals(hash)) {
-                    throw KilnException.conflict("idempotency_key", "idempotency_key '" + idempotencyKey
-                            + "' was already used for job " + inserted.job().id() + " with a different body");
-                }
-                return inserted.job();
-            }
+                    settings.maxAttempts(), now, keyNotBefore));
+            if (!inserted.created()) return sameRequest(inserted.job(), hash, idempotencyKey);
             ready.addReserved(waiting(inserted.job(), inserted.job().createdAt(), null));
             added = true;
             events.submitted(inserted.job());
@@ -201,6 +219,15 @@ public final class Orchestrator implements AutoCloseable {
         } finally {
             if (!added) ready.cancelReservation();
         }
+    }
+
+    /** The job that holds the key, if it was sent with the same body; else the key is a conflict. */
+    private static JobRecord sameRequest(JobRecord existing, String hash, String idempotencyKey) {
+        if (!existing.specHash().equals(hash)) {
+            throw KilnException.conflict("idempotency_key", "idempotency_key '" + idempotencyKey
+                    + "' was already used for job " + existing.id() + " with a different body");
+        }
+        return existing;
     }
 
     /** A job entering the ready queue at {@code readyAt}; its queue deadline counts from then. */
@@ -288,11 +315,21 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     public boolean storeHealthy() {
+        return storeHealth().ok();
+    }
+
+    /** The store's health, failing too while writes wait for it. */
+    public StoreHealth storeHealth() {
+        StoreHealth h;
         try {
-            return store.isHealthy();
+            h = store.health();
         } catch (RuntimeException e) {
-            return false;
+            return StoreHealth.failing(e.getMessage(), clock.instant());
         }
+        if (h.ok() && pending.size() > 0) {
+            return StoreHealth.failing(pending.size() + " write(s) waiting for the store", null);
+        }
+        return h;
     }
 
     private void signal() {
@@ -304,18 +341,39 @@ public final class Orchestrator implements AutoCloseable {
             try {
                 // The timeout guards against a lost signal and bounds how late an orphan's grace or a queue
                 // deadline ends.
-                wakeUp.tryAcquire(wakeUpMillis(), TimeUnit.MILLISECONDS);
+                wakeUp.tryAcquire(storeDown > 0 ? storeBackoffMillis() : wakeUpMillis(), TimeUnit.MILLISECONDS);
                 wakeUp.drainPermits();
+                // What the store could not take comes first; while it still refuses, nothing new is claimed.
+                if (!pending.retry()) {
+                    storeDown++;
+                    continue;
+                }
                 expireOrphans();
                 expireQueued();
+                expireOverdue();
                 dispatchReady();
+                storeDown = 0;
             } catch (InterruptedException e) {
                 return;
+            } catch (StoreUnavailableException e) {
+                if (storeDown++ == 0) log.warn("dispatch paused: {}", e.getMessage());
             } catch (RuntimeException e) {
                 log.error("dispatch failed; retrying", e);
                 sleepQuietly();
             }
         }
+    }
+
+    // Rounds in a row the store refused; the dispatcher backs off while it does.
+    private int storeDown;
+
+    private long storeBackoffMillis() {
+        return Math.min(2000, 50L << Math.min(storeDown, 6));
+    }
+
+    /** Store writes waiting for the store to come back. */
+    public int pendingWrites() {
+        return pending.size();
     }
 
     private long wakeUpMillis() {
@@ -342,8 +400,15 @@ public final class Orchestrator implements AutoCloseable {
         return d.toSeconds() + " s";
     }
 
-    /** One placed execution of a dispatch round. */
-    private record Start(JobRecord job, JobType type, ComputeNode node, String executor, Instant readyAt) {
+    /** One placed execution of a dispatch round, and how it waited (to put it back if the claim fails). */
+    private record Start(ReadyQueue.Waiting waiting, JobType type, ComputeNode node, String executor) {
+        JobRecord job() {
+            return waiting.job();
+        }
+
+        Instant readyAt() {
+            return waiting.readyAt();
+        }
     }
 
     /**
@@ -370,7 +435,7 @@ public final class Orchestrator implements AutoCloseable {
         for (Scheduler.Placed p : round.placed()) {
             // Gone meanwhile: cancelled, or timed out in the queue.
             if (ready.remove(p.waiting().job().id())) {
-                starts.add(new Start(p.waiting().job(), p.type(), p.node(), p.executor(), p.waiting().readyAt()));
+                starts.add(new Start(p.waiting(), p.type(), p.node(), p.executor()));
             }
         }
         return starts;
@@ -453,10 +518,46 @@ public final class Orchestrator implements AutoCloseable {
                 job.spec(), type, JobSpecValidator.effectiveTimeout(job.spec().timeoutSeconds(), type),
                 settings.outputLimits(), null);
         liveOutput.started(job.id(), job.currentExecutionId());
-        inFlight.put(job.id(), new InFlight(job, node, null, clock.instant()));
+        Instant now = clock.instant();
+        inFlight.put(job.id(), new InFlight(job, node, null, now, deadline(now, request.timeoutSeconds())));
         node.adopt(request, resultListener);
         log.info("node {} reclaimed execution {} after the orchestrator restarted", node.id(), request.executionId());
         if (cancelRequested.contains(job.id())) node.cancel(request.executionId());
+    }
+
+    /** When the orchestrator stops waiting for an execution started at {@code start}: its timeout plus the grace. */
+    private Instant deadline(Instant start, int timeoutSeconds) {
+        return start.plusSeconds(timeoutSeconds).plus(settings.executionGrace());
+    }
+
+    private Instant nextOverdueSweep = Instant.MIN;
+
+    /**
+     * Executions past their deadline without a result (a lost message, a node that never answers) are taken back:
+     * the node is told to cancel, and the job runs again while attempts are left. Jobs the store shows running past
+     * their deadline that this process does not track (a claim whose launch failed) are swept too, less often.
+     */
+    private void expireOverdue() {
+        Instant now = clock.instant();
+        for (InFlight f : inFlight.values()) {
+            if (now.isAfter(f.deadline())) {
+                String id = f.job().currentExecutionId();
+                try {
+                    f.node().cancel(id);
+                } catch (RuntimeException e) {
+                    log.debug("cancel of overdue execution {} on node {} failed", id, f.node().id(), e);
+                }
+                requeueInFlight(f, "node " + f.node().id() + " sent no result for execution " + id
+                        + " by its deadline (its timeout plus " + seconds(settings.executionGrace()) + ")");
+            }
+        }
+        if (now.isBefore(nextOverdueSweep)) return;
+        nextOverdueSweep = now.plusSeconds(10);
+        for (JobRecord r : store.findOverdue(now, 1000)) {
+            if (inFlight.containsKey(r.id()) || orphans.containsKey(r.id())) continue;
+            requeueStored(r, "no result for execution " + r.currentExecutionId() + " by its deadline", true,
+                    r.nodeId());
+        }
     }
 
     /** Orphans whose node did not come back within the grace period run again elsewhere. */
@@ -521,6 +622,12 @@ public final class Orchestrator implements AutoCloseable {
         List<Start> claimable = new ArrayList<>(round.size());
         List<String> digests = new ArrayList<>(round.size());
         for (Start st : round) {
+            if (st.job().attempt() >= st.job().maxAttempts()) { // e.g. re-queued by a shutdown on its last attempt
+                finish(st.job(), JobStatus.FAILED, JobResult.errorOnly(new JobError(ErrorType.SANDBOX_ERROR,
+                        "interrupted on attempt " + st.job().attempt() + " of " + st.job().maxAttempts()
+                                + " and no attempts are left", JobError.PHASE_EXECUTION)));
+                continue;
+            }
             try {
                 digests.add(environments.digestToRun(st.type())); // pinned: a later rebuild does not move it
                 claimable.add(st);
@@ -535,9 +642,16 @@ public final class Orchestrator implements AutoCloseable {
         for (Start st : claimable) {
             int timeout = JobSpecValidator.effectiveTimeout(st.job().spec().timeoutSeconds(), st.type());
             claims.add(new JobStore.Claim(st.job().id(), st.job().version(), st.job().attempt() + 1, st.node().id(),
-                    now, now.plusSeconds(timeout).plus(EXECUTION_GRACE)));
+                    now, deadline(now, timeout)));
         }
-        List<Boolean> applied = store.markRunning(claims);
+        List<Boolean> applied;
+        try {
+            applied = store.markRunning(claims);
+        } catch (RuntimeException e) {
+            // Nothing was claimed: the jobs wait again where they were (the dispatcher backs off while the store fails).
+            for (Start st : claimable) ready.addAccepted(st.waiting());
+            throw e;
+        }
         for (int i = 0; i < claimable.size(); i++) {
             if (applied.get(i)) launch(claimable.get(i), digests.get(i), now); // else cancelled or changed meanwhile
         }
@@ -550,7 +664,8 @@ public final class Orchestrator implements AutoCloseable {
         JobRecord job = new JobRecord(queued.id(), queued.seq(), JobStatus.RUNNING, queued.spec(), queued.specHash(),
                 queued.idempotencyKey(), attempt, queued.maxAttempts(), queued.version() + 1, node.id(),
                 queued.createdAt(), startedAt, null, null);
-        InFlight f = new InFlight(job, node, layerDigest, st.readyAt());
+        InFlight f = new InFlight(job, node, layerDigest, st.readyAt(),
+                deadline(startedAt, JobSpecValidator.effectiveTimeout(job.spec().timeoutSeconds(), st.type())));
         liveOutput.started(job.id(), job.currentExecutionId());
         inFlight.put(job.id(), f);
         events.started(job, Duration.between(job.createdAt(), startedAt).toMillis());
@@ -607,6 +722,9 @@ public final class Orchestrator implements AutoCloseable {
                         clock.instant())) {
                     events.requeued(job, "interrupted by shutdown");
                 }
+            } catch (StoreUnavailableException e) {
+                log.warn("could not re-queue job {} at shutdown; it is re-run after the restart: {}", job.id(),
+                        e.getMessage()); // it stays running in the store, which start-up re-queues
             } finally {
                 inFlight.remove(job.id(), f);
             }
@@ -632,8 +750,22 @@ public final class Orchestrator implements AutoCloseable {
         }
     }
 
-    /** Records the terminal state fenced by the job's version; true when this call won. */
+    /**
+     * Records the terminal state fenced by the job's version; true when this call won. While the store cannot take
+     * it, it is kept and made again until the store is back (false until then).
+     */
     private boolean finish(JobRecord job, JobStatus status, JobResult result) {
+        try {
+            return finishNow(job, status, result);
+        } catch (StoreUnavailableException e) {
+            log.warn("could not record {} of job {}; will retry: {}", status.wireName(), job.id(), e.getMessage());
+            pending.add("record " + status.wireName() + " of job " + job.id(), () -> finishNow(job, status, result));
+            signal();
+            return false;
+        }
+    }
+
+    private boolean finishNow(JobRecord job, JobStatus status, JobResult result) {
         Instant now = clock.instant();
         boolean won = store.complete(job.id(), job.version(), status, result, now);
         if (won) {

@@ -7,13 +7,18 @@ import java.time.Duration;
  * node count); {@code defaultExecutor} overrides the nodes' own default when non-null (e.g. {@code noop} for load
  * tests); {@code nodeReconnectGrace} is how long, after a restart, executions the store shows running on a remote
  * node wait for that node to reconnect and claim them before they are re-queued; {@code queueTimeout} how long a job
- * may wait for a node when neither it nor its job type says (then it fails with {@code queue_timeout}).
+ * may wait for a node when neither it nor its job type says (then it fails with {@code queue_timeout});
+ * {@code idempotencyRetention} how long an idempotency key stands for its job (after it, the key may be used again);
+ * {@code executionGrace} how long past its timeout an execution's result may take before the orchestrator takes the
+ * execution back (a lost message, a node that never answers) and runs it again while attempts are left.
  */
 public record OrchestratorSettings(int maxQueueSize, int maxAttempts, RequestLimits requestLimits,
                                    OutputLimits outputLimits, String defaultExecutor, Duration nodeReconnectGrace,
-                                   Duration queueTimeout) {
+                                   Duration queueTimeout, Duration idempotencyRetention, Duration executionGrace) {
     public static final Duration DEFAULT_RECONNECT_GRACE = Duration.ofSeconds(10);
     public static final Duration DEFAULT_QUEUE_TIMEOUT = Duration.ofHours(1);
+    public static final Duration DEFAULT_IDEMPOTENCY_RETENTION = Duration.ofHours(24);
+    public static final Duration DEFAULT_EXECUTION_GRACE = Duration.ofSeconds(30);
 
     public OrchestratorSettings {
         if (maxQueueSize < 1) throw new IllegalArgumentException("max_queue_size must be at least 1");
@@ -23,11 +28,17 @@ public record OrchestratorSettings(int maxQueueSize, int maxAttempts, RequestLim
         if (queueTimeout.isNegative() || queueTimeout.isZero()) {
             throw new IllegalArgumentException("queue_timeout must be positive");
         }
+        if (idempotencyRetention == null) idempotencyRetention = DEFAULT_IDEMPOTENCY_RETENTION;
+        if (idempotencyRetention.isNegative() || idempotencyRetention.isZero()) {
+            throw new IllegalArgumentException("idempotency_retention must be positive");
+        }
+        if (executionGrace == null) executionGrace = DEFAULT_EXECUTION_GRACE;
+        if (executionGrace.isNegative()) throw new IllegalArgumentException("execution_grace must not be negative");
     }
 
     public OrchestratorSettings(int maxQueueSize, int maxAttempts, RequestLimits requestLimits,
                                 OutputLimits outputLimits, String defaultExecutor) {
         this(maxQueueSize, maxAttempts, requestLimits, outputLimits, defaultExecutor, DEFAULT_RECONNECT_GRACE,
-                DEFAULT_QUEUE_TIMEOUT);
+                DEFAULT_QUEUE_TIMEOUT, DEFAULT_IDEMPOTENCY_RETENTION, DEFAULT_EXECUTION_GRACE);
     }
 }

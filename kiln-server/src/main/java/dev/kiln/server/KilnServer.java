@@ -101,7 +101,9 @@ public final class KilnServer implements AutoCloseable {
                     new OrchestratorSettings(config.maxQueueSize(), config.maxAttempts(), config.requestLimits(),
                     config.outputLimits(), null,
                     java.time.Duration.ofSeconds(config.nodes().reconnectGraceSeconds()),
-                    java.time.Duration.ofSeconds(config.queueTimeoutSeconds())));
+                    java.time.Duration.ofSeconds(config.queueTimeoutSeconds()),
+                    java.time.Duration.ofSeconds(config.idempotencyRetentionSeconds()),
+                    java.time.Duration.ofSeconds(config.executionGraceSeconds())));
             opened.add(orchestrator);
             Path spool = config.dataDir().resolve("node-results");
             dev.kiln.sandbox.FileTrees.deleteRecursively(spool); // a crashed run's half-received results

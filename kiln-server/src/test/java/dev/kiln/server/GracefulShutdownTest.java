@@ -58,4 +58,26 @@ class GracefulShutdownTest {
             assertThat(done.attempt()).isEqualTo(2);
         }
     }
+
+    @Test
+    void theRetryBudgetHoldsAcrossGracefulRestarts() throws Exception {
+        String id;
+        try (TestServer kiln = TestServer.start("bwrap", c -> c.withDataDir(dataDir).withShutdownGraceSeconds(0))) {
+            id = startRunning(kiln, "import time\ntime.sleep(60)");
+        }
+        // max_attempts is 2: the second restart finds the job re-queued on its last attempt.
+        try (TestServer kiln = TestServer.start("bwrap", c -> c.withDataDir(dataDir).withShutdownGraceSeconds(0))) {
+            Awaitility.await().until(() -> kiln.client.get(id, 0).attempt() == 2
+                    && kiln.client.get(id, 0).status().equals("running"));
+        }
+        try (TestServer kiln = TestServer.start("bwrap", c -> c.withDataDir(dataDir))) {
+            JobResponse done = kiln.client.get(id, 30);
+            assertThat(done.status()).isEqualTo("failed");
+            assertThat(done.attempt()).isEqualTo(2);
+            assertThat(done.error().message()).contains("attempt 2 of 2").contains("no attempts are left");
+            var executions = kiln.client.executions(id).path("executions");
+            assertThat(executions).extracting(e -> e.path("status").asString())
+                    .containsExactly("interrupted", "interrupted");
+        }
+    }
 }

@@ -80,6 +80,34 @@ class JobsApiTest {
     }
 
     @Test
+    void theSameInputDataWithKeysInAnotherOrderIsTheSameRequest() throws Exception {
+        var first = kiln.post("/jobs", "{\"code\": \"pass\", \"idempotency_key\": \"order-1\", "
+                + "\"input_data\": {\"b\": 1, \"a\": {\"y\": [1, {\"q\": 2, \"p\": 3}], \"x\": null}}}");
+        var again = kiln.post("/jobs", "{\"input_data\": {\"a\": {\"x\": null, \"y\": [1, {\"p\": 3, \"q\": 2}]}, "
+                + "\"b\": 1}, \"idempotency_key\": \"order-1\", \"code\": \"pass\"}");
+        assertThat(first.statusCode()).isEqualTo(202);
+        assertThat(again.statusCode()).isEqualTo(202);
+        assertThat(again.headers().firstValue("Location")).isEqualTo(first.headers().firstValue("Location"));
+        // An array in another order is other data.
+        var other = kiln.post("/jobs", "{\"code\": \"pass\", \"idempotency_key\": \"order-1\", "
+                + "\"input_data\": {\"b\": 1, \"a\": {\"y\": [{\"q\": 2, \"p\": 3}, 1], \"x\": null}}}");
+        assertThat(other.statusCode()).isEqualTo(409);
+    }
+
+    @Test
+    void executeTakesAnIdempotencyKeyToo() {
+        JobRequest r = JobRequest.python("print('once')").withIdempotencyKey("exec-key-1");
+        JobResponse first = kiln.client.execute(r);
+        JobResponse again = kiln.client.execute(r);
+        assertThat(first.status()).isEqualTo("succeeded");
+        assertThat(again.jobId()).isEqualTo(first.jobId());
+        assertThat(again.status()).isEqualTo("succeeded");
+        assertThat(kiln.client.executions(first.jobId()).path("executions")).hasSize(1);
+        assertThatThrownBy(() -> kiln.client.execute(JobRequest.python("print(2)").withIdempotencyKey("exec-key-1")))
+                .isInstanceOfSatisfying(KilnApiException.class, e -> assertThat(e.status()).isEqualTo(409));
+    }
+
+    @Test
     void listsNewestFirstWithCursorAndStatusFilter() {
         Set<String> mine = new HashSet<>();
         for (int i = 0; i < 7; i++) mine.add(kiln.client.execute(JobRequest.python("print(" + i + ")")).jobId());

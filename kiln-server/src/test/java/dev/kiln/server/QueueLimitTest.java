@@ -17,7 +17,13 @@ class QueueLimitTest {
             HttpResponse<String> running = kiln.post("/jobs", sleeper);
             assertThat(running.statusCode()).isEqualTo(202);
             Awaitility.await().until(() -> kiln.server.orchestrator().runningCount() == 1);
-            assertThat(kiln.post("/jobs", sleeper).statusCode()).isEqualTo(202); // waits in the queue
+            String keyed = "{\"code\": \"import time\\ntime.sleep(3)\", \"idempotency_key\": \"k-1\"}";
+            HttpResponse<String> waiting = kiln.post("/jobs", keyed);
+            assertThat(waiting.statusCode()).isEqualTo(202); // waits in the queue
+            // The queue is full now, but a retry of the accepted request gets its job, not a 503.
+            HttpResponse<String> retried = kiln.post("/jobs", keyed);
+            assertThat(retried.statusCode()).isEqualTo(202);
+            assertThat(retried.headers().firstValue("Location")).isEqualTo(waiting.headers().firstValue("Location"));
             HttpResponse<String> refused = kiln.post("/jobs", sleeper);
             assertThat(refused.statusCode()).isEqualTo(503);
             assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");

@@ -93,7 +93,7 @@ class RequestValidationTest {
                 "{\"code\": \"1\", \"files\": {\"a\": {\"content\": \"%%%\", \"encoding\": \"base64\"}}}",
                 "{\"code\": \"1\", \"files\": {\"a\": {\"content\": \"x\", \"encoding\": \"rot13\"}}}",
                 "{\"code\": \"1\", \"job_type\": 7}", "{\"code\": \"1\", \"timeout\": true}",
-                "{\"code\": \"1\", \"idempotency_key\": \"k\"}", "\u0000\u0001", "{\"code\": \"1\"}}"};
+                "{\"code\": \"1\", \"idempotency_key\": 7}", "\u0000\u0001", "{\"code\": \"1\"}}"};
         for (int i = 0; i < 100; i++) bad.add(new String[]{"POST", "/execute", bodies[i % bodies.length]});
         for (String[] b : bad) {
             HttpResponse<String> r = kiln.post(b[1], b[2]);

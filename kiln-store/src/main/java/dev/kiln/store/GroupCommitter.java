@@ -228,7 +228,9 @@ final class GroupCommitter implements AutoCloseable {
             batch.forEach(Pending::complete);
             return;
         }
-        log.error("group commit of {} writes failed; all were rolled back", batch.size(), batchFailure);
+        // Each caller gets the failure (and the store logs an outage once); the stack here only while debugging.
+        log.warn("group commit of {} writes failed; all were rolled back: {}", batch.size(), batchFailure.toString());
+        log.debug("group commit failure", batchFailure);
         for (Pending<?> p : batch) {
             p.fail(new TransactionException("the transaction holding this write failed; it was rolled back",
                     batchFailure));

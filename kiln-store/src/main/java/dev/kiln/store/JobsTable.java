@@ -59,6 +59,14 @@ final class JobsTable {
         Objects.requireNonNull(job.createdAt(), "createdAt");
         String specJson = json.writeValueAsString(JobSpecJson.toTree(job.spec()));
         return h -> {
+            if (job.idempotencyKey() != null && job.keyNotBefore() != null) {
+                // An expired key is released, so the insert below takes it.
+                h.createUpdate("UPDATE jobs SET idempotency_key = NULL WHERE idempotency_key = :key "
+                                + "AND created_at < :notBefore")
+                        .bind("key", job.idempotencyKey())
+                        .bind("notBefore", job.keyNotBefore().toEpochMilli())
+                        .execute();
+            }
             // ON CONFLICT on the key only: a duplicate id is a bug and must fail loudly.
             Optional<Long> seq = h.createQuery(INSERT)
                     .bind("id", job.id())
@@ -97,6 +105,15 @@ final class JobsTable {
                 null);
     }
 
+    Optional<JobRecord> findByIdempotencyKey(Handle h, String key, Instant notBefore) {
+        Objects.requireNonNull(key, "key");
+        return h.createQuery(SELECT + "WHERE idempotency_key = :key AND created_at >= :notBefore")
+                .bind("key", key)
+                .bind("notBefore", notBefore == null ? Long.MIN_VALUE : notBefore.toEpochMilli())
+                .map(rows)
+                .findOne();
+    }
+
     Optional<JobRecord> find(Handle h, String id) {
         return h.createQuery(SELECT + "WHERE id = :id").bind("id", id).map(rows).findOne();
     }
@@ -125,6 +142,20 @@ final class JobsTable {
                 .map(rows)
                 .list();
     }
+
+    List<JobRecord> findOverdue(Handle h, Instant now, int limit) {
+        if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, got " + limit);
+        return h.createQuery("SELECT " + QUALIFIED_COLUMNS + " FROM jobs JOIN executions e ON e.job_id = jobs.id "
+                        + "AND e.status = 'running' WHERE jobs.status = 'running' AND e.deadline_at < :now "
+                        + "ORDER BY e.deadline_at LIMIT :limit")
+                .bind("now", now.toEpochMilli())
+                .bind("limit", limit)
+                .map(rows)
+                .list();
+    }
+
+    private static final String QUALIFIED_COLUMNS = java.util.Arrays.stream(COLUMNS.split(",\\s*"))
+            .map(c -> "jobs." + c).collect(java.util.stream.Collectors.joining(", "));
 
     Map<JobStatus, Long> countByStatus(Handle h) {
         Map<JobStatus, Long> counts = new EnumMap<>(JobStatus.class);

@@ -2,6 +2,7 @@ package dev.kiln.store;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.kiln.core.ExecutionRecord;
+import dev.kiln.core.StoreHealth;
 import dev.kiln.core.JobPage;
 import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobResult;
@@ -38,6 +39,7 @@ public final class SqliteJobStore implements JobStore {
     private final GroupCommitter committer;
     private final Jdbi reader;
     private final JobsTable jobs = new JobsTable();
+    private final StoreFailures failures = new StoreFailures();
 
     private SqliteJobStore(HikariDataSource writerPool, HikariDataSource readerPool) {
         this.writerPool = writerPool;
@@ -75,22 +77,28 @@ public final class SqliteJobStore implements JobStore {
 
     @Override
     public Inserted insert(NewJob job) {
-        return committer.run(jobs.insert(job));
+        var write = jobs.insert(job);
+        return failures.write(() -> committer.run(write));
     }
 
     @Override
     public Optional<JobRecord> find(String id) {
-        return reader.withHandle(h -> jobs.find(h, id));
+        return failures.read(() -> reader.withHandle(h -> jobs.find(h, id)));
+    }
+
+    @Override
+    public Optional<JobRecord> findByIdempotencyKey(String key, Instant notBefore) {
+        return failures.read(() -> reader.withHandle(h -> jobs.findByIdempotencyKey(h, key, notBefore)));
     }
 
     @Override
     public JobPage list(JobStatus status, int limit, String cursor) {
-        return reader.withHandle(h -> jobs.list(h, status, limit, cursor));
+        return failures.read(() -> reader.withHandle(h -> jobs.list(h, status, limit, cursor)));
     }
 
     @Override
     public List<JobRecord> findByStatus(JobStatus status, int limit) {
-        return reader.withHandle(h -> jobs.findByStatus(h, status, limit));
+        return failures.read(() -> reader.withHandle(h -> jobs.findByStatus(h, status, limit)));
     }
 
     /**
@@ -101,36 +109,50 @@ public final class SqliteJobStore implements JobStore {
     public List<Boolean> markRunning(List<Claim> claims) {
         List<GroupCommitter.Write<Boolean>> writes = new java.util.ArrayList<>(claims.size());
         for (Claim c : claims) writes.add(jobs.markRunning(c));
-        return committer.runUnsynced(h -> {
+        return failures.write(() -> committer.runUnsynced(h -> {
             List<Boolean> applied = new java.util.ArrayList<>(writes.size());
             for (GroupCommitter.Write<Boolean> w : writes) applied.add(w.applyTo(h));
             return applied;
-        });
+        }));
     }
 
     @Override
     public boolean requeue(String id, long expectedVersion, String reason, Instant at) {
-        return committer.run(jobs.requeue(id, expectedVersion, reason, at));
+        var write = jobs.requeue(id, expectedVersion, reason, at);
+        return failures.write(() -> committer.run(write));
     }
 
     @Override
     public boolean complete(String id, long expectedVersion, JobStatus status, JobResult result, Instant finishedAt) {
-        return committer.run(jobs.complete(id, expectedVersion, status, result, finishedAt));
+        var write = jobs.complete(id, expectedVersion, status, result, finishedAt);
+        return failures.write(() -> committer.run(write));
+    }
+
+    @Override
+    public List<JobRecord> findOverdue(Instant now, int limit) {
+        return failures.read(() -> reader.withHandle(h -> jobs.findOverdue(h, now, limit)));
     }
 
     @Override
     public List<ExecutionRecord> executions(String jobId) {
-        return reader.withHandle(h -> jobs.executions(h, jobId));
+        return failures.read(() -> reader.withHandle(h -> jobs.executions(h, jobId)));
     }
 
     /** Run-time job types, stored in the same database; their writes go through the same committer. */
     public JobTypeStore jobTypes() {
-        return new SqliteJobTypeStore(committer, reader);
+        return new SqliteJobTypeStore(committer, reader, failures);
     }
 
     @Override
     public Map<JobStatus, Long> countByStatus() {
-        return reader.withHandle(jobs::countByStatus);
+        return failures.read(() -> reader.withHandle(jobs::countByStatus));
+    }
+
+    /** Unhealthy when the database does not answer, or while the latest operation failed (a full disk fails writes only). */
+    @Override
+    public StoreHealth health() {
+        if (!isHealthy()) return StoreHealth.failing("the database does not answer", java.time.Instant.now());
+        return failures.health();
     }
 
     @Override

@@ -15,33 +15,36 @@ import tools.jackson.databind.json.JsonMapper;
 final class SqliteJobTypeStore implements JobTypeStore {
     private final GroupCommitter committer;
     private final Jdbi reader;
+    private final StoreFailures failures;
     private final JsonMapper json = JsonMapper.builder().build();
 
-    SqliteJobTypeStore(GroupCommitter committer, Jdbi reader) {
+    SqliteJobTypeStore(GroupCommitter committer, Jdbi reader, StoreFailures failures) {
         this.committer = committer;
         this.reader = reader;
+        this.failures = failures;
     }
 
     @Override
     public List<JobType> loadAll() {
-        return reader.withHandle(h -> h.createQuery("SELECT definition_json FROM job_types ORDER BY name")
-                .mapTo(String.class).map(text -> JobTypeJson.fromTree(json.readTree(text))).list());
+        return failures.read(() -> reader.withHandle(h -> h.createQuery(
+                        "SELECT definition_json FROM job_types ORDER BY name")
+                .mapTo(String.class).map(text -> JobTypeJson.fromTree(json.readTree(text))).list()));
     }
 
     @Override
     public void save(JobType type) {
         String definition = json.writeValueAsString(JobTypeJson.toTree(type));
         long now = System.currentTimeMillis();
-        committer.run(h -> h.createUpdate("""
+        failures.write(() -> committer.run(h -> h.createUpdate("""
                         INSERT INTO job_types (name, definition_json, updated_at) VALUES (:name, :definition, :now)
                         ON CONFLICT (name) DO UPDATE SET definition_json = excluded.definition_json,
                                                          updated_at = excluded.updated_at""")
-                .bind("name", type.name()).bind("definition", definition).bind("now", now).execute());
+                .bind("name", type.name()).bind("definition", definition).bind("now", now).execute()));
     }
 
     @Override
     public boolean delete(String name) {
-        return committer.run(h -> h.createUpdate("DELETE FROM job_types WHERE name = :name")
-                .bind("name", name).execute()) > 0;
+        return failures.write(() -> committer.run(h -> h.createUpdate("DELETE FROM job_types WHERE name = :name")
+                .bind("name", name).execute())) > 0;
     }
 }

@@ -202,6 +202,25 @@ public abstract class JobStoreContract {
     }
 
     @Test
+    void aKeyIsFoundWhileItStandsAndReleasedOnceItExpired() {
+        NewJob job = newJob(JobSpec.python("print(1)"), "k-expiring");
+        JobRecord first = store.insert(job).job();
+        assertThat(store.findByIdempotencyKey("k-expiring", null)).contains(first);
+        assertThat(store.findByIdempotencyKey("k-expiring", first.createdAt())).contains(first);
+        assertThat(store.findByIdempotencyKey("k-expiring", first.createdAt().plusMillis(1))).isEmpty();
+        assertThat(store.findByIdempotencyKey("no-such-key", null)).isEmpty();
+
+        Instant later = tick();
+        NewJob again = new NewJob(UUID.randomUUID().toString(), JobSpec.python("print(2)"), "other-hash",
+                "k-expiring", 3, later, first.createdAt().plusMillis(1));
+        JobStore.Inserted second = store.insert(again);
+        assertThat(second.created()).isTrue();
+        assertThat(store.findByIdempotencyKey("k-expiring", null)).contains(second.job());
+        assertThat(get(first.id()).idempotencyKey()).isNull();
+        assertThat(get(first.id()).status()).isEqualTo(JobStatus.QUEUED);
+    }
+
+    @Test
     void jobsWithoutKeyNeverCollide() {
         assertThat(store.insert(newJob()).created()).isTrue();
         assertThat(store.insert(newJob()).created()).isTrue();

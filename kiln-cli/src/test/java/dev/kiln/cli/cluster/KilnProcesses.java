@@ -40,11 +40,17 @@ public final class KilnProcesses implements AutoCloseable {
     private final java.util.Set<String> nodeIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public Process server(Path data, int port, String logName, String... args) throws IOException {
+        return serverWithEnv(java.util.Map.of(), data, port, logName, args);
+    }
+
+    /** {@link #server} with extra environment variables. */
+    public Process serverWithEnv(java.util.Map<String, String> env, Path data, int port, String logName,
+                                 String... args) throws IOException {
         dataDirs.add(data);
         List<String> cmd = new ArrayList<>(List.of("server", "--host", "127.0.0.1", "--port", String.valueOf(port),
                 "--data-dir", data.toString(), "--cgroup-parent", cgroupParent));
         cmd.addAll(List.of(args));
-        return start(logName, cmd);
+        return start(logName, cmd, env);
     }
 
     /** A compute node dialing {@code url}; {@code args} are extra flags (executor, slots, labels, transport). */
@@ -54,10 +60,10 @@ public final class KilnProcesses implements AutoCloseable {
         if (idFlag >= 0 && idFlag + 1 < args.length) nodeIds.add(args[idFlag + 1]);
         List<String> cmd = new ArrayList<>(List.of("node", "--orchestrator", url, "--data-dir", data.toString()));
         cmd.addAll(List.of(args));
-        return start(logName, cmd);
+        return start(logName, cmd, java.util.Map.of());
     }
 
-    private Process start(String logName, List<String> args) throws IOException {
+    private Process start(String logName, List<String> args, java.util.Map<String, String> env) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
                 "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
@@ -65,6 +71,7 @@ public final class KilnProcesses implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
         pb.environment().remove("KILN_CONFIG");
         pb.environment().remove("KILN_NODE_JOIN_TOKEN");
+        pb.environment().putAll(env);
         File log = dir.resolve(logName + ".log").toFile();
         pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log));
         Process p = pb.start();
@@ -155,7 +162,8 @@ public final class KilnProcesses implements AutoCloseable {
         for (Process p : all) {
             if (!p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) kill9(p);
         }
-        // What processes killed with SIGKILL left: mounts and work dirs outside the test's temp dir.
+        // What processes killed with SIGKILL left outside the test's temp dir: work dirs (and mounts, from one
+        // without a mount namespace of its own).
         for (Path d : dataDirs) {
             try {
                 dev.kiln.node.WorkRoots.discardFallbackRoot(d);

@@ -15,7 +15,8 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                          int maxAttempts, int shutdownGraceSeconds, RequestLimits requestLimits,
                          OutputLimits outputLimits, SandboxSettings sandbox, List<JobType> jobTypes,
                          boolean productionMode, PipSettings pip, java.util.Map<String, String> labels,
-                         NodeSettings nodes, int queueTimeoutSeconds) {
+                         NodeSettings nodes, int queueTimeoutSeconds, int idempotencyRetentionSeconds,
+                         int executionGraceSeconds) {
     public static final int DEFAULT_PORT = 8000;
 
     public KilnConfig {
@@ -28,7 +29,9 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                 Math.max(1, Runtime.getRuntime().availableProcessors()), 10_000, 2, 10, RequestLimits.DEFAULTS,
                 OutputLimits.DEFAULTS, SandboxSettings.DEFAULTS, List.of(), false, PipSettings.DEFAULTS,
                 java.util.Map.of(), NodeSettings.DEFAULTS,
-                (int) dev.kiln.core.OrchestratorSettings.DEFAULT_QUEUE_TIMEOUT.toSeconds());
+                (int) dev.kiln.core.OrchestratorSettings.DEFAULT_QUEUE_TIMEOUT.toSeconds(),
+                (int) dev.kiln.core.OrchestratorSettings.DEFAULT_IDEMPOTENCY_RETENTION.toSeconds(),
+                (int) dev.kiln.core.OrchestratorSettings.DEFAULT_EXECUTION_GRACE.toSeconds());
     }
 
     /** A mutable copy for the with-methods; one place lists the fields. */
@@ -50,6 +53,8 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         java.util.Map<String, String> labels;
         NodeSettings nodes;
         int queueTimeoutSeconds;
+        int idempotencyRetentionSeconds;
+        int executionGraceSeconds;
 
         Builder(KilnConfig c) {
             host = c.host;
@@ -69,12 +74,14 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
             labels = c.labels;
             nodes = c.nodes;
             queueTimeoutSeconds = c.queueTimeoutSeconds;
+            idempotencyRetentionSeconds = c.idempotencyRetentionSeconds;
+            executionGraceSeconds = c.executionGraceSeconds;
         }
 
         KilnConfig build() {
             return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts,
                     shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip, labels,
-                    nodes, queueTimeoutSeconds);
+                    nodes, queueTimeoutSeconds, idempotencyRetentionSeconds, executionGraceSeconds);
         }
     }
 
@@ -143,6 +150,14 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     public KilnConfig withRequestLimits(RequestLimits r) {
         return with(b -> b.requestLimits = r);
+    }
+
+    public KilnConfig withExecutionGraceSeconds(int s) {
+        return with(b -> b.executionGraceSeconds = s);
+    }
+
+    public KilnConfig withIdempotencyRetentionSeconds(int s) {
+        return with(b -> b.idempotencyRetentionSeconds = s);
     }
 
     public KilnConfig withQueueTimeoutSeconds(int s) {

@@ -25,7 +25,8 @@ public final class KilnConfigLoader {
     static final Pattern JOB_TYPE_NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Set<String> TOP = Set.of("host", "port", "data_dir", "executor", "slots", "max_queue_size",
             "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types", "production_mode", "pip", "labels",
-            "local_node", "node_join_token", "node_lease", "node_heartbeat", "node_reconnect_grace", "queue_timeout");
+            "local_node", "node_join_token", "node_lease", "node_heartbeat", "node_reconnect_grace", "queue_timeout",
+            "idempotency_retention", "execution_grace");
     private static final Set<String> PIP = Set.of("index_url", "extra_index_urls", "find_links", "no_index");
     private static final Set<String> LIMITS = Set.of("max_body_size", "max_code_size", "max_input_size", "max_files",
             "max_file_size", "max_files_total_size", "max_stdout", "max_stderr", "max_output_size",
@@ -114,7 +115,9 @@ public final class KilnConfigLoader {
                 root.has("pip") ? pip(root.child("pip"), baseDir) : base.pip(),
                 root.has("labels") ? labels(root) : base.labels(),
                 nodeSettings(root, base.nodes()),
-                root.integer("queue_timeout", base.queueTimeoutSeconds(), 1, MAX_QUEUE_TIMEOUT));
+                root.integer("queue_timeout", base.queueTimeoutSeconds(), 1, MAX_QUEUE_TIMEOUT),
+                root.integer("idempotency_retention", base.idempotencyRetentionSeconds(), 1, 366 * 86_400),
+                root.integer("execution_grace", base.executionGraceSeconds(), 1, 86_400));
     }
 
     private static NodeSettings nodeSettings(ConfigNode root, NodeSettings base) {

@@ -3,6 +3,7 @@ package dev.kiln.server.http;
 import dev.kiln.core.JobPage;
 import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobStatus;
+import dev.kiln.core.StoreHealth;
 import dev.kiln.core.JobType;
 import dev.kiln.core.KilnException;
 import dev.kiln.core.Orchestrator;
@@ -61,10 +62,11 @@ public final class ApiRoutes {
     }
 
     private void execute(Context ctx) throws InterruptedException {
-        JobRequestParser.Parsed p = parser.parse(RequestBodies.read(ctx, maxBodyBytes), false);
+        JobRequestParser.Parsed p = parser.parse(RequestBodies.read(ctx, maxBodyBytes), true);
         JobType type = orchestrator.jobTypes().require(p.spec().jobType());
         // The job's own timeout bounds the run; the extra hour bounds the time it may wait in the queue.
-        JobRecord done = orchestrator.execute(p.spec(), Duration.ofSeconds(type.maxTimeoutSeconds()).plusHours(1));
+        JobRecord done = orchestrator.execute(p.spec(), p.idempotencyKey(),
+                Duration.ofSeconds(type.maxTimeoutSeconds()).plusHours(1));
         ctx.status(done.status().isTerminal() ? 200 : 202);
         send(ctx, view(done, true));
     }
@@ -132,10 +134,17 @@ public final class ApiRoutes {
     }
 
     private void health(Context ctx) {
-        boolean storeOk = orchestrator.storeHealthy();
+        StoreHealth store = orchestrator.storeHealth();
+        boolean storeOk = store.ok();
         ObjectNode o = json.createObjectNode();
         o.put("status", storeOk ? "ok" : "degraded");
         o.put("store", storeOk ? "ok" : "error");
+        if (!storeOk) {
+            o.put("store_problem", store.problem());
+            if (store.since() != null) o.put("store_failing_since", store.since().toString());
+            o.put("pending_writes", orchestrator.pendingWrites());
+            ctx.header("Retry-After", String.valueOf(dev.kiln.core.StoreUnavailableException.RETRY_AFTER_SECONDS));
+        }
         o.put("queue_depth", orchestrator.queueDepth());
         o.put("running", orchestrator.runningCount());
         o.put("capacity", orchestrator.capacity());

@@ -1,7 +1,7 @@
 package dev.kiln.server.http;
 
 import dev.kiln.core.KilnException;
-import dev.kiln.core.QueueFullException;
+import dev.kiln.core.ServiceUnavailableException;
 import dev.kiln.core.UnknownJobTypeException;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
@@ -28,7 +28,9 @@ final class ErrorResponses {
                 var list = body.putArray("available_job_types");
                 u.available().forEach(list::add);
             }
-            if (e instanceof QueueFullException q) ctx.header("Retry-After", String.valueOf(q.retryAfterSeconds()));
+            if (e instanceof ServiceUnavailableException u) {
+                ctx.header("Retry-After", String.valueOf(u.retryAfterSeconds()));
+            }
             send(ctx, e.httpStatus(), json, body);
         });
         config.routes.exception(HttpResponseException.class, (e, ctx) ->

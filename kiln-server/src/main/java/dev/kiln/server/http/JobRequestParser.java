@@ -45,7 +45,7 @@ public final class JobRequestParser {
         }
         String code = requiredString(root, "code");
         String input = root.has("input_data") && !root.get("input_data").isNull()
-                ? json.writeValueAsString(root.get("input_data")) : null;
+                ? json.writeValueAsString(sorted(root.get("input_data"))) : null;
         String jobType = optionalString(root, "job_type");
         Integer timeout = seconds(root, "timeout", Integer.MAX_VALUE);
         Integer queueTimeout = seconds(root, "queue_timeout", MAX_QUEUE_TIMEOUT);
@@ -53,6 +53,24 @@ public final class JobRequestParser {
         String key = allowIdempotencyKey ? optionalString(root, "idempotency_key") : null;
         return new Parsed(new JobSpec(code, input, files, jobType, timeout, constraints(root), queueTimeout),
                 key);
+    }
+
+    /**
+     * input_data with every object's keys in order: the same data sent with keys in another order is the same
+     * request (idempotency keys compare bodies), and /input/data.json is the same file.
+     */
+    private JsonNode sorted(JsonNode n) {
+        if (n.isObject()) {
+            tools.jackson.databind.node.ObjectNode o = json.createObjectNode();
+            n.propertyNames().stream().sorted().forEach(k -> o.set(k, sorted(n.get(k))));
+            return o;
+        }
+        if (n.isArray()) {
+            tools.jackson.databind.node.ArrayNode a = json.createArrayNode();
+            n.forEach(e -> a.add(sorted(e)));
+            return a;
+        }
+        return n;
     }
 
     private static String requiredString(JsonNode root, String field) {

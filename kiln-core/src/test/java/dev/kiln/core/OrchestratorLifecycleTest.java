@@ -1,0 +1,143 @@
+package dev.kiln.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kiln.core.testing.InMemoryJobStore;
+import java.io.InputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The orchestrator against the in-memory store, scripted nodes and a clock that moves only when told: deadlines,
+ * queue timeouts and store outages without a server, a sandbox or waiting for real time to pass.
+ */
+class OrchestratorLifecycleTest {
+    private final ControllableClock clock = new ControllableClock(Instant.parse("2026-03-01T10:00:00Z"));
+    private final InMemoryJobStore store = new InMemoryJobStore();
+    private Orchestrator orchestrator;
+
+    private static final ArtifactStore NO_ARTIFACTS = new ArtifactStore() {
+        @Override
+        public List<Artifact> importArtifacts(String jobId, List<CollectedArtifact> artifacts) {
+            return List.of();
+        }
+
+        @Override
+        public Optional<InputStream> open(String jobId, String name) {
+            return Optional.empty();
+        }
+
+        @Override
+        public void deleteAll(String jobId) {
+        }
+    };
+
+    private Orchestrator start(ComputeNode... nodes) {
+        orchestrator = new Orchestrator(store, NO_ARTIFACTS, new JobTypeRegistry(List.of()), Environments.NONE,
+                List.of(nodes), clock, new OrchestratorEvents() {
+                }, new OrchestratorSettings(100, 2, RequestLimits.DEFAULTS, OutputLimits.DEFAULTS, null,
+                Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofHours(24), Duration.ofSeconds(30)));
+        orchestrator.start();
+        return orchestrator;
+    }
+
+    @AfterEach
+    void stop() {
+        if (orchestrator != null) orchestrator.close();
+    }
+
+    private static JobSpec job(int timeoutSeconds) {
+        return new JobSpec("pass", null, java.util.Map.of(), "default", timeoutSeconds);
+    }
+
+    private static void awaitTrue(java.util.concurrent.Callable<Boolean> condition) {
+        Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10)).until(condition);
+    }
+
+    @Test
+    void anExecutionWhoseResultNeverComesIsTakenBackAtItsDeadline() {
+        ScriptedNode node = new ScriptedNode("n1", 1);
+        start(node);
+        JobRecord job = orchestrator.submit(job(10), null);
+        awaitTrue(() -> node.held.containsKey(job.id() + "-1"));
+
+        node.forget(job.id() + "-1"); // the result is lost: nothing will ever come back
+        clock.advance(Duration.ofSeconds(39)); // timeout 10 s + grace 30 s not yet over
+        awaitTrue(() -> orchestrator.runningCount() == 1);
+        assertThat(store.find(job.id()).orElseThrow().status()).isEqualTo(JobStatus.RUNNING);
+
+        clock.advance(Duration.ofSeconds(2));
+        awaitTrue(() -> node.held.containsKey(job.id() + "-2"));
+        assertThat(node.cancels).contains(job.id() + "-1");
+        node.succeed(job.id() + "-2");
+        awaitTrue(() -> store.find(job.id()).orElseThrow().status() == JobStatus.SUCCEEDED);
+
+        List<ExecutionRecord> runs = store.executions(job.id());
+        assertThat(runs).extracting(ExecutionRecord::status)
+                .containsExactly(ExecutionStatus.INTERRUPTED, ExecutionStatus.SUCCEEDED);
+        assertThat(runs.getFirst().error().message()).contains("by its deadline");
+    }
+
+    @Test
+    void aJobThatNoNodeAnswersFailsOnceItsAttemptsAreUsedUp() {
+        ScriptedNode node = new ScriptedNode("n1", 1);
+        start(node);
+        JobRecord job = orchestrator.submit(job(5), null);
+        for (int attempt = 1; attempt <= 2; attempt++) {
+            String id = job.id() + "-" + attempt;
+            awaitTrue(() -> node.held.containsKey(id));
+            node.forget(id);
+            clock.advance(Duration.ofSeconds(36));
+        }
+        awaitTrue(() -> store.find(job.id()).orElseThrow().status() == JobStatus.FAILED);
+        JobRecord failed = store.find(job.id()).orElseThrow();
+        assertThat(failed.attempt()).isEqualTo(2);
+        assertThat(failed.result().error().message()).contains("no attempts are left");
+    }
+
+    @Test
+    void aJobWaitingPastItsQueueTimeoutFails() {
+        start(new ScriptedNode("n1", 1));
+        JobSpec gpu = new JobSpec("pass", null, java.util.Map.of(), "default", null, List.of("gpu=true"));
+        JobRecord job = orchestrator.submit(gpu, null);
+        awaitTrue(() -> "1 node, 0 match gpu=true".equals(orchestrator.queueReason(job.id())));
+        clock.advance(Duration.ofMinutes(5).minusSeconds(1));
+        assertThat(store.find(job.id()).orElseThrow().status()).isEqualTo(JobStatus.QUEUED);
+        clock.advance(Duration.ofSeconds(1));
+        awaitTrue(() -> store.find(job.id()).orElseThrow().status() == JobStatus.FAILED);
+        JobError error = store.find(job.id()).orElseThrow().result().error();
+        assertThat(error.type()).isEqualTo(ErrorType.QUEUE_TIMEOUT);
+        assertThat(error.message()).isEqualTo("waited 300 s for a node, past its queue_timeout of 300 s: "
+                + "1 node, 0 match gpu=true");
+    }
+
+    @Test
+    void resultsAndClaimsDuringAStoreOutageAreMadeWhenItIsBack() {
+        ScriptedNode node = new ScriptedNode("n1", 1);
+        start(node);
+        JobRecord first = orchestrator.submit(job(10), null);
+        JobRecord second = orchestrator.submit(job(10), null);
+        awaitTrue(() -> node.held.containsKey(first.id() + "-1"));
+
+        store.failWrites(true);
+        node.succeed(first.id() + "-1"); // the result arrives while the store refuses writes
+        awaitTrue(() -> orchestrator.pendingWrites() == 1);
+        assertThat(orchestrator.storeHealth().ok()).isFalse();
+        assertThat(store.find(first.id()).orElseThrow().status()).isEqualTo(JobStatus.RUNNING);
+        assertThat(node.held).isEmpty(); // the freed slot's claim of the second job failed: it waits
+
+        store.failWrites(false);
+        awaitTrue(() -> store.find(first.id()).orElseThrow().status() == JobStatus.SUCCEEDED);
+        awaitTrue(() -> node.held.containsKey(second.id() + "-1"));
+        node.succeed(second.id() + "-1");
+        awaitTrue(() -> store.find(second.id()).orElseThrow().status() == JobStatus.SUCCEEDED);
+        assertThat(store.executions(first.id())).hasSize(1);
+        assertThat(store.executions(second.id())).hasSize(1);
+        assertThat(orchestrator.storeHealth().ok()).isTrue();
+    }
+}
