@@ -340,7 +340,7 @@ public final class ReplicasBench implements Callable<Integer> {
         while (true) {
             for (NodeProcess p : procs) {
                 if (p.alive()) continue;
-                if (list && p.exitValue() == 2 && p.tail(20).contains("--orchestrator")) return null;
+                if (list && p.exitValue() == 2 && p.tail(1_000).contains("--orchestrator must")) return null;
                 throw new IOException("node " + p.nodeId() + " exited with " + p.exitValue() + "; its log "
                         + p.log() + ":\n" + p.tail(20));
             }
@@ -526,7 +526,7 @@ public final class ReplicasBench implements Callable<Integer> {
         return c.toString();
     }
 
-    private void printTable(PrintWriter out, List<Run> runs, String storeDescription) {
+    void printTable(PrintWriter out, List<Run> runs, String storeDescription) {
         out.println("Kiln bench replicas: " + BenchCommand.machine());
         out.println("store: " + storeDescription);
         out.println("command: " + command());
