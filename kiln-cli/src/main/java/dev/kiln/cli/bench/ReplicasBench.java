@@ -564,7 +564,7 @@ public final class ReplicasBench implements Callable<Integer> {
             out.println("replicas " + r.replicas() + ", failover: " + r.failover().outcome().replace('_', ' ')
                     + (r.failover().note() == null ? "" : " (" + r.failover().note() + ")")
                     + (Double.isNaN(r.failover().reconnectMillis()) ? ""
-                    : "; node listed connected by a survivor after " + Figure.format(r.failover().reconnectMillis())
+                    : "; node listed connected by a survivor within " + Figure.format(r.failover().reconnectMillis())
                     + " ms (GET /nodes every 50 ms)"));
         }
         out.flush();

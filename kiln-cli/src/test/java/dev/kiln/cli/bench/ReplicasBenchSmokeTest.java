@@ -92,7 +92,7 @@ class ReplicasBenchSmokeTest {
         assertThat(table).containsPattern("(?m)^1 +3 +300 +0\\.15 +40\\.0 +8\\.00 +120 +6\\.00 .* n/a$");
         assertThat(table).containsPattern("(?m)^2 +2/1 +200 +0\\.10 +60\\.0 +12\\.0 +200 +5\\.00 .* 850 ms$");
         assertThat(table).contains("replicas 2, failover: measured (via 2); node listed connected by a survivor "
-                + "after 400 ms (GET /nodes every 50 ms)");
+                + "within 400 ms (GET /nodes every 50 ms)");
     }
 
     @Test
