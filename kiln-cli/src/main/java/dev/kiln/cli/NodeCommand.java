@@ -25,8 +25,9 @@ import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
 /**
- * {@code kiln node --orchestrator URL} runs this machine as a compute node of that orchestrator (until SIGTERM or
- * SIGINT); the subcommands list, describe, drain and resume the nodes of a running server.
+ * {@code kiln node --orchestrator URL[,URL...]} runs this machine as a compute node of that orchestrator (until
+ * SIGTERM or SIGINT), moving to the next URL of the list when it cannot reach the one it uses; the subcommands list,
+ * describe, drain and resume the nodes of a running server.
  */
 @Command(name = "node", mixinStandardHelpOptions = true,
         description = {"Run this machine as a compute node of an orchestrator (--orchestrator URL),",
@@ -37,8 +38,9 @@ final class NodeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--orchestrator", paramLabel = "URL",
-            description = "Run as a node of the orchestrator at URL (http://host:port)")
+    @Option(names = "--orchestrator", paramLabel = "URL[,URL...]",
+            description = {"Run as a node of the orchestrator at URL (http://host:port); with several, "
+                    + "connect to one and move to the next when it cannot be reached"})
     String orchestrator;
 
     @Option(names = "--executor", paramLabel = "NAME",
@@ -120,17 +122,7 @@ final class NodeCommand implements Callable<Integer> {
 
     /** The agent's configuration; a bad flag is a usage error naming it. */
     NodeAgentConfig config() {
-        URI url;
-        try {
-            url = URI.create(orchestrator.strip());
-        } catch (IllegalArgumentException e) {
-            throw bad("--orchestrator must be a URL such as http://10.0.0.5:8000, got '" + orchestrator + "'");
-        }
-        if (!("http".equals(url.getScheme()) || "https".equals(url.getScheme())) || url.getHost() == null
-                || url.getRawQuery() != null || url.getRawFragment() != null) {
-            throw bad("--orchestrator must be an http:// or https:// URL such as http://10.0.0.5:8000, got '"
-                    + orchestrator + "'");
-        }
+        List<URI> urls = parseOrchestrators();
         if (executor != null && !executor.equals("bwrap") && !executor.equals("noop")) {
             throw bad("--executor must be bwrap or noop, got '" + executor + "'");
         }
@@ -152,9 +144,31 @@ final class NodeCommand implements Callable<Integer> {
             throw bad("--node-id must be 1 to 64 of A-Z a-z 0-9 . _ -, got '" + nodeId + "'");
         }
         String t = token == null || token.isBlank() ? null : token.strip();
-        return new NodeAgentConfig(url, t, parseLabels(), n, executor, dataDir, type,
+        return new NodeAgentConfig(urls, t, parseLabels(), n, executor, dataDir, type,
                 pollInterval == null ? 0 : pollInterval, parseJobTypes(), nodeId, parseTypeSlots(), pipSources(),
                 parseLayerTtl());
+    }
+
+    /** Comma-separated base URLs, each checked; the error names the flag and the URL at fault. */
+    private List<URI> parseOrchestrators() {
+        List<URI> urls = new ArrayList<>();
+        for (String item : orchestrator.split(",", -1)) {
+            String s = item.strip();
+            if (s.isEmpty()) {
+                throw bad("--orchestrator: a URL in the list is empty, got '" + orchestrator + "' (separate URLs "
+                        + "with commas: http://10.0.0.5:8000,http://10.0.0.6:8000)");
+            }
+            URI url;
+            try {
+                url = URI.create(s);
+                NodeAgentConfig.checkOrchestrator(url);
+            } catch (IllegalArgumentException e) {
+                throw bad("--orchestrator must be http:// or https:// URLs such as http://10.0.0.5:8000, got '"
+                        + s + "'" + (s.equals(orchestrator.strip()) ? "" : " in '" + orchestrator + "'"));
+            }
+            urls.add(url);
+        }
+        return urls;
     }
 
     private Duration parseLayerTtl() {

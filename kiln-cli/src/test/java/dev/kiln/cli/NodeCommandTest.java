@@ -45,4 +45,35 @@ class NodeCommandTest {
         assertThat(err.toString()).contains("--layer-ttl must be a whole number of minutes, hours or days such as "
                 + "30m, 12h or 7d, got '" + ttl + "'");
     }
+
+    @Test
+    void orchestratorTakesACommaSeparatedListTriedInOrder() {
+        assertThat(parse("--orchestrator", URL).config().orchestrators()).containsExactly(java.net.URI.create(URL));
+        assertThat(parse("--orchestrator", "http://10.0.0.5:8000, https://kiln.example.com/prefix").config()
+                .orchestrators()).containsExactly(java.net.URI.create("http://10.0.0.5:8000"),
+                java.net.URI.create("https://kiln.example.com/prefix"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"http://10.0.0.5:8000,ftp://10.0.0.6", "http://10.0.0.5:8000,10.0.0.6:8000",
+            "http://a:1,http://b:2?x=1", "http://a:1,,http://b:2", "http://a:1,", "not a url", ""})
+    void aBadUrlInTheListIsAUsageErrorNamingTheFlagAndTheUrl(String list) {
+        CommandLine cl = Main.commandLine();
+        StringWriter err = new StringWriter();
+        cl.setErr(new PrintWriter(err));
+        cl.setOut(new PrintWriter(new StringWriter()));
+
+        int exit = cl.execute("node", "--orchestrator", list);
+
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString()).contains("--orchestrator");
+        String[] parts = list.split(",", -1);
+        String bad = java.util.Arrays.stream(parts).map(String::strip).filter(p -> p.isEmpty()
+                || !p.startsWith("http://") || p.contains("?")).findFirst().orElseThrow();
+        if (bad.isEmpty()) {
+            assertThat(err.toString()).contains("a URL in the list is empty");
+        } else {
+            assertThat(err.toString()).contains("got '" + bad + "'");
+        }
+    }
 }

@@ -46,6 +46,14 @@ final class CompletionWaiters {
         if (e != null) e.done.complete(job);
     }
 
+    synchronized boolean isWaiting(String jobId) {
+        return entries.containsKey(jobId);
+    }
+
+    synchronized java.util.List<String> waitedIds() {
+        return java.util.List.copyOf(entries.keySet());
+    }
+
     synchronized int size() {
         return entries.size();
     }

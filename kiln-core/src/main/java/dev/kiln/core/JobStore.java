@@ -44,11 +44,18 @@ public interface JobStore extends AutoCloseable {
 
     /**
      * One job to move QUEUED -> RUNNING, as in {@link #markRunning(String, long, int, String, Instant)};
-     * {@code deadlineAt} (may be null) is when the orchestrator stops waiting for the execution's result.
+     * {@code deadlineAt} (may be null) is when the orchestrator stops waiting for the execution's result;
+     * {@code leaseUntil} (may be null: no lease) until when its node is known alive (see {@link #renewLeases}).
      */
-    record Claim(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt, Instant deadlineAt) {
+    record Claim(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt, Instant deadlineAt,
+                 Instant leaseUntil) {
+        public Claim(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt,
+                     Instant deadlineAt) {
+            this(id, expectedVersion, attempt, nodeId, startedAt, deadlineAt, null);
+        }
+
         public Claim(String id, long expectedVersion, int attempt, String nodeId, Instant startedAt) {
-            this(id, expectedVersion, attempt, nodeId, startedAt, null);
+            this(id, expectedVersion, attempt, nodeId, startedAt, null, null);
         }
     }
 
@@ -77,6 +84,24 @@ public interface JobStore extends AutoCloseable {
      * result never came (a lost message, a node that never answered, a claim whose launch failed).
      */
     List<JobRecord> findOverdue(Instant now, int limit);
+
+    /**
+     * Extends the lease of every running execution on these nodes to {@code until}: the replica holding a node's
+     * connection says, every few seconds, that the node is alive. Returns the executions renewed.
+     */
+    int renewLeases(java.util.Collection<String> nodeIds, Instant until);
+
+    /**
+     * RUNNING jobs whose current execution's lease lapsed before {@code now} (its node, or the replica holding the
+     * node's connection, is gone), oldest lease first.
+     */
+    List<JobRecord> findLeaseExpired(Instant now, int limit);
+
+    /**
+     * Marks the running execution of a job as to be cancelled, so whichever replica holds (or later adopts) it
+     * cancels it. False when the job has no running execution.
+     */
+    boolean requestCancel(String jobId);
 
     /** A job's executions, first attempt first (empty for a job never started or not found). */
     List<ExecutionRecord> executions(String jobId);

@@ -20,12 +20,24 @@ import java.util.TreeSet;
  */
 final class ReadyQueue {
     /**
-     * A waiting job: when it became ready, the node it was lost on (or null), its constraints parsed once, and when
-     * it stops waiting ({@code queue_timeout}).
+     * A waiting job: when it became ready, the node it was lost on (or null), its constraints parsed once, when it
+     * stops waiting ({@code queue_timeout}), and whether it came from another replica ({@code foreign}: that
+     * replica places it first; this one takes it only once it has waited {@link #STEAL_DELAY}).
      */
     record Waiting(JobRecord job, Instant readyAt, String avoidNodeId, List<LabelConstraint> constraints,
-                   Instant queueDeadline) {
+                   Instant queueDeadline, boolean foreign) {
+        Waiting(JobRecord job, Instant readyAt, String avoidNodeId, List<LabelConstraint> constraints,
+                Instant queueDeadline) {
+            this(job, readyAt, avoidNodeId, constraints, queueDeadline, false);
+        }
     }
+
+    /**
+     * How long a job submitted through another replica waits for that replica before this one takes it: replicas
+     * do not all race for the same jobs (the loser of a claim wastes a round), yet a replica without nodes holds up
+     * nothing for long.
+     */
+    static final java.time.Duration STEAL_DELAY = java.time.Duration.ofMillis(250);
 
     /** What placement needs to know of a job; equal keys fit the same nodes. */
     record PlacementClass(String jobType, List<String> constraints) {
@@ -47,6 +59,7 @@ final class ReadyQueue {
     private final Map<PlacementClass, String> reasons = new HashMap<>();
     private final TreeSet<Waiting> deadlines = new TreeSet<>(BY_DEADLINE);
     private int reserved;
+    private int foreign;
 
     ReadyQueue(int capacity) {
         this.capacity = capacity;
@@ -75,22 +88,42 @@ final class ReadyQueue {
     private void put(Waiting w) {
         Waiting old = byId.put(w.job().id(), w);
         if (old != null) unlink(old);
+        if (w.foreign()) foreign++;
         groups.computeIfAbsent(PlacementClass.of(w.job().spec()), k -> new LinkedHashMap<>()).put(w.job().id(), w);
         deadlines.add(w);
     }
 
     /** Every group's first {@code perGroup} jobs (copies: the queue may change while a round is placed). */
     synchronized List<Group> heads(int perGroup) {
+        return heads(perGroup, null);
+    }
+
+    /**
+     * As {@link #heads(int)}, leaving out other replicas' jobs that have waited less than {@link #STEAL_DELAY} at
+     * {@code now} (null: none left out).
+     */
+    synchronized List<Group> heads(int perGroup, Instant now) {
+        Instant stealBefore = now == null || foreign == 0 ? null : now.minus(STEAL_DELAY);
         List<Group> out = new ArrayList<>(groups.size());
         for (var e : groups.entrySet()) {
             List<Waiting> head = new ArrayList<>(Math.min(perGroup, e.getValue().size()));
             for (Waiting w : e.getValue().values()) {
                 if (head.size() == perGroup) break;
+                if (stealBefore != null && w.foreign() && w.readyAt().isAfter(stealBefore)) continue;
                 head.add(w);
             }
-            out.add(new Group(e.getKey(), head));
+            if (!head.isEmpty()) out.add(new Group(e.getKey(), head));
         }
         return out;
+    }
+
+    synchronized boolean contains(String jobId) {
+        return byId.containsKey(jobId);
+    }
+
+    /** Whether jobs of other replicas wait here (the dispatcher then wakes to take those that waited long enough). */
+    synchronized boolean hasForeign() {
+        return foreign > 0;
     }
 
     synchronized boolean remove(String jobId) {
@@ -102,6 +135,7 @@ final class ReadyQueue {
 
     private void unlink(Waiting w) {
         deadlines.remove(w);
+        if (w.foreign()) foreign--;
         PlacementClass key = PlacementClass.of(w.job().spec());
         LinkedHashMap<String, Waiting> group = groups.get(key);
         if (group == null) return;

@@ -30,6 +30,7 @@ public final class KilnMetrics implements OrchestratorEvents, NodeGateway.Events
     private final Counter reconnects;
     private final Counter leasesExpired;
     private final Counter resultsDropped;
+    private final Counter leasePauses;
 
     public KilnMetrics() {
         submitted = Counter.builder("kiln.jobs.submitted").description("Jobs accepted").register(registry);
@@ -51,7 +52,10 @@ public final class KilnMetrics implements OrchestratorEvents, NodeGateway.Events
         leasesExpired = Counter.builder("kiln.node.leases.expired")
                 .description("Nodes declared lost after being silent past their lease").register(registry);
         resultsDropped = Counter.builder("kiln.node.results.dropped")
-                .description("Late results of executions that were re-queued or cancelled").register(registry);
+                .description("Late or repeated results of executions that were re-queued, cancelled or recorded already").register(registry);
+        leasePauses = Counter.builder("kiln.node.lease.pauses")
+                .description("Times the lease watcher found the orchestrator had been paused and renewed every lease")
+                .register(registry);
     }
 
     private Timer histogram(String name, String description) {
@@ -117,6 +121,11 @@ public final class KilnMetrics implements OrchestratorEvents, NodeGateway.Events
     @Override
     public void resultDropped() {
         resultsDropped.increment();
+    }
+
+    @Override
+    public void leaseWatcherPaused() {
+        leasePauses.increment();
     }
 
     io.micrometer.core.instrument.MeterRegistry registry() {

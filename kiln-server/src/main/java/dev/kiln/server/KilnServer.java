@@ -67,6 +67,23 @@ public final class KilnServer implements AutoCloseable {
         this.http = http;
     }
 
+    /**
+     * The in-process node's id: {@code local} on a store of its own; with a shared store one per host and data
+     * directory, so that replicas' in-process nodes never share an id (a restart finds its own executions by it).
+     */
+    static String localNodeId(KilnConfig config) {
+        if (config.store().inDataDirectory()) return "local";
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "localhost";
+        }
+        byte[] digest = dev.kiln.core.SpecHash.sha256().digest((host + "\n" + config.dataDir().toAbsolutePath())
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return "local-" + java.util.HexFormat.of().formatHex(digest, 0, 4);
+    }
+
     public static KilnServer start(KilnConfig config) {
         return start(config, dev.kiln.core.OrchestratorEvents.NONE);
     }
@@ -92,7 +109,7 @@ public final class KilnServer implements AutoCloseable {
             opened.add(environments);
             LocalComputeNode node = null;
             if (config.nodes().localNode()) {
-                node = new LocalComputeNode("local", sandboxes.executors(), config.executor(), config.slots(),
+                node = new LocalComputeNode(localNodeId(config), sandboxes.executors(), config.executor(), config.slots(),
                         visible.resolve("work"), environments, config.labels());
                 opened.add(node);
             }

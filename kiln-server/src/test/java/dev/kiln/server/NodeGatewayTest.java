@@ -42,10 +42,16 @@ class NodeGatewayTest {
     }
 
     private String hello(String nodeId, String token, String holding, String typeSlots) {
+        return helloInterrupted(nodeId, token, holding, typeSlots, "[]");
+    }
+
+    private String helloInterrupted(String nodeId, String token, String holding, String typeSlots,
+                                    String interrupted) {
         return """
-                {"type":"hello","protocol":1,"node_id":"%s","token":"%s","labels":{"zone":"a"},"slots":2,
-                 "executors":["noop"],"default_executor":"noop","job_types":null,"holding":%s,"type_slots":%s}
-                """.formatted(nodeId, token, holding, typeSlots);
+                {"type":"hello","protocol":2,"node_id":"%s","token":"%s","labels":{"zone":"a"},"slots":2,
+                 "executors":["noop"],"default_executor":"noop","job_types":null,"holding":%s,"type_slots":%s,
+                 "interrupted":%s}
+                """.formatted(nodeId, token, holding, typeSlots, interrupted);
     }
 
     private HttpResponse<String> post(String path, String session, String body) throws Exception {
@@ -73,26 +79,43 @@ class NodeGatewayTest {
 
     private final java.util.ArrayDeque<JsonNode> received = new java.util.ArrayDeque<>();
 
-    /** The next execute message pushed to the session (heartbeating meanwhile, as a node does). */
+    /** The next execute message pushed to the session, acknowledged as a node does (heartbeating meanwhile). */
     private JsonNode nextExecute(String session) throws Exception {
+        JsonNode execute = next(session, "execute");
+        post("/node-api/v1/messages", session, ack(execute));
+        return execute;
+    }
+
+    /** The next message of {@code type} pushed to the session (heartbeating meanwhile, as a node does). */
+    private JsonNode next(String session, String type) throws Exception {
         for (int i = 0; i < 20; i++) {
             while (!received.isEmpty()) {
                 JsonNode m = received.poll();
-                if (m.get("type").asString().equals("execute")) return m;
+                if (m.get("type").asString().equals(type)) return m;
             }
             post("/node-api/v1/messages", session, "[{\"type\":\"heartbeat\",\"free\":0,\"running\":0}]");
             poll(session, 1).forEach(received::add);
         }
-        throw new AssertionError("no execute message arrived");
+        throw new AssertionError("no " + type + " message arrived");
     }
 
+    private static String ack(JsonNode reliable) {
+        return "[{\"type\":\"ack\",\"seq\":" + reliable.get("seq").asLong() + "}]";
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong SEQS = new java.util.concurrent.atomic.AtomicLong();
+
     private static String result(String executionId, String stdout, String artifacts) {
+        return result(SEQS.incrementAndGet(), executionId, stdout, artifacts);
+    }
+
+    private static String result(long seq, String executionId, String stdout, String artifacts) {
         return """
                 [{"type":"started","execution_id":"%1$s"},
-                 {"type":"result","execution_id":"%1$s","result":{"status":"succeeded","exit_code":0,"stdout":"%2$s",
-                  "stderr":"","stdout_truncated":false,"stderr_truncated":false,"output_json":null,"error":null,
-                  "startup_ms":1,"execution_ms":1,"layer_digest":null,"artifacts":%3$s}}]
-                """.formatted(executionId, stdout, artifacts);
+                 {"type":"result","seq":%4$d,"execution_id":"%1$s","result":{"status":"succeeded","exit_code":0,
+                  "stdout":"%2$s","stderr":"","stdout_truncated":false,"stderr_truncated":false,"output_json":null,
+                  "error":null,"startup_ms":1,"execution_ms":1,"layer_digest":null,"artifacts":%3$s}}]
+                """.formatted(executionId, stdout, artifacts, seq);
     }
 
     @Test
@@ -129,17 +152,17 @@ class NodeGatewayTest {
         assertThat(execute.at("/spec/code").asString()).isEqualTo("print('hi')");
         String exec = execute.get("execution_id").asString();
 
-        assertThat(post("/node-api/v1/messages", session, result(exec, "hi\\n", "[]")).statusCode()).isEqualTo(204);
+        assertThat(post("/node-api/v1/messages", session, result(41, exec, "hi\\n", "[]")).statusCode())
+                .isEqualTo(204);
         JobResponse done = kiln.client.get(job.jobId(), 10);
         assertThat(done.status()).isEqualTo("succeeded");
         assertThat(done.stdout()).isEqualTo("hi\n");
         assertThat(done.nodeId()).isEqualTo("n1");
-        JsonNode ack = poll(session, 5);
-        assertThat(ack.toString()).contains("\"ack\"").contains(exec);
+        assertThat(next(session, "ack").get("seq").asLong()).isEqualTo(41);
 
         // The same result again (a node resending after a reconnect) is acknowledged and dropped.
-        post("/node-api/v1/messages", session, result(exec, "again\\n", "[]"));
-        assertThat(poll(session, 5).toString()).contains("\"ack\"");
+        post("/node-api/v1/messages", session, result(41, exec, "again\\n", "[]"));
+        assertThat(next(session, "ack").get("seq").asLong()).isEqualTo(41);
         assertThat(kiln.client.get(job.jobId(), 0).stdout()).isEqualTo("hi\n");
         assertThat(kiln.get("/metrics").body()).contains("kiln_node_results_dropped_total 1.0");
     }
@@ -213,5 +236,68 @@ class NodeGatewayTest {
         assertThat(done.attempt()).isEqualTo(2);
         assertThat(kiln.get("/metrics").body()).contains("kiln_node_leases_expired_total 1.0")
                 .contains("kiln_jobs_finished_total{status=\"succeeded\"} 1.0");
+    }
+
+    @Test
+    void anExecuteOrCancelTheNodeDoesNotAcknowledgeIsSentAgainAlsoAfterItReconnects() throws Exception {
+        String session = join("n1", "[]");
+        JobResponse job = kiln.client.submit(JobRequest.python("pass"));
+        JsonNode execute = next(session, "execute"); // not acknowledged: the answer to this GET got lost, say
+        JsonNode again = next(session, "execute");
+        assertThat(again.get("seq").asLong()).as("the same message, resent").isEqualTo(execute.get("seq").asLong());
+        String exec = execute.get("execution_id").asString();
+        post("/node-api/v1/messages", session, ack(execute));
+
+        Thread.ofVirtual().start(() -> {
+            try {
+                kiln.client.cancel(job.jobId()); // waits for the job to end
+            } catch (RuntimeException e) {
+                // the assertions below tell
+            }
+        });
+        JsonNode cancel = next(session, "cancel");
+        assertThat(cancel.get("execution_id").asString()).isEqualTo(exec);
+
+        // The node reconnects before acknowledging it: the cancel comes again after the welcome.
+        received.clear();
+        String second = join("n1", "[\"" + exec + "\"]");
+        JsonNode cancelAgain = next(second, "cancel");
+        assertThat(cancelAgain.get("seq").asLong()).isEqualTo(cancel.get("seq").asLong());
+        post("/node-api/v1/messages", second, ack(cancelAgain));
+        post("/node-api/v1/messages", second, """
+                [{"type":"result","seq":77,"execution_id":"%s","result":{"status":"cancelled","exit_code":null,
+                  "stdout":"","stderr":"","stdout_truncated":false,"stderr_truncated":false,"output_json":null,
+                  "error":{"type":"cancelled","message":"cancelled","phase":"execution"},"startup_ms":1,
+                  "execution_ms":1,"layer_digest":null,"artifacts":[]}}]""".formatted(exec));
+        assertThat(kiln.client.get(job.jobId(), 10).status()).isEqualTo("cancelled");
+        assertThat(next(second, "ack").get("seq").asLong()).isEqualTo(77);
+    }
+
+    @Test
+    void executionsANodeStoppedItselfRunAgainAtOnceAlsoAfterAnOrchestratorRestart() throws Exception {
+        String session = join("n1", "[]");
+        JobResponse job = kiln.client.submit(JobRequest.python("pass"));
+        String first = nextExecute(session).get("execution_id").asString();
+        post("/node-api/v1/messages", session, "[{\"type\":\"started\",\"execution_id\":\"" + first + "\"}]");
+        // The orchestrator restarts; meanwhile the node, cut off past its lease, stopped the execution.
+        kiln = kiln.restarted();
+        received.clear();
+
+        long back = System.nanoTime();
+        HttpResponse<String> r = post("/node-api/v1/session", null,
+                helloInterrupted("n1", "s3cret", "[]", "{}", "[\"" + first + "\"]"));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode welcome = JSON.readTree(r.body());
+        assertThat(welcome.get("cancel").toString()).doesNotContain(first);
+        JsonNode again = nextExecute(welcome.get("session").asString());
+        assertThat(again.get("execution_id").asString()).endsWith("-2");
+        assertThat((System.nanoTime() - back) / 1_000_000).as("ms until the re-run was pushed: not after the "
+                + "10 s node_reconnect_grace").isLessThan(5_000);
+        post("/node-api/v1/messages", welcome.get("session").asString(),
+                result(again.get("execution_id").asString(), "again\\n", "[]"));
+        JobResponse done = kiln.client.get(job.jobId(), 10);
+        assertThat(done.status()).isEqualTo("succeeded");
+        assertThat(done.attempt()).isEqualTo(2);
+        assertThat(done.error()).isNull();
     }
 }

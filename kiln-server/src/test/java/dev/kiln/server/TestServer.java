@@ -22,11 +22,13 @@ final class TestServer implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     final String cgroupParent;
+    private final KilnConfig config;
 
-    private TestServer(Path dataDir, KilnServer server, String cgroupParent) {
+    private TestServer(Path dataDir, KilnServer server, String cgroupParent, KilnConfig config) {
         this.dataDir = dataDir;
         this.server = server;
         this.cgroupParent = cgroupParent;
+        this.config = config;
         this.client = new KilnClient(server.baseUrl());
     }
 
@@ -37,7 +39,14 @@ final class TestServer implements AutoCloseable {
                 .withExecutor(executor)
                 .withSandbox(new SandboxSettings(SandboxSettings.DEFAULTS.python(), SandboxSettings.DEFAULTS.bwrap(),
                         parent));
-        return new TestServer(dir, KilnServer.start(customise.apply(config)), parent);
+        KilnConfig customised = customise.apply(config);
+        return new TestServer(dir, KilnServer.start(customised), parent, customised);
+    }
+
+    /** Stops this server and starts another on the same data dir and configuration (on a new port). */
+    TestServer restarted() throws IOException {
+        server.close();
+        return new TestServer(dataDir, KilnServer.start(config), cgroupParent, config);
     }
 
     static boolean bwrapUsable() {

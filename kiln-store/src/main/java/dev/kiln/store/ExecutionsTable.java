@@ -17,12 +17,22 @@ import org.jdbi.v3.core.Handle;
  */
 final class ExecutionsTable {
     private static final String COLUMNS = "id, job_id, attempt, node_id, status, started_at, deadline_at, "
-            + "finished_at, cancel_requested, exit_code, error_type, error_message, error_phase";
+            + "finished_at, cancel_requested, exit_code, error_type, error_message, error_phase, lease_expires_at";
+
+    /** At most this many node ids in one statement's IN list. */
+    private static final int NODES_PER_STATEMENT = 500;
 
     void start(Handle h, String executionId, String jobId, int attempt, String nodeId, Instant startedAt,
                Instant deadlineAt) {
-        h.createUpdate("INSERT INTO executions (id, job_id, attempt, node_id, status, started_at, deadline_at) "
-                        + "VALUES (:id, :jobId, :attempt, :nodeId, 'running', :startedAt, :deadlineAt)")
+        start(h, executionId, jobId, attempt, nodeId, startedAt, deadlineAt, null);
+    }
+
+    void start(Handle h, String executionId, String jobId, int attempt, String nodeId, Instant startedAt,
+               Instant deadlineAt, Instant leaseUntil) {
+        h.createUpdate("INSERT INTO executions (id, job_id, attempt, node_id, status, started_at, deadline_at, "
+                        + "lease_expires_at) "
+                        + "VALUES (:id, :jobId, :attempt, :nodeId, 'running', :startedAt, :deadlineAt, :lease)")
+                .bind("lease", leaseUntil == null ? null : leaseUntil.toEpochMilli())
                 .bind("id", executionId)
                 .bind("jobId", jobId)
                 .bind("attempt", attempt)
@@ -47,6 +57,25 @@ final class ExecutionsTable {
                 .execute();
     }
 
+    int renewLeases(Handle h, java.util.Collection<String> nodeIds, Instant until) {
+        List<String> ids = List.copyOf(nodeIds);
+        int renewed = 0;
+        for (int from = 0; from < ids.size(); from += NODES_PER_STATEMENT) {
+            renewed += h.createUpdate("UPDATE executions SET lease_expires_at = :until "
+                            + "WHERE status = 'running' AND node_id IN (<nodes>)")
+                    .bind("until", until.toEpochMilli())
+                    .bindList("nodes", ids.subList(from, Math.min(ids.size(), from + NODES_PER_STATEMENT)))
+                    .execute();
+        }
+        return renewed;
+    }
+
+    boolean requestCancel(Handle h, String jobId) {
+        return h.createUpdate("UPDATE executions SET cancel_requested = 1 WHERE job_id = :jobId AND status = 'running'")
+                .bind("jobId", jobId)
+                .execute() > 0;
+    }
+
     List<ExecutionRecord> ofJob(Handle h, String jobId) {
         return h.createQuery("SELECT " + COLUMNS + " FROM executions WHERE job_id = :jobId ORDER BY attempt")
                 .bind("jobId", jobId)
@@ -63,7 +92,7 @@ final class ExecutionsTable {
         return new ExecutionRecord(rs.getString("id"), rs.getString("job_id"), rs.getInt("attempt"),
                 rs.getString("node_id"), ExecutionStatus.fromWire(rs.getString("status")),
                 instant(rs, "started_at"), instant(rs, "deadline_at"), instant(rs, "finished_at"),
-                rs.getInt("cancel_requested") != 0, exitCode, error);
+                rs.getInt("cancel_requested") != 0, exitCode, error, instant(rs, "lease_expires_at"));
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {

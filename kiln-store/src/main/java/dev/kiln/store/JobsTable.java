@@ -159,6 +159,28 @@ final class JobsTable {
                 .list();
     }
 
+    List<JobRecord> findLeaseExpired(Handle h, Instant now, int limit) {
+        if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, got " + limit);
+        return h.createQuery("SELECT " + QUALIFIED_COLUMNS + " FROM jobs JOIN executions e ON e.job_id = jobs.id "
+                        + "AND e.status = 'running' WHERE jobs.status = 'running' AND e.lease_expires_at < :now "
+                        + "ORDER BY e.lease_expires_at LIMIT :limit")
+                .bind("now", now.toEpochMilli())
+                .bind("limit", limit)
+                .map(rows)
+                .list();
+    }
+
+    TableWrite<Integer> renewLeases(java.util.Collection<String> nodeIds, Instant until) {
+        Objects.requireNonNull(until, "until");
+        List<String> ids = List.copyOf(nodeIds);
+        return h -> ids.isEmpty() ? 0 : executions.renewLeases(h, ids, until);
+    }
+
+    TableWrite<Boolean> requestCancel(String jobId) {
+        Objects.requireNonNull(jobId, "jobId");
+        return h -> executions.requestCancel(h, jobId);
+    }
+
     private static final String QUALIFIED_COLUMNS = java.util.Arrays.stream(COLUMNS.split(",\\s*"))
             .map(c -> "jobs." + c).collect(java.util.stream.Collectors.joining(", "));
 
@@ -180,7 +202,7 @@ final class JobsTable {
                 u -> u.bind("attempt", c.attempt()).bind("nodeId", c.nodeId())
                         .bind("startedAt", c.startedAt().toEpochMilli()),
                 h -> executions.start(h, executionId, c.id(), c.attempt(), c.nodeId(), c.startedAt(),
-                        c.deadlineAt()));
+                        c.deadlineAt(), c.leaseUntil()));
     }
 
     TableWrite<Boolean> requeue(String id, long expectedVersion, String reason, Instant at) {

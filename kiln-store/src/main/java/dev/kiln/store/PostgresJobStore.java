@@ -147,6 +147,21 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
     }
 
     @Override
+    public List<JobRecord> findLeaseExpired(Instant now, int limit) {
+        return read(h -> jobs.findLeaseExpired(h, now, limit));
+    }
+
+    @Override
+    public int renewLeases(java.util.Collection<String> nodeIds, Instant until) {
+        return write(jobs.renewLeases(nodeIds, until));
+    }
+
+    @Override
+    public boolean requestCancel(String jobId) {
+        return write(jobs.requestCancel(jobId));
+    }
+
+    @Override
     public List<ExecutionRecord> executions(String jobId) {
         return read(h -> jobs.executions(h, jobId));
     }

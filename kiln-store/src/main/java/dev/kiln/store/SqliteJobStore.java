@@ -142,6 +142,24 @@ public final class SqliteJobStore implements JobStore, SharedQueue {
     }
 
     @Override
+    public List<JobRecord> findLeaseExpired(Instant now, int limit) {
+        return failures.read(() -> reader.withHandle(h -> jobs.findLeaseExpired(h, now, limit)));
+    }
+
+    /** Unsynced like the claims: a lease lost to a power loss only makes a live execution look older. */
+    @Override
+    public int renewLeases(java.util.Collection<String> nodeIds, Instant until) {
+        var write = jobs.renewLeases(nodeIds, until);
+        return failures.write(() -> committer.runUnsynced(write));
+    }
+
+    @Override
+    public boolean requestCancel(String jobId) {
+        var write = jobs.requestCancel(jobId);
+        return failures.write(() -> committer.run(write));
+    }
+
+    @Override
     public List<ExecutionRecord> executions(String jobId) {
         return failures.read(() -> reader.withHandle(h -> jobs.executions(h, jobId)));
     }

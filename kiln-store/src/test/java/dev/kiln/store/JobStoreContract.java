@@ -409,6 +409,51 @@ public abstract class JobStoreContract {
     }
 
     @Test
+    void leasesAreRenewedPerNodeAndLapsedOnesFound() {
+        JobRecord onA = insert();
+        JobRecord onB = insert();
+        JobRecord unleased = insert();
+        Instant start = tick();
+        store.markRunning(List.of(
+                new JobStore.Claim(onA.id(), 0, 1, "node-a", start, null, start.plusSeconds(5)),
+                new JobStore.Claim(onB.id(), 0, 1, "node-b", start, null, start.plusSeconds(5)),
+                new JobStore.Claim(unleased.id(), 0, 1, "node-c", start, null, null)));
+        assertThat(store.findLeaseExpired(start.plusSeconds(5), 10)).isEmpty();
+        assertThat(store.findLeaseExpired(start.plusSeconds(6), 10)).extracting(JobRecord::id)
+                .containsExactlyInAnyOrder(onA.id(), onB.id());
+
+        assertThat(store.renewLeases(List.of("node-a", "node-x"), start.plusSeconds(20))).isEqualTo(1);
+        assertThat(store.renewLeases(List.of(), start.plusSeconds(20))).isZero();
+        assertThat(store.findLeaseExpired(start.plusSeconds(6), 10)).extracting(JobRecord::id)
+                .containsExactly(onB.id());
+        assertThat(store.executions(onA.id()).getFirst().leaseExpiresAt()).isEqualTo(start.plusSeconds(20));
+        assertThat(store.findLeaseExpired(start.plusSeconds(6), 10).getFirst()).isEqualTo(get(onB.id()));
+
+        // An ended execution is no longer renewed nor found.
+        store.complete(onB.id(), 1, JobStatus.SUCCEEDED, fullResultOk(), tick());
+        assertThat(store.renewLeases(List.of("node-b"), start.plusSeconds(30))).isZero();
+        assertThat(store.findLeaseExpired(start.plusSeconds(60), 10)).extracting(JobRecord::id)
+                .containsExactly(onA.id());
+    }
+
+    @Test
+    void aCancelRequestMarksOnlyTheRunningExecution() {
+        JobRecord job = insert();
+        assertThat(store.requestCancel(job.id())).isFalse();
+        store.markRunning(job.id(), 0, 1, "n", tick());
+        assertThat(store.executions(job.id()).getFirst().cancelRequested()).isFalse();
+        assertThat(store.requestCancel(job.id())).isTrue();
+        assertThat(store.executions(job.id()).getFirst().cancelRequested()).isTrue();
+        assertThat(get(job.id()).version()).isEqualTo(1); // not a transition
+        store.requeue(job.id(), 1, "lost", tick());
+        assertThat(store.requestCancel(job.id())).isFalse();
+    }
+
+    private static JobResult fullResultOk() {
+        return new JobResult(0, "", "", false, false, null, null, 1, 1, List.of());
+    }
+
+    @Test
     void aTransitionThatLosesTheCompareAndSetLeavesExecutionsAlone() {
         JobRecord job = insert();
         store.markRunning(job.id(), 0, 1, "node-a", tick());

@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        subcommands = {DispatchBench.class, NodesBench.class},
+        subcommands = {DispatchBench.class, NodesBench.class, ReplicasBench.class},
         description = {"Kiln's benchmark suite, each against fresh in-process parts on loopback:",
                 "  noop      jobs/s end to end over HTTP with the durable store (goal >= 5,000)",
                 "  bacalhau  10,000 noop jobs at concurrency 10: average (goal <= 5 ms), p99, success (100 %%)",
@@ -23,6 +23,9 @@ import picocli.CommandLine.Model.CommandSpec;
                 "            p50 <= 2 ms, p99 <= 10 ms); options: bench dispatch --help",
                 "  nodes     simulated nodes on an orchestrator process (goal: 1,000 nodes,",
                 "            idle CPU < 5 %%); not in all; options: bench nodes --help",
+                "  replicas  orchestrator replicas on one PostgreSQL: noop jobs/s, p50/p99 and",
+                "            node failover, real server and node processes; not in all;",
+                "            options: bench replicas --help",
                 "  all       every one of them but nodes (default)"})
 public final class BenchCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", defaultValue = "all", description = "noop, bacalhau, python, floor, all")

@@ -22,6 +22,9 @@ import java.util.Locale;
  * so a cheap client (like wrk) measures Kiln rather than the client.
  */
 final class KeepAliveHttp implements AutoCloseable {
+    /** Longer than any answer a bench waits for (a long-poll asks for 30 s at most). */
+    static final int READ_TIMEOUT_MILLIS = 90_000;
+
     private final String host;
     private final int port;
     private final List<Connection> opened = new ArrayList<>();
@@ -45,8 +48,24 @@ final class KeepAliveHttp implements AutoCloseable {
         return request;
     }
 
+    /** A GET without a body. */
+    byte[] prepareGet(String path) {
+        return ("GET " + path + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+    }
+
     /** Sends a prepared request on this thread's connection; true when the answer is 200 and contains {@code needle}. */
     boolean send(byte[] request, String needle) {
+        Reply r = call(request);
+        return r.status() == 200 && r.body().contains(needle);
+    }
+
+    /** An answer's status and body (as UTF-8 text). */
+    record Reply(int status, String body) {
+    }
+
+    /** Sends a prepared request on this thread's connection and returns the answer. */
+    Reply call(byte[] request) {
         Connection c = connection.get();
         try {
             if (c == null) {
@@ -58,7 +77,7 @@ final class KeepAliveHttp implements AutoCloseable {
                 c.close();
                 connection.remove();
             }
-            return r.status == 200 && new String(r.body, StandardCharsets.UTF_8).contains(needle);
+            return new Reply(r.status, new String(r.body, StandardCharsets.UTF_8));
         } catch (IOException e) {
             if (c != null) c.close();
             connection.remove();
@@ -69,6 +88,7 @@ final class KeepAliveHttp implements AutoCloseable {
     private Connection open() throws IOException {
         Socket s = new Socket();
         s.setTcpNoDelay(true);
+        s.setSoTimeout(READ_TIMEOUT_MILLIS); // a server that stops answering fails the call instead of hanging it
         s.connect(new InetSocketAddress(host, port), 5_000);
         Connection c = new Connection(s);
         synchronized (opened) {

@@ -123,7 +123,7 @@ public final class InMemoryJobStore implements JobStore {
             executions.computeIfAbsent(r.id(), k -> new ArrayList<>()).add(new ExecutionRecord(
                     ExecutionRequest.executionId(r.id(), c.attempt()), r.id(), c.attempt(), c.nodeId(),
                     ExecutionStatus.RUNNING, started, c.deadlineAt() == null ? null : millis(c.deadlineAt()), null,
-                    false, null, null));
+                    false, null, null, c.leaseUntil() == null ? null : millis(c.leaseUntil())));
             applied.add(true);
         }
         return applied;
@@ -159,7 +159,7 @@ public final class InMemoryJobStore implements JobStore {
         if (list == null || list.isEmpty() || list.getLast().status() != ExecutionStatus.RUNNING) return;
         ExecutionRecord e = list.removeLast();
         list.add(new ExecutionRecord(e.id(), e.jobId(), e.attempt(), e.nodeId(), status, e.startedAt(),
-                e.deadlineAt(), millis(at), e.cancelRequested(), exitCode, error));
+                e.deadlineAt(), millis(at), e.cancelRequested(), exitCode, error, e.leaseExpiresAt()));
     }
 
     @Override
@@ -175,6 +175,46 @@ public final class InMemoryJobStore implements JobStore {
             }
         }
         return overdue.stream().sorted(Map.Entry.comparingByKey()).limit(limit).map(Map.Entry::getValue).toList();
+    }
+
+    @Override
+    public synchronized int renewLeases(java.util.Collection<String> nodeIds, Instant until) {
+        checkWritable();
+        int renewed = 0;
+        for (List<ExecutionRecord> list : executions.values()) {
+            if (list.isEmpty()) continue;
+            ExecutionRecord e = list.getLast();
+            if (e.status() == ExecutionStatus.RUNNING && nodeIds.contains(e.nodeId())) {
+                list.set(list.size() - 1, e.withLease(millis(until)));
+                renewed++;
+            }
+        }
+        return renewed;
+    }
+
+    @Override
+    public synchronized List<JobRecord> findLeaseExpired(Instant now, int limit) {
+        List<Map.Entry<Instant, JobRecord>> lapsed = new ArrayList<>();
+        for (JobRecord j : jobs.values()) {
+            if (j.status() != JobStatus.RUNNING) continue;
+            List<ExecutionRecord> list = executions.getOrDefault(j.id(), List.of());
+            if (list.isEmpty()) continue;
+            ExecutionRecord e = list.getLast();
+            if (e.status() == ExecutionStatus.RUNNING && e.leaseExpiresAt() != null
+                    && e.leaseExpiresAt().isBefore(now)) {
+                lapsed.add(Map.entry(e.leaseExpiresAt(), j));
+            }
+        }
+        return lapsed.stream().sorted(Map.Entry.comparingByKey()).limit(limit).map(Map.Entry::getValue).toList();
+    }
+
+    @Override
+    public synchronized boolean requestCancel(String jobId) {
+        checkWritable();
+        List<ExecutionRecord> list = executions.get(jobId);
+        if (list == null || list.isEmpty() || list.getLast().status() != ExecutionStatus.RUNNING) return false;
+        list.set(list.size() - 1, list.getLast().withCancelRequested());
+        return true;
     }
 
     @Override

@@ -1,18 +1,16 @@
 package dev.kiln.node.agent;
 
 import dev.kiln.core.ErrorType;
-import dev.kiln.core.ExecutionListener;
 import dev.kiln.core.ExecutionRequest;
 import dev.kiln.core.ExecutionResult;
 import dev.kiln.core.JobError;
 import dev.kiln.core.JobStatus;
-import dev.kiln.core.LayerUnavailableException;
 import dev.kiln.node.LocalComputeNode;
 import dev.kiln.node.protocol.NodeMessage;
 import dev.kiln.node.protocol.NodeMessage.Execute;
 import dev.kiln.node.protocol.NodeMessage.Heartbeat;
-import dev.kiln.node.protocol.NodeMessage.Result;
 import dev.kiln.node.protocol.NodeMessage.Started;
+import dev.kiln.node.protocol.WireResult;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -25,8 +23,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The executions a remote node holds, from {@code execute} to their result: which run, which wait for the node's
- * slot, which the orchestrator took back. Runs them on the {@link LocalComputeNode}; what they print and their
- * results go out through the {@link Outbox}.
+ * slot, which the orchestrator took back, which the node stopped itself when cut off past its lease. Runs them on
+ * the {@link LocalComputeNode}; what they print and their results go out through the {@link Outbox}. A repeated
+ * {@code execute} or {@code cancel} changes nothing ({@link ExecutionHistory}).
  *
  * <p>Lock order: {@code startLock}, then {@code lock}, then the outbox's.
  */
@@ -37,7 +36,7 @@ final class Executions {
     private final LocalComputeNode node;
     private final NodeEnvironments environments;
     private final NodePools pools;
-    private final List<String> jobTypes; // null: any
+    private final Admission admission;
     private final Outbox outbox;
     private final OutputBatcher output;
     private volatile boolean closing;
@@ -45,7 +44,8 @@ final class Executions {
     private final Object lock = new Object();
     // Guarded by lock.
     private final Set<String> running = new HashSet<>();
-    private final Set<String> dropped = new HashSet<>(); // running, but the orchestrator said they are not ours
+    private final Set<String> dropped = new HashSet<>(); // running, but not ours any more: taken back, or fenced
+    private final ExecutionHistory history = new ExecutionHistory();
     private final ArrayDeque<Waiting> waiting = new ArrayDeque<>(); // accepted, waiting for the node's slot
     private final Object startLock = new Object(); // one thread at a time starts waiting executions
 
@@ -69,7 +69,7 @@ final class Executions {
         this.node = node;
         this.environments = environments;
         this.pools = pools;
-        this.jobTypes = jobTypes;
+        this.admission = new Admission(nodeId, node, environments, jobTypes);
         this.outbox = outbox;
         this.output = new OutputBatcher(timer, this::sendOutput);
     }
@@ -101,33 +101,51 @@ final class Executions {
         return running.size() - dropped.size();
     }
 
-    /** Starts the execution, or answers with a failed result when this node cannot take it. */
+    /** Stopped executions the next hello reports ({@code interrupted}). */
+    List<String> interrupted() {
+        synchronized (lock) {
+            return history.interrupted();
+        }
+    }
+
+    /** A welcome answered the hello that reported these as interrupted. */
+    void reported(List<String> interrupted) {
+        synchronized (lock) {
+            history.reported(interrupted);
+        }
+    }
+
+    /** The orchestrator acknowledged the execution's result: a repeated execute of it is ignored from now on. */
+    void acknowledged(String executionId) {
+        synchronized (lock) {
+            history.done(executionId);
+        }
+    }
+
+    /**
+     * Starts the execution, or answers with a failed result when this node cannot take it. An execute seen before
+     * (a resend whose ack was lost) starts nothing; one whose cancel came first is answered cancelled.
+     */
     void execute(Execute e) {
         ExecutionRequest request = e.request();
         String id = request.executionId();
         synchronized (lock) {
-            if (running.contains(id)) {
-                log.warn("execution {} already runs here; ignoring the repeated execute", id);
+            if (running.contains(id) || history.isDone(id)) {
+                log.debug("execution {} runs or ran here already; ignoring the repeated execute", id);
                 return;
             }
             // It ran here already: the orchestrator has not seen the result yet.
             if (outbox.resend(id)) return;
-        }
-        String type = request.jobType().name();
-        if (jobTypes != null && !jobTypes.contains(type)) {
-            refuse(id, "node " + nodeId + " does not take job type '" + type + "' (only " + jobTypes + ")");
-            return;
-        }
-        if (!node.executors().contains(e.executor())) {
-            refuse(id, "node " + nodeId + " has no executor '" + e.executor() + "' (it has " + node.executors() + ")");
-            return;
+            if (history.takeEarlyCancel(id)) {
+                outbox.deliver(id, cancelledBeforeStart());
+                return;
+            }
         }
         ExecutionRequest local;
         try {
-            // The orchestrator's layer_digest is its own host's; this node runs on the layer it digests itself.
-            local = withLayer(request, environments.digestToRun(request.jobType()));
-        } catch (LayerUnavailableException ex) {
-            refuse(id, ex.getMessage());
+            local = admission.admit(e);
+        } catch (Admission.Refusal why) {
+            refuse(id, why.getMessage());
             return;
         }
         synchronized (lock) {
@@ -153,7 +171,8 @@ final class Executions {
                 }
                 if (w == null) return;
                 try {
-                    node.execute(w.request(), w.executor(), listenerFor(w.executor()));
+                    node.execute(w.request(), w.executor(),
+                            new RunListener(w.executor(), environments, pools, output, this::completed));
                 } catch (IllegalStateException noSlot) {
                     return; // the slot is released in a moment, and this runs again
                 } catch (RuntimeException ex) {
@@ -184,14 +203,54 @@ final class Executions {
         }
     }
 
-    /** The user cancelled it: it is killed (or never starts), and its result still goes out. */
+    /**
+     * The user cancelled it: it is killed (or never starts), and its result still goes out. A cancel that overtook
+     * its execute is remembered, so the execute is answered cancelled when it comes.
+     */
     void cancel(String executionId) {
         if (removeWaiting(executionId)) {
-            outbox.deliver(new Result(executionId, WireResults.from(ExecutionResult.failure(JobStatus.CANCELLED,
-                    new JobError(ErrorType.CANCELLED, "cancelled before it started", JobError.PHASE_SETUP)), null)));
-        } else {
-            node.cancel(executionId);
+            outbox.deliver(executionId, cancelledBeforeStart());
+            return;
         }
+        synchronized (lock) {
+            if (!running.contains(executionId)) {
+                if (!outbox.holds(executionId) && !history.isDone(executionId)) history.cancelledEarly(executionId);
+                return;
+            }
+        }
+        node.cancel(executionId);
+    }
+
+    private static WireResult cancelledBeforeStart() {
+        return WireResults.from(ExecutionResult.failure(JobStatus.CANCELLED,
+                new JobError(ErrorType.CANCELLED, "cancelled before it started", JobError.PHASE_SETUP)), null);
+    }
+
+    /**
+     * The node was cut off from every orchestrator for longer than its lease, so its work may run elsewhere already:
+     * kills what runs (its results are dropped), drops what waits, and keeps their ids for the next hello's
+     * {@code interrupted}. Returns the ids stopped now (empty when nothing ran).
+     */
+    List<String> fence() {
+        List<String> stopped = new ArrayList<>();
+        List<String> kill = new ArrayList<>();
+        synchronized (startLock) {
+            synchronized (lock) {
+                for (String id : running) {
+                    if (!dropped.contains(id)) stopped.add(id);
+                }
+                for (String id : stopped) {
+                    history.interrupted(id);
+                    if (!waiting.removeIf(w -> w.request().executionId().equals(id))) {
+                        dropped.add(id);
+                        kill.add(id);
+                    }
+                }
+                running.removeIf(id -> stopped.contains(id) && !kill.contains(id)); // never started
+            }
+        }
+        kill.forEach(node::cancel);
+        return stopped;
     }
 
     /**
@@ -207,6 +266,7 @@ final class Executions {
             for (String id : kill) {
                 if (running.contains(id)) dropped.add(id);
             }
+            executionIds.forEach(history::done);
         }
         kill.forEach(node::cancel);
         if (!executionIds.isEmpty()) {
@@ -219,47 +279,9 @@ final class Executions {
         closing = true;
     }
 
-    private static ExecutionRequest withLayer(ExecutionRequest r, String digest) {
-        return new ExecutionRequest(r.executionId(), r.jobId(), r.attempt(), r.spec(), r.jobType(), r.timeoutSeconds(),
-                r.outputLimits(), digest);
-    }
-
     private void refuse(String executionId, String why) {
         log.warn("execution {} refused: {}", executionId, why);
-        outbox.deliver(new Result(executionId, WireResults.refused(why)));
-    }
-
-    /**
-     * Live output goes out as it comes (coalesced); the result after it. Once a type has run here (its layer built),
-     * its warm pool is set up for the next ones. The execution holds its layer from its start (before the layer is
-     * provisioned) to its result, so the node's layer collector cannot remove it in between.
-     */
-    private ExecutionListener listenerFor(String executor) {
-        return new ExecutionListener() {
-            private NodeLayerCollector.ExecutionHold layer = NodeLayerCollector.ExecutionHold.NONE;
-
-            @Override
-            public void started(ExecutionRequest request) {
-                layer = environments.hold(request.layerDigest());
-            }
-
-            @Override
-            public void completed(ExecutionRequest request, ExecutionResult result) {
-                try {
-                    Executions.this.completed(request, result);
-                    if (result.error() == null || !JobError.PHASE_SETUP.equals(result.error().phase())) {
-                        pools.ran(request.jobType(), request.layerDigest(), executor);
-                    }
-                } finally {
-                    layer.close();
-                }
-            }
-
-            @Override
-            public void output(ExecutionRequest request, String stream, byte[] bytes) {
-                output.add(request.executionId(), stream, bytes);
-            }
-        };
+        outbox.deliver(executionId, WireResults.refused(why));
     }
 
     /** Best effort: live output is not kept across reconnects (the result carries all of it). */
@@ -275,11 +297,11 @@ final class Executions {
     private void completed(ExecutionRequest request, ExecutionResult result) {
         String id = request.executionId();
         output.flush(id);
-        Result message = new Result(id, WireResults.from(result, request.layerDigest()));
+        WireResult message = WireResults.from(result, request.layerDigest());
         synchronized (lock) {
             running.remove(id);
-            if (dropped.remove(id)) return; // the orchestrator re-queued it elsewhere
+            if (dropped.remove(id)) return; // re-queued elsewhere, or stopped by the fence (reported in hello)
         }
-        outbox.deliver(message);
+        outbox.deliver(id, message);
     }
 }

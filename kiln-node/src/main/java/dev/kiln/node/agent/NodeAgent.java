@@ -18,19 +18,22 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A remote compute node: dials out to the orchestrator (docs/protocol.md), runs what it is sent on a
- * {@link LocalComputeNode}, and keeps every result until the orchestrator acknowledges it, across reconnects.
+ * A remote compute node: dials out to an orchestrator of its list (docs/protocol.md), runs what it is sent on a
+ * {@link LocalComputeNode}, and keeps every result until the orchestrator acknowledges it, across reconnects and
+ * moves to another orchestrator.
  *
  * <p>Three parts: the {@link OrchestratorConnection} (one thread that connects, says hello, handles what the
  * orchestrator sends and reconnects), the {@link Executions} the node holds, and the {@link Outbox} that keeps
- * results until acknowledged. This class makes them and connects them, with the {@link NodeLayerCollector} that removes
- * the job-type layers the node no longer needs.
+ * results until acknowledged. This class makes them and connects them, with the {@link LeaseFence} that stops the
+ * executions of a node cut off past its lease, and the {@link NodeLayerCollector} that removes the job-type layers
+ * the node no longer needs.
  */
 public final class NodeAgent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NodeAgent.class);
@@ -41,13 +44,17 @@ public final class NodeAgent implements AutoCloseable {
     private final String nodeId;
     private final NodeExecutors executors;
     private final LocalComputeNode node;
-    private final ScheduledExecutorService timer; // heartbeats and live output batches
+    private final ScheduledExecutorService timer; // heartbeats, live output batches, resends, the fence
     private final ScheduledExecutorService layerGc; // null without layers: sweeps and removals, off the jobs' path
     private final NodeLayerCollector collector; // null without layers
     private final Outbox outbox = new Outbox();
     private final Executions executions;
     private final OrchestratorConnection connection;
+    private final LeaseFence fence = new LeaseFence(System::nanoTime);
     private final AtomicBoolean closed = new AtomicBoolean();
+    private List<String> reporting = List.of(); // the last hello's interrupted; connection thread only
+    private ScheduledFuture<?> ticks; // guarded by this
+    private long tickMillis; // guarded by this
 
     /** An agent with the executors this machine offers (bwrap when it can; layers and warm dirs in the data dir). */
     public NodeAgent(NodeAgentConfig config) throws IOException {
@@ -105,7 +112,7 @@ public final class NodeAgent implements AutoCloseable {
         this.executions = new Executions(nodeId, node, environments, pools, config.jobTypes(), outbox, timer);
         this.node.onSlotFreed(executions::startWaiting);
         this.connection = new OrchestratorConnection(config, nodeId,
-                node.capacity() + " slot(s), executors " + node.executors(), timer, handler());
+                node.capacity() + " slot(s), executors " + node.executors(), timer, handler(), fence);
     }
 
     /**
@@ -157,20 +164,24 @@ public final class NodeAgent implements AutoCloseable {
     }
 
     /** What the connection hands over: the handshake's two halves, and each message to the part it is for. */
-    private OrchestratorConnection.Handler handler() {
-        return new OrchestratorConnection.Handler() {
+    private ConnectionHandler handler() {
+        return new ConnectionHandler() {
             @Override
             public Hello hello() {
+                reporting = executions.interrupted();
                 return new Hello(NodeMessage.PROTOCOL_VERSION, nodeId, config.token(), node.labels(), node.capacity(),
                         node.executors(), node.defaultExecutor(), config.jobTypes(), executions.holding(),
-                        config.typeSlots());
+                        config.typeSlots(), reporting);
             }
 
             @Override
             public void welcomed(Transport t, Welcome welcome) {
                 // Executions first: one the orchestrator took back must not get its result out on the new connection.
                 executions.disown(welcome.cancel());
-                outbox.connected(t, welcome.cancel());
+                executions.reported(reporting);
+                outbox.connected(t, welcome.cancel(), welcome.resendMillis());
+                tickEvery(Math.min(LeaseFence.checkEveryMillis(welcome.leaseMillis()),
+                        Math.max(10, welcome.resendMillis() / 4)));
             }
 
             @Override
@@ -184,8 +195,11 @@ public final class NodeAgent implements AutoCloseable {
             }
 
             @Override
-            public void acked(String executionId) {
-                outbox.acked(executionId);
+            public long acked(long seq) {
+                Outbox.Acked a = outbox.acked(seq);
+                if (a == null) return 0;
+                executions.acknowledged(a.executionId());
+                return a.firstSentNanos();
             }
 
             @Override
@@ -198,6 +212,34 @@ public final class NodeAgent implements AutoCloseable {
                 outbox.disconnected(t);
             }
         };
+    }
+
+    /** (Re)schedules {@link #tick()} when the period changes (a welcome with another lease or resend interval). */
+    private synchronized void tickEvery(long millis) {
+        if (closed.get() || (ticks != null && millis == tickMillis)) return;
+        if (ticks != null) ticks.cancel(false);
+        tickMillis = millis;
+        ticks = timer.scheduleWithFixedDelay(this::tick, millis, millis, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Resends overdue results; and once the node is cut off from every orchestrator past its lease, stops what it
+     * runs (it may run elsewhere already) and reconnects, so the next hello reports it as interrupted.
+     */
+    private void tick() {
+        try {
+            outbox.resendOverdue();
+            if (!fence.cutOff()) return;
+            List<String> stopped = executions.fence();
+            if (stopped.isEmpty()) return;
+            long silentMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - fence.confirmedNanos());
+            log.warn("node {} heard no confirmation from any orchestrator for {} ms, past its lease: stopped {} "
+                    + "execution(s) so none runs on after being given to another node: {}", nodeId, silentMs,
+                    stopped.size(), stopped);
+            connection.reconnect("cut off past the lease");
+        } catch (RuntimeException e) {
+            log.error("node tick failed", e); // the timer would stop running it
+        }
     }
 
     /**

@@ -12,7 +12,8 @@ import java.util.Objects;
 /**
  * How a node agent runs.
  *
- * @param orchestrator       the orchestrator's base URL, {@code http://host:port} (https too; a path prefix is kept)
+ * @param orchestrators      the orchestrators' base URLs, {@code http://host:port} (https too; a path prefix is kept),
+ *                           tried in order: the node connects to one and moves to the next when it cannot reach it
  * @param token              the join token sent in {@code hello} (null: none; the orchestrator then accepts only
  *                           loopback nodes)
  * @param labels             the operator's labels; the automatic ones are added
@@ -26,7 +27,7 @@ import java.util.Objects;
  * @param pip                where this node's layer builds get packages (an index, local wheel directories)
  * @param layerTtl           a layer this node has not used for this long is removed (null: {@link LayerTtl#DEFAULT})
  */
-public record NodeAgentConfig(URI orchestrator, String token, Map<String, String> labels, int slots, String executor,
+public record NodeAgentConfig(List<URI> orchestrators, String token, Map<String, String> labels, int slots, String executor,
                               Path dataDir, TransportType transport, long pollIntervalMillis, List<String> jobTypes,
                               String nodeId, Map<String, Integer> typeSlots, PipSources pip, Duration layerTtl) {
     public enum TransportType {
@@ -43,16 +44,9 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
     }
 
     public NodeAgentConfig {
-        Objects.requireNonNull(orchestrator, "orchestrator");
-        String scheme = orchestrator.getScheme();
-        if (!"http".equals(scheme) && !"https".equals(scheme) || orchestrator.getHost() == null) {
-            throw new IllegalArgumentException("orchestrator must be an http:// or https:// URL with a host, got '"
-                    + orchestrator + "'");
-        }
-        if (orchestrator.getRawQuery() != null || orchestrator.getRawFragment() != null) {
-            throw new IllegalArgumentException("orchestrator must be a base URL without query or fragment, got '"
-                    + orchestrator + "'");
-        }
+        orchestrators = List.copyOf(Objects.requireNonNull(orchestrators, "orchestrators"));
+        if (orchestrators.isEmpty()) throw new IllegalArgumentException("orchestrators: at least one URL is needed");
+        orchestrators.forEach(NodeAgentConfig::checkOrchestrator);
         labels = labels == null ? Map.of() : Map.copyOf(labels);
         if (slots < 1) throw new IllegalArgumentException("slots must be at least 1, got " + slots);
         if (executor != null && executor.isBlank()) executor = null;
@@ -75,8 +69,22 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
     public NodeAgentConfig(URI orchestrator, String token, Map<String, String> labels, int slots, String executor,
                            Path dataDir, TransportType transport, long pollIntervalMillis, List<String> jobTypes,
                            String nodeId) {
-        this(orchestrator, token, labels, slots, executor, dataDir, transport, pollIntervalMillis, jobTypes, nodeId,
-                Map.of(), PipSources.DEFAULT, null);
+        this(List.of(orchestrator), token, labels, slots, executor, dataDir, transport, pollIntervalMillis, jobTypes,
+                nodeId, Map.of(), PipSources.DEFAULT, null);
+    }
+
+    /** @throws IllegalArgumentException unless an http(s) base URL with a host, no query, no fragment */
+    public static void checkOrchestrator(URI url) {
+        Objects.requireNonNull(url, "orchestrator");
+        String scheme = url.getScheme();
+        if (!"http".equals(scheme) && !"https".equals(scheme) || url.getHost() == null) {
+            throw new IllegalArgumentException("orchestrator must be an http:// or https:// URL with a host, got '"
+                    + url + "'");
+        }
+        if (url.getRawQuery() != null || url.getRawFragment() != null) {
+            throw new IllegalArgumentException("orchestrator must be a base URL without query or fragment, got '"
+                    + url + "'");
+        }
     }
 
     /** Defaults for everything but where to connect and where to keep data: ws, CPU-count slots, auto executor. */
@@ -85,8 +93,8 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
                 dataDir, TransportType.WS, 0, null, null);
     }
 
-    /** {@code path} (starting with '/') under the orchestrator's base URL, with the scheme swapped for ws/wss. */
-    URI endpoint(String path, boolean websocket) {
+    /** {@code path} (starting with '/') under an orchestrator's base URL, with the scheme swapped for ws/wss. */
+    static URI endpoint(URI orchestrator, String path, boolean websocket) {
         String base = orchestrator.toString().replaceAll("/+$", "");
         if (websocket) {
             base = (orchestrator.getScheme().equals("https") ? "wss" : "ws") + base.substring(base.indexOf(':'));
@@ -97,11 +105,15 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
     /** Without the token: configurations get logged. */
     @Override
     public String toString() {
-        return "NodeAgentConfig[orchestrator=" + orchestrator + ", token=" + (token == null ? "none" : "***")
+        return "NodeAgentConfig[orchestrators=" + orchestrators + ", token=" + (token == null ? "none" : "***")
                 + ", labels=" + labels + ", slots=" + slots + ", executor=" + executor + ", dataDir=" + dataDir
                 + ", transport=" + transport + ", pollIntervalMillis=" + pollIntervalMillis + ", jobTypes=" + jobTypes
                 + ", nodeId=" + nodeId + ", typeSlots=" + typeSlots + ", pip=" + pip + ", layerTtl="
                 + LayerTtl.format(layerTtl) + "]";
+    }
+
+    public NodeAgentConfig withOrchestrators(List<URI> urls) {
+        return with(b -> b.orchestrators = urls);
     }
 
     public NodeAgentConfig withTransport(TransportType t, long pollMillis) {
@@ -148,7 +160,7 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
 
     /** Every component, mutable: the one place the withers list them. */
     private static final class Builder {
-        URI orchestrator;
+        List<URI> orchestrators;
         String token;
         Map<String, String> labels;
         int slots;
@@ -163,7 +175,7 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
         Duration layerTtl;
 
         Builder(NodeAgentConfig c) {
-            orchestrator = c.orchestrator;
+            orchestrators = c.orchestrators;
             token = c.token;
             labels = c.labels;
             slots = c.slots;
@@ -179,7 +191,7 @@ public record NodeAgentConfig(URI orchestrator, String token, Map<String, String
         }
 
         NodeAgentConfig build() {
-            return new NodeAgentConfig(orchestrator, token, labels, slots, executor, dataDir, transport,
+            return new NodeAgentConfig(orchestrators, token, labels, slots, executor, dataDir, transport,
                     pollIntervalMillis, jobTypes, nodeId, typeSlots, pip, layerTtl);
         }
     }

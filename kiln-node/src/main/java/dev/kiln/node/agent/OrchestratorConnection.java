@@ -7,16 +7,14 @@ import dev.kiln.node.protocol.NodeMessage.Execute;
 import dev.kiln.node.protocol.NodeMessage.Heartbeat;
 import dev.kiln.node.protocol.NodeMessage.Hello;
 import dev.kiln.node.protocol.NodeMessage.Refused;
-import dev.kiln.node.protocol.NodeMessage.Result;
-import dev.kiln.node.protocol.NodeMessage.Started;
 import dev.kiln.node.protocol.NodeMessage.Welcome;
 import dev.kiln.node.protocol.NodeMessageCodec;
 import dev.kiln.node.protocol.ProtocolException;
 import java.io.IOException;
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -24,52 +22,32 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A node's connection to the orchestrator, kept up by one thread: it says {@code hello} over a new transport, then
- * hands what the orchestrator sends to the {@link Handler}, one message at a time, until the connection is lost;
- * then it reconnects with {@link Backoff}. It stops when closed or refused for good. While welcomed, a timer sends
- * heartbeats.
+ * A node's connection to an orchestrator, kept up by one thread: it says {@code hello} over a new transport, then
+ * hands what the orchestrator sends to the {@link ConnectionHandler}, one message at a time, acknowledging each reliable one
+ * once handled, until the connection is lost; then it reconnects with {@link Backoff}, moving along the
+ * {@link OrchestratorList} when an orchestrator cannot be reached. It stops when closed or refused for good. While
+ * welcomed, a timer sends heartbeats. What arrived is reported to the {@link LeaseFence}.
  */
 final class OrchestratorConnection {
     private static final Logger log = LoggerFactory.getLogger(OrchestratorConnection.class);
-    /** Refusals after which reconnecting cannot help (or another connection of this node took over). */
-    private static final Set<String> FINAL_REFUSALS = Set.of("removed", "unauthorized", "protocol_version", "replaced");
     private static final String WS_PATH = "/node-api/v1/ws";
     private static final String POLL_BASE = "/node-api/v1";
-
-    /** What the node does with its connection; all but {@link #heartbeat()} run on the connection thread. */
-    interface Handler {
-        /** The {@code hello} of a new connection. */
-        Hello hello();
-
-        /** The orchestrator welcomed the node on {@code t}: reconcile, and send on {@code t} from now on. */
-        void welcomed(Transport t, Welcome welcome);
-
-        void execute(Execute execute);
-
-        void cancel(String executionId);
-
-        void acked(String executionId);
-
-        /** The heartbeat to send now; called on the timer. */
-        Heartbeat heartbeat();
-
-        /** {@code t} is lost or closed: send nothing more on it. */
-        void disconnected(Transport t);
-    }
 
     private final NodeAgentConfig config;
     private final String nodeId;
     private final String summary;
     private final ScheduledExecutorService timer;
-    private final Handler handler;
+    private final ConnectionHandler handler;
+    private final LeaseFence fence;
+    private final OrchestratorList orchestrators;
     private final HttpClient http;
-    private final Function<Transport.Listener, Transport> transports; // a new transport per connection
+    private final BiFunction<URI, Transport.Listener, Transport> transports; // a new transport per connection
     private final BlockingQueue<Event> inbox = new LinkedBlockingQueue<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -77,6 +55,7 @@ final class OrchestratorConnection {
     private volatile String stopReason;
     private Thread connectionThread; // guarded by this
     private volatile Transport connecting;
+    private volatile Tag current; // the attempt or connection now in use
     private ScheduledFuture<?> heartbeat; // connection thread only
 
     /** What the connection thread handles; {@code from} tells events of an old connection apart. */
@@ -99,21 +78,24 @@ final class OrchestratorConnection {
      * @param timer   sends the heartbeats
      */
     OrchestratorConnection(NodeAgentConfig config, String nodeId, String summary, ScheduledExecutorService timer,
-                           Handler handler) {
+                           ConnectionHandler handler, LeaseFence fence) {
         this.config = config;
         this.nodeId = nodeId;
         this.summary = summary;
         this.timer = timer;
         this.handler = handler;
+        this.fence = fence;
+        this.orchestrators = new OrchestratorList(config.orchestrators());
         // HTTP/1.1: the JDK would otherwise try an h2c upgrade on plain http, which some proxies mishandle.
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(WebSocketTransport.CONNECT_TIMEOUT).build();
         NodeMessageCodec codec = new NodeMessageCodec();
         this.transports = switch (config.transport()) {
             // With pings: how a link that died silently is noticed.
-            case WS -> l -> new WebSocketTransport(http, config.endpoint(WS_PATH, true), codec, true, l);
-            case POLL -> l -> new PollTransport(http, config.endpoint(POLL_BASE, false), config.pollIntervalMillis(),
-                    codec, l);
+            case WS -> (url, l) -> new WebSocketTransport(http, NodeAgentConfig.endpoint(url, WS_PATH, true), codec,
+                    true, l);
+            case POLL -> (url, l) -> new PollTransport(http, NodeAgentConfig.endpoint(url, POLL_BASE, false),
+                    config.pollIntervalMillis(), codec, l);
         };
     }
 
@@ -143,36 +125,43 @@ final class OrchestratorConnection {
         String lastFailure = null;
         try {
             while (!closed.get()) {
+                URI url = orchestrators.current();
                 Tag tag = new Tag();
-                Transport t = transports.apply(tag);
+                Transport t = transports.apply(url, tag);
+                tag.transport = t;
                 connecting = t;
+                current = tag;
                 if (closed.get()) {
                     t.close();
                     break;
                 }
+                boolean welcomed = false;
                 try {
                     Welcome welcome = t.connect(handler.hello());
-                    welcomed(t, welcome);
+                    welcomed = true;
+                    orchestrators.welcomed();
+                    fence.welcomed(welcome.leaseMillis());
+                    welcomed(url, t, welcome);
                     backoff.reset();
                     lastFailure = null;
                     String why = serve(tag);
-                    if (why != null) log.warn("connection to {} lost: {}; reconnecting", config.orchestrator(), why);
+                    if (why != null) log.warn("connection to {} lost: {}; reconnecting", url, why);
                 } catch (RefusedException e) {
                     Refused r = e.refused();
-                    if (FINAL_REFUSALS.contains(r.code())) {
+                    if (orchestrators.stopsTheNode(r.code())) {
                         stopReason = r.code() + ": " + r.message();
-                        log.error("the orchestrator sent node {} away ({}): {}; stopping", nodeId, r.code(),
-                                r.message());
+                        log.error("{} sent node {} away ({}): {}; stopping", url, nodeId, r.code(), r.message());
                         return;
                     }
-                    log.warn("the orchestrator refused node {} ({}): {}; reconnecting", nodeId, r.code(), r.message());
+                    log.warn("{} refused node {} ({}): {}; reconnecting", url, nodeId, r.code(), r.message());
                 } catch (IOException | ProtocolException e) {
                     // Every failure is retried forever; the same one is logged once, not every few seconds.
-                    String failure = e.getMessage() != null ? e.getMessage() : e.toString();
+                    String failure = url + ": " + (e.getMessage() != null ? e.getMessage() : e.toString());
                     if (!failure.equals(lastFailure)) {
-                        log.warn("cannot connect to {}: {}; retrying", config.orchestrator(), failure);
+                        log.warn("cannot connect to {}; retrying{}", failure,
+                                orchestrators.size() > 1 ? " with the next orchestrator" : "");
                     } else {
-                        log.debug("cannot connect to {}: {}; retrying", config.orchestrator(), failure);
+                        log.debug("cannot connect to {}; retrying", failure);
                     }
                     lastFailure = failure;
                 } catch (RuntimeException e) {
@@ -181,6 +170,7 @@ final class OrchestratorConnection {
                 } finally {
                     disconnected(t);
                 }
+                if (!welcomed) orchestrators.connectFailed();
                 if (closed.get()) break;
                 if (wake.await(backoff.next().toMillis(), TimeUnit.MILLISECONDS)) break;
             }
@@ -206,7 +196,7 @@ final class OrchestratorConnection {
                 case Lost l when l.from() == tag -> {
                     return l.why();
                 }
-                case Received r when r.from() == tag -> handle(r.message());
+                case Received r when r.from() == tag -> handle(r.message(), tag.transport);
                 default -> {
                     // from an earlier connection
                 }
@@ -214,29 +204,48 @@ final class OrchestratorConnection {
         }
     }
 
-    private void handle(NodeMessage message) throws RefusedException {
+    /** Reliable messages are acknowledged once handled (a repeated one is handled as a no-op and acknowledged). */
+    private void handle(NodeMessage message, Transport t) throws RefusedException {
         switch (message) {
-            case Execute e -> handler.execute(e);
-            case Cancel c -> handler.cancel(c.executionId());
-            case Ack a -> handler.acked(a.executionId());
+            case Execute e -> {
+                handler.execute(e);
+                t.send(new Ack(e.seq()));
+            }
+            case Cancel c -> {
+                handler.cancel(c.executionId());
+                t.send(new Ack(c.seq()));
+            }
+            case Ack a -> {
+                long sentAt = handler.acked(a.seq());
+                if (sentAt != 0) {
+                    fence.confirmed(sentAt);
+                    t.confirmed(sentAt);
+                }
+            }
             case Refused r -> throw new RefusedException(r);
             case Welcome w -> log.warn("ignoring a second welcome on one connection");
-            case Hello h -> log.warn("ignoring a node-side message from the orchestrator: hello");
-            case Heartbeat h -> log.warn("ignoring a node-side message from the orchestrator: heartbeat");
-            case Started s -> log.warn("ignoring a node-side message from the orchestrator: started");
-            case Result r -> log.warn("ignoring a node-side message from the orchestrator: result");
-            case NodeMessage.Output o -> log.warn("ignoring a node-side message from the orchestrator: output");
+            default -> log.warn("ignoring a node-side message from the orchestrator: {}",
+                    message.getClass().getSimpleName().toLowerCase(Locale.ROOT));
         }
     }
 
-    private void welcomed(Transport t, Welcome welcome) {
+    /**
+     * Ends the connection in use (an attempt under way: as soon as it is welcomed) and connects again: the node
+     * stopped executions on its own, and the next hello tells the orchestrator.
+     */
+    void reconnect(String why) {
+        Tag tag = current;
+        if (tag != null) tag.lost(why);
+    }
+
+    private void welcomed(URI url, Transport t, Welcome welcome) {
         if (!welcome.nodeId().equals(nodeId)) {
             log.warn("the orchestrator welcomed node '{}', but this is node '{}'", welcome.nodeId(), nodeId);
         }
         handler.welcomed(t, welcome);
         long every = welcome.heartbeatMillis() > 0 ? welcome.heartbeatMillis() : 1_000;
         heartbeat = timer.scheduleAtFixedRate(() -> t.send(handler.heartbeat()), every, every, TimeUnit.MILLISECONDS);
-        log.info("node {} connected to {} ({} transport, {}, heartbeat {} ms)", nodeId, config.orchestrator(),
+        log.info("node {} connected to {} ({} transport, {}, heartbeat {} ms)", nodeId, url,
                 config.transport().name().toLowerCase(Locale.ROOT), summary, every);
     }
 
@@ -278,6 +287,8 @@ final class OrchestratorConnection {
 
     /** The listener of one connection; events carry it so the connection thread can ignore older connections'. */
     private final class Tag implements Transport.Listener {
+        volatile Transport transport;
+
         @Override
         public void received(NodeMessage message) {
             inbox.add(new Received(this, message));
@@ -286,6 +297,11 @@ final class OrchestratorConnection {
         @Override
         public void lost(String why) {
             inbox.add(new Lost(this, why));
+        }
+
+        @Override
+        public void confirmed(long sentNanos) {
+            fence.confirmed(sentNanos);
         }
     }
 }

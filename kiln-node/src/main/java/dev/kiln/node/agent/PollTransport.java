@@ -53,6 +53,7 @@ final class PollTransport implements Transport {
     @Override
     public NodeMessage.Welcome connect(NodeMessage.Hello hello)
             throws IOException, InterruptedException, RefusedException {
+        long helloSentAt = System.nanoTime();
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/session"))
                 .timeout(REQUEST_TIMEOUT).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(codec.encode(hello), StandardCharsets.UTF_8)).build(),
@@ -77,6 +78,7 @@ final class PollTransport implements Transport {
         }
         session = welcome.session();
         if (ended.get()) throw new IOException("connection closed");
+        listener.confirmed(helloSentAt);
         sender = Thread.ofVirtual().name("kiln-node-poll-send").start(this::sendLoop);
         receiver = Thread.ofVirtual().name("kiln-node-poll-receive").start(this::receiveLoop);
         return welcome;
@@ -107,6 +109,7 @@ final class PollTransport implements Transport {
                 List<NodeMessage> batch = new ArrayList<>();
                 batch.add(outbox.take());
                 outbox.drainTo(batch);
+                long sentAt = System.nanoTime();
                 HttpResponse<String> r = http.send(request("/messages").timeout(REQUEST_TIMEOUT)
                         .header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(codec.encodeAll(batch), StandardCharsets.UTF_8))
@@ -115,11 +118,12 @@ final class PollTransport implements Transport {
                     failed("POST /messages", r);
                     return;
                 }
+                if (!ended.get()) listener.confirmed(sentAt); // the batch, with its heartbeat, arrived
             }
         } catch (InterruptedException e) {
             // closed
         } catch (IOException | RuntimeException e) {
-            // Lost messages are not retried: results stay unacknowledged and are resent after the next hello.
+            // Not retried here: reliable messages stay unacknowledged and their senders resend them.
             lose("POST /messages failed: " + e);
         }
     }

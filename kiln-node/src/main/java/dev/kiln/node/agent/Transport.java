@@ -23,9 +23,17 @@ public interface Transport extends AutoCloseable {
 
     /**
      * Queues a message for sending without blocking; messages leave in the order of the calls. A send that fails
-     * ends the connection ({@link Listener#lost}); nothing is retried (results are resent after the next welcome).
+     * ends the connection ({@link Listener#lost}); the transport retries nothing (reliable messages are resent by
+     * their sender until acknowledged).
      */
     void send(NodeMessage message);
+
+    /**
+     * What was sent up to {@code sentNanos} ({@link System#nanoTime()}) is known to have arrived (an ack said so):
+     * the transport need not ask with a ping of its own.
+     */
+    default void confirmed(long sentNanos) {
+    }
 
     /** Ends the connection (idempotent); the listener hears nothing more, {@link #connect} fails if still waiting. */
     @Override
@@ -39,5 +47,12 @@ public interface Transport extends AutoCloseable {
         void received(NodeMessage message);
 
         void lost(String why);
+
+        /**
+         * The orchestrator has received everything sent up to {@code sentNanos} ({@link System#nanoTime()}): the
+         * welcome answered the hello, a pong a ping, a 2xx a POST.
+         */
+        default void confirmed(long sentNanos) {
+        }
     }
 }

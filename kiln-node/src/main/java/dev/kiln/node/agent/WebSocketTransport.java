@@ -18,10 +18,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The {@code ws} transport: one WebSocket ({@code GET /node-api/v1/ws}) carrying text frames both ways, with the
- * JDK's client. A heartbeat goes with a ping when the orchestrator has been quiet for a third of the silence limit,
- * so a connection that died silently (no FIN, e.g. a vanished NAT entry) is noticed by the missing pongs instead of
- * after TCP's retransmission timeout, while a node that hears from the orchestrator anyway pings not at all (every
- * frame costs the orchestrator CPU, times the number of nodes).
+ * JDK's client. A heartbeat goes with a ping (its payload the send time, echoed by the pong) unless something sent
+ * within the last half heartbeat interval was confirmed already (an ack, an earlier pong): the pongs keep the node's
+ * own lease confirmed ({@link LeaseFence}) and show a connection that died silently (no FIN, e.g. a vanished NAT
+ * entry) instead of TCP's retransmission timeout, while a busy node, whose results are acknowledged anyway, pings
+ * not at all (every frame costs the orchestrator CPU, times the number of nodes).
  *
  * <p>Cheap enough to run by the thousand in one process ({@code kiln bench nodes}): it holds no thread of its own,
  * the {@link HttpClient} (its executor and selector) may be shared by all of them, and only {@link #connect} (until
@@ -43,8 +44,10 @@ public final class WebSocketTransport implements Transport {
     // The JDK allows one outstanding send per WebSocket: every send is chained on the previous one.
     private CompletableFuture<WebSocket> sends; // guarded by this
     private volatile long lastHeardNanos = System.nanoTime();
+    private volatile long lastConfirmedNanos = System.nanoTime();
     private volatile boolean pongSeen;
     private volatile long silenceLimitNanos = Long.MAX_VALUE;
+    private volatile long pingAfterNanos = Long.MAX_VALUE;
 
     /**
      * @param http     may be shared with other transports
@@ -75,13 +78,16 @@ public final class WebSocketTransport implements Transport {
             webSocket = ws;
             sends = CompletableFuture.completedFuture(ws);
         }
+        long helloSentAt = System.nanoTime();
         send(hello);
         NodeMessage answer = await(first, "no answer to hello from " + uri);
         return switch (answer) {
             case NodeMessage.Welcome w -> {
+                listener.confirmed(helloSentAt);
                 // Pongs come back within a heartbeat or so; twice the lease of silence means the link is dead.
                 long limit = 2L * Math.max(w.leaseMillis(), w.heartbeatMillis());
                 silenceLimitNanos = TimeUnit.MILLISECONDS.toNanos(limit);
+                pingAfterNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(1, w.heartbeatMillis())) / 2;
                 yield w;
             }
             case NodeMessage.Refused r -> throw new RefusedException(r);
@@ -115,14 +121,20 @@ public final class WebSocketTransport implements Transport {
                 return;
             }
             sends = sends.thenCompose(ws -> ws.sendText(text, true));
-            if (pings && message instanceof NodeMessage.Heartbeat
-                    && System.nanoTime() - lastHeardNanos >= silenceLimitNanos / 3) {
-                sends = sends.thenCompose(ws -> ws.sendPing(ByteBuffer.allocate(0)));
+            long now = System.nanoTime();
+            if (pings && message instanceof NodeMessage.Heartbeat && now - lastConfirmedNanos >= pingAfterNanos) {
+                ByteBuffer sentAt = ByteBuffer.allocate(Long.BYTES).putLong(0, now);
+                sends = sends.thenCompose(ws -> ws.sendPing(sentAt));
             }
             sends.whenComplete((ws, e) -> {
                 if (e != null) lose("sending failed: " + rootMessage(e));
             });
         }
+    }
+
+    @Override
+    public void confirmed(long sentNanos) {
+        if (sentNanos - lastConfirmedNanos > 0) lastConfirmedNanos = sentNanos;
     }
 
     /** Silence counts only once the orchestrator has answered a ping (a server that never pongs is not dead). */
@@ -227,8 +239,17 @@ public final class WebSocketTransport implements Transport {
 
         @Override
         public CompletionStage<?> onPong(WebSocket ws, ByteBuffer message) {
-            lastHeardNanos = System.nanoTime();
+            long now = System.nanoTime();
+            lastHeardNanos = now;
             pongSeen = true;
+            // Our ping's send time, echoed: everything sent before that ping has arrived.
+            if (message.remaining() == Long.BYTES) {
+                long sentAt = message.getLong(message.position());
+                if (now - sentAt >= 0) {
+                    confirmed(sentAt);
+                    listener.confirmed(sentAt);
+                }
+            }
             ws.request(1);
             return null;
         }

@@ -99,6 +99,7 @@ public final class NodeMessageCodec {
                 h.holding().forEach(n.putArray("holding")::add);
                 ObjectNode typeSlots = n.putObject("type_slots");
                 h.typeSlots().forEach(typeSlots::put);
+                h.interrupted().forEach(n.putArray("interrupted")::add);
             }
             case Heartbeat h -> {
                 n.put("type", "heartbeat");
@@ -117,6 +118,7 @@ public final class NodeMessageCodec {
             }
             case Result r -> {
                 n.put("type", "result");
+                n.put("seq", r.seq());
                 n.put("execution_id", r.executionId());
                 n.set("result", resultTree(r.result()));
             }
@@ -127,9 +129,11 @@ public final class NodeMessageCodec {
                 n.put("heartbeat_ms", w.heartbeatMillis());
                 n.put("lease_ms", w.leaseMillis());
                 w.cancel().forEach(n.putArray("cancel")::add);
+                n.put("resend_ms", w.resendMillis());
             }
             case Execute e -> {
                 n.put("type", "execute");
+                n.put("seq", e.seq());
                 ExecutionRequest r = e.request();
                 n.put("execution_id", r.executionId());
                 n.put("job_id", r.jobId());
@@ -143,11 +147,12 @@ public final class NodeMessageCodec {
             }
             case Cancel c -> {
                 n.put("type", "cancel");
+                n.put("seq", c.seq());
                 n.put("execution_id", c.executionId());
             }
             case Ack a -> {
                 n.put("type", "ack");
-                n.put("execution_id", a.executionId());
+                n.put("seq", a.seq());
             }
             case Refused r -> {
                 n.put("type", "refused");
@@ -173,24 +178,38 @@ public final class NodeMessageCodec {
             case "hello" -> new Hello(integer(n, "protocol"), text(n, "node_id"), optText(n, "token"),
                     stringMap(n, "labels"), integer(n, "slots"), new LinkedHashSet<>(strings(n, "executors")),
                     text(n, "default_executor"), n.path("job_types").isArray() ? strings(n, "job_types") : null,
-                    optStrings(n, "holding"), intMap(n, "type_slots"));
+                    optStrings(n, "holding"), intMap(n, "type_slots"), optStrings(n, "interrupted"));
             case "heartbeat" -> new Heartbeat(integer(n, "free"), integer(n, "running"));
             case "started" -> new Started(text(n, "execution_id"));
-            case "result" -> new Result(text(n, "execution_id"), object(n, "result", NodeMessageCodec::result));
+            case "result" -> new Result(seq(n), text(n, "execution_id"), object(n, "result", NodeMessageCodec::result));
             case "output" -> new NodeMessage.Output(text(n, "execution_id"), stream(text(n, "stream")),
                     base64(n, "data"));
-            case "welcome" -> new Welcome(text(n, "node_id"), optText(n, "session"), integer(n, "heartbeat_ms"),
-                    integer(n, "lease_ms"), optStrings(n, "cancel"));
-            case "execute" -> new Execute(new ExecutionRequest(text(n, "execution_id"), text(n, "job_id"),
+            case "welcome" -> welcome(n);
+            case "execute" -> new Execute(seq(n), new ExecutionRequest(text(n, "execution_id"), text(n, "job_id"),
                     integer(n, "attempt"), object(n, "spec", JobSpecJson::fromTree),
                     object(n, "job_type", JobTypeJson::fromTree), integer(n, "timeout_seconds"),
                     object(n, "output_limits", NodeMessageCodec::limits), optText(n, "layer_digest")),
                     text(n, "executor"));
-            case "cancel" -> new Cancel(text(n, "execution_id"));
-            case "ack" -> new Ack(text(n, "execution_id"));
+            case "cancel" -> new Cancel(seq(n), text(n, "execution_id"));
+            case "ack" -> new Ack(seq(n));
             case "refused" -> new Refused(text(n, "code"), text(n, "message"));
             default -> throw new JsonFieldException("type", "unknown message type '" + type + "'");
         };
+    }
+
+    /** A reliable message's number, or an ack's: positive. */
+    private static long seq(JsonNode n) {
+        long seq = longInteger(n, "seq");
+        if (seq < 1) throw new JsonFieldException("seq", "must be a positive integer, got " + seq);
+        return seq;
+    }
+
+    private static Welcome welcome(JsonNode n) {
+        int heartbeat = integer(n, "heartbeat_ms");
+        int resend = integer(n, "resend_ms", 2 * heartbeat); // absent: two heartbeats
+        if (resend < 1) throw new JsonFieldException("resend_ms", "must be a positive integer, got " + resend);
+        return new Welcome(text(n, "node_id"), optText(n, "session"), heartbeat, integer(n, "lease_ms"),
+                optStrings(n, "cancel"), resend);
     }
 
     // ---- payloads ----

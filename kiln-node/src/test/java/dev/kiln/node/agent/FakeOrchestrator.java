@@ -21,12 +21,19 @@ import java.util.function.Function;
 abstract class FakeOrchestrator implements AutoCloseable {
     final NodeMessageCodec codec = new NodeMessageCodec();
     final BlockingQueue<Hello> hellos = new LinkedBlockingQueue<>();
-    final BlockingQueue<NodeMessage> received = new LinkedBlockingQueue<>(); // all but heartbeats
+    final BlockingQueue<NodeMessage> received = new LinkedBlockingQueue<>(); // all but heartbeats and acks
     final BlockingQueue<Heartbeat> heartbeats = new LinkedBlockingQueue<>();
+    final BlockingQueue<NodeMessage.Ack> acks = new LinkedBlockingQueue<>(); // the node's acks of execute and cancel
     volatile Function<Hello, NodeMessage> onHello = h -> welcome(h, List.of());
 
+    /** Heartbeats every 100 ms, a 3 s lease; results are resent only after a minute (tests of resends say less). */
     static NodeMessage.Welcome welcome(Hello h, List<String> cancel) {
-        return new NodeMessage.Welcome(h.nodeId(), UUID.randomUUID().toString(), 100, 3000, cancel);
+        return welcome(h, cancel, 3000, 60_000);
+    }
+
+    static NodeMessage.Welcome welcome(Hello h, List<String> cancel, int leaseMillis, int resendMillis) {
+        return new NodeMessage.Welcome(h.nodeId(), UUID.randomUUID().toString(), 100, leaseMillis, cancel,
+                resendMillis);
     }
 
     /** The base URL a node is given. */
@@ -39,7 +46,17 @@ abstract class FakeOrchestrator implements AutoCloseable {
     abstract void dropConnection();
 
     void fromNode(NodeMessage m) {
-        if (m instanceof Heartbeat h) heartbeats.add(h); else received.add(m);
+        switch (m) {
+            case Heartbeat h -> heartbeats.add(h);
+            case NodeMessage.Ack a -> acks.add(a);
+            default -> received.add(m);
+        }
+    }
+
+    NodeMessage.Ack nextAck() throws InterruptedException {
+        NodeMessage.Ack a = acks.poll(15, TimeUnit.SECONDS);
+        assertThat(a).as("an ack from the node").isNotNull();
+        return a;
     }
 
     Hello nextHello() throws InterruptedException {

@@ -24,7 +24,12 @@ final class FakePollOrchestrator extends FakeOrchestrator {
     private volatile String session;
 
     FakePollOrchestrator() throws IOException {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        this(0);
+    }
+
+    /** On {@code port} (0: any), e.g. the port of one that went away. */
+    FakePollOrchestrator(int port) throws IOException {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/node-api/v1/session", this::session);
         server.createContext("/node-api/v1/messages", this::messages);

@@ -30,7 +30,12 @@ final class FakeWsOrchestrator extends FakeOrchestrator {
     final AtomicInteger closeFrames = new AtomicInteger(); // close frames received from nodes
 
     FakeWsOrchestrator() throws IOException {
-        server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        this(0);
+    }
+
+    /** On {@code port} (0: any), e.g. the port of one that went away. */
+    FakeWsOrchestrator(int port) throws IOException {
+        server = new ServerSocket(port, 50, InetAddress.getLoopbackAddress());
         Thread.ofVirtual().name("fake-ws-accept").start(() -> {
             while (!server.isClosed()) {
                 try {

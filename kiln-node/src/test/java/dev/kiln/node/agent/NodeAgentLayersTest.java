@@ -108,7 +108,7 @@ class NodeAgentLayersTest {
     /** Runs {@code CODE} as an execution of {@code type}; returns the layer it ran on. */
     private String run(String executionId, JobType type, String stdout) throws InterruptedException {
         orchestrator.received.clear();
-        orchestrator.send(new Execute(new ExecutionRequest(executionId, executionId.substring(0,
+        orchestrator.send(new Execute(NodeAgentTest.nextSeq(), new ExecutionRequest(executionId, executionId.substring(0,
                 executionId.lastIndexOf('-')), 1, new JobSpec(CODE, null, Map.of(), type.name(), null), type, 30,
                 OutputLimits.DEFAULTS, null), "bwrap"));
         WireResult r = resultOf(executionId);

@@ -35,6 +35,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -88,9 +89,15 @@ class NodeAgentTest {
         return agent;
     }
 
+    private static final AtomicLong SEQS = new AtomicLong();
+
+    static long nextSeq() {
+        return SEQS.incrementAndGet();
+    }
+
     private static Execute execute(String executionId, String executor, String code, JobType type) {
         String jobId = executionId.substring(0, executionId.lastIndexOf('-'));
-        return new Execute(new ExecutionRequest(executionId, jobId, 1,
+        return new Execute(nextSeq(), new ExecutionRequest(executionId, jobId, 1,
                 new JobSpec(code, null, Map.of(), type.name(), null), type, 30, OutputLimits.DEFAULTS,
                 "orchestrator-side-digest"), executor);
     }
@@ -108,7 +115,7 @@ class NodeAgentTest {
 
         Hello hello = orchestrator.nextHello();
 
-        assertThat(hello.protocol()).isEqualTo(1);
+        assertThat(hello.protocol()).isEqualTo(2);
         assertThat(hello.nodeId()).isEqualTo(agent.nodeId()).matches("node-[0-9a-f]{12}");
         assertThat(hello.token()).isEqualTo("join-token");
         assertThat(hello.slots()).isEqualTo(3);
@@ -150,7 +157,7 @@ class NodeAgentTest {
 
         // Acknowledged: forgotten. (Messages are handled in order: once the next execution's result is back, the
         // ack has been handled.)
-        orchestrator.send(new Ack("job1-1"));
+        orchestrator.send(new Ack(result.seq()));
         orchestrator.send(execute("job2-1", "noop", "", PLAIN));
         assertThat(orchestrator.next(Started.class).executionId()).isEqualTo("job2-1");
         assertThat(orchestrator.next(Result.class).executionId()).isEqualTo("job2-1");
@@ -223,7 +230,7 @@ class NodeAgentTest {
 
         orchestrator.send(execute("slow-1", "script", "block", PLAIN));
         assertThat(orchestrator.next(Started.class).executionId()).isEqualTo("slow-1");
-        orchestrator.send(new Cancel("slow-1"));
+        orchestrator.send(new Cancel(nextSeq(), "slow-1"));
 
         Result result = orchestrator.next(Result.class);
         assertThat(result.executionId()).isEqualTo("slow-1");
@@ -254,7 +261,7 @@ class NodeAgentTest {
         orchestrator.send(execute("second-1", "noop", "", PLAIN));
         assertRefused(orchestrator.next(Result.class), "second-1", "no free slot");
 
-        orchestrator.send(new Cancel("first-1"));
+        orchestrator.send(new Cancel(nextSeq(), "first-1"));
         assertThat(orchestrator.next(Result.class).executionId()).isEqualTo("first-1");
     }
 

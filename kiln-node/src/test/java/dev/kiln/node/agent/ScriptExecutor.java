@@ -28,6 +28,10 @@ import java.util.concurrent.TimeUnit;
 final class ScriptExecutor implements Executor {
     static final String NAME = "script";
     private final ConcurrentHashMap<String, CountDownLatch> cancels = new ConcurrentHashMap<>();
+    /** Executions the node killed, in order. */
+    final java.util.concurrent.BlockingQueue<String> killed = new java.util.concurrent.LinkedBlockingQueue<>();
+    /** Executions that started running, in order. */
+    final java.util.concurrent.BlockingQueue<String> ran = new java.util.concurrent.LinkedBlockingQueue<>();
 
     @Override
     public String name() {
@@ -36,6 +40,7 @@ final class ScriptExecutor implements Executor {
 
     @Override
     public ExecutionResult execute(ExecutionRequest request, Path workDir) {
+        ran.add(request.executionId());
         String code = request.spec().code();
         if (code.startsWith("artifact:")) {
             String[] parts = code.split(":", 3);
@@ -65,6 +70,7 @@ final class ScriptExecutor implements Executor {
 
     @Override
     public void cancel(String executionId) {
+        killed.add(executionId);
         latch(executionId).countDown();
     }
 

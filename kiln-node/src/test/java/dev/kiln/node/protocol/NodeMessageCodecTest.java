@@ -38,14 +38,24 @@ class NodeMessageCodecTest {
 
     @Test
     void helloRoundTrips() {
-        Hello hello = new Hello(1, "node-abc", "secret", Map.of("zone", "a", "gpu", "none"), 4,
-                Set.of("noop", "bwrap"), "bwrap", List.of("default", "ml"), List.of("job-1-1", "job-2-1"));
+        Hello hello = new Hello(2, "node-abc", "secret", Map.of("zone", "a", "gpu", "none"), 4,
+                Set.of("noop", "bwrap"), "bwrap", List.of("default", "ml"), List.of("job-1-1", "job-2-1"),
+                Map.of("ml", 1), List.of("job-3-1"));
         assertThat(roundTrip(hello)).isEqualTo(hello);
+        assertThat(codec.encode(hello)).contains("\"interrupted\":[\"job-3-1\"]");
+    }
+
+    @Test
+    void aHelloWithoutInterruptedReportsNone() {
+        Hello hello = (Hello) codec.decode("""
+                {"type":"hello","protocol":2,"node_id":"n","token":null,"labels":{},"slots":1,"executors":["noop"],
+                 "default_executor":"noop","job_types":null,"holding":[]}""");
+        assertThat(hello.interrupted()).isEmpty();
     }
 
     @Test
     void helloWithoutTokenTakesAnyJobType() {
-        Hello hello = new Hello(1, "node-abc", null, Map.of(), 1, Set.of("noop"), "noop", null, List.of());
+        Hello hello = new Hello(2, "node-abc", null, Map.of(), 1, Set.of("noop"), "noop", null, List.of());
         String text = codec.encode(hello);
         assertThat(text).contains("\"job_types\":null").contains("\"token\":null");
         assertThat(roundTrip(hello)).isEqualTo(hello);
@@ -53,12 +63,39 @@ class NodeMessageCodecTest {
 
     @Test
     void smallMessagesRoundTrip() {
-        for (NodeMessage m : List.of(new Heartbeat(3, 1), new Started("job-1-1"), new Cancel("job-1-1"),
-                new Ack("job-1-1"), new Refused("removed", "the operator deleted this node"),
-                new Welcome("node-abc", "s3cr3t", 1000, 3000, List.of("job-9-1")),
-                new Welcome("node-abc", null, 1000, 3000, List.of()))) {
+        for (NodeMessage m : List.of(new Heartbeat(3, 1), new Started("job-1-1"), new Cancel(7, "job-1-1"),
+                new Ack(Long.MAX_VALUE), new Refused("removed", "the operator deleted this node"),
+                new Welcome("node-abc", "s3cr3t", 1000, 3000, List.of("job-9-1"), 2000),
+                new Welcome("node-abc", null, 1000, 3000, List.of(), 50))) {
             assertThat(roundTrip(m)).as(m.toString()).isEqualTo(m);
         }
+    }
+
+    @Test
+    void aWelcomeWithoutResendMillisResendsAfterTwoHeartbeats() {
+        Welcome w = (Welcome) codec.decode("{\"type\":\"welcome\",\"node_id\":\"n\",\"heartbeat_ms\":700,"
+                + "\"lease_ms\":3000}");
+        assertThat(w.resendMillis()).isEqualTo(1400);
+    }
+
+    @Test
+    void reliableMessagesNeedAPositiveSeq() {
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"cancel\",\"execution_id\":\"x\"}"))
+                .isInstanceOf(ProtocolException.class).hasMessage("seq: required integer");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"cancel\",\"seq\":0,\"execution_id\":\"x\"}"))
+                .isInstanceOf(ProtocolException.class).hasMessage("seq: must be a positive integer, got 0");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"ack\",\"seq\":\"7\"}"))
+                .isInstanceOf(ProtocolException.class).hasMessage("seq: required integer");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"result\",\"seq\":-3,\"execution_id\":\"x\","
+                + "\"result\":{\"status\":\"succeeded\",\"error\":null}}")).hasMessageContaining("seq");
+        ExecutionRequest request = new ExecutionRequest("job-2-1", "job-2", 1, JobSpec.python("print(1)"),
+                JobType.defaults("default"), 30, OutputLimits.DEFAULTS, null);
+        String good = codec.encode(new Execute(4, request, "noop"));
+        assertThat(good).contains("\"seq\":4");
+        assertThatThrownBy(() -> codec.decode(good.replace("\"seq\":4", "\"seq\":null")))
+                .hasMessage("seq: required integer");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"welcome\",\"node_id\":\"n\",\"heartbeat_ms\":700,"
+                + "\"lease_ms\":3000,\"resend_ms\":0}")).hasMessageContaining("resend_ms");
     }
 
     @Test
@@ -83,10 +120,12 @@ class NodeMessageCodecTest {
                         "hé".getBytes(StandardCharsets.UTF_8)), "ml", 15, List.of("zone=a", "gpu exists"));
         ExecutionRequest request = new ExecutionRequest("job-1-2", "job-1", 2, spec, type, 15,
                 new OutputLimits(1000, 2000, 3000, 4000, 5), "ab".repeat(32));
-        Execute execute = new Execute(request, "bwrap");
+        Execute execute = new Execute(12, request, "bwrap");
 
         Execute back = (Execute) roundTrip(execute);
 
+        assertThat(back.seq()).isEqualTo(12);
+        assertThat(back.executionId()).isEqualTo("job-1-2");
         assertThat(back.executor()).isEqualTo("bwrap");
         assertThat(back.request()).isEqualTo(request); // JobSpec compares file contents
         assertThat(back.request().spec().files().get("data.bin")).containsExactly(0, 1, 2, 255);
@@ -96,7 +135,7 @@ class NodeMessageCodecTest {
     void executeWithoutLayerOrFilesRoundTrips() {
         ExecutionRequest request = new ExecutionRequest("job-2-1", "job-2", 1, JobSpec.python("print(1)"),
                 JobType.defaults("default"), 30, OutputLimits.DEFAULTS, null);
-        Execute back = (Execute) roundTrip(new Execute(request, "noop"));
+        Execute back = (Execute) roundTrip(new Execute(1, request, "noop"));
         assertThat(back.request()).isEqualTo(request);
         assertThat(back.request().layerDigest()).isNull();
     }
@@ -107,8 +146,9 @@ class NodeMessageCodecTest {
         WireResult r = new WireResult(JobStatus.SUCCEEDED, 0, "out", "err", true, false, "{\"ok\":true}", null, 12,
                 34, List.of(new WireArtifact("table.csv", content.length, "cd".repeat(32), content)), "ef".repeat(32));
 
-        Result back = (Result) roundTrip(new Result("job-1-1", r));
+        Result back = (Result) roundTrip(new Result(3, "job-1-1", r));
 
+        assertThat(back.seq()).isEqualTo(3);
         assertThat(back.executionId()).isEqualTo("job-1-1");
         WireResult b = back.result();
         assertThat(b).usingRecursiveComparison().ignoringFields("artifacts").isEqualTo(r);
@@ -124,21 +164,21 @@ class NodeMessageCodecTest {
     void failedResultRoundTrips() {
         WireResult r = new WireResult(JobStatus.FAILED, null, "", "", false, false, null,
                 new JobError(ErrorType.SANDBOX_ERROR, "no free slot", JobError.PHASE_SETUP), 0, 0, List.of(), null);
-        Result back = (Result) roundTrip(new Result("job-1-1", r));
+        Result back = (Result) roundTrip(new Result(1, "job-1-1", r));
         assertThat(back.result()).isEqualTo(r);
     }
 
     @Test
     void manyMessagesTravelAsOneArray() {
-        List<NodeMessage> messages = List.of(new Heartbeat(1, 0), new Started("a"), new Ack("b"));
+        List<NodeMessage> messages = List.of(new Heartbeat(1, 0), new Started("a"), new Ack(9));
         assertThat(codec.decodeAll(codec.encodeAll(messages))).isEqualTo(messages);
         assertThat(codec.decodeAll("[]")).isEmpty();
     }
 
     @Test
     void unknownFieldsAreIgnored() {
-        assertThat(codec.decode("{\"type\":\"ack\",\"execution_id\":\"x\",\"added_later\":[1,2]}"))
-                .isEqualTo(new Ack("x"));
+        assertThat(codec.decode("{\"type\":\"ack\",\"seq\":5,\"added_later\":[1,2]}"))
+                .isEqualTo(new Ack(5));
     }
 
     @Test
@@ -147,21 +187,22 @@ class NodeMessageCodecTest {
                 .hasMessageContaining("type");
         assertThatThrownBy(() -> codec.decode("{\"type\":\"shout\"}")).hasMessageContaining("type")
                 .hasMessageContaining("shout");
-        assertThatThrownBy(() -> codec.decode("{\"type\":\"ack\"}")).hasMessageContaining("execution_id");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"ack\"}")).hasMessageContaining("seq");
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"cancel\",\"seq\":1}")).hasMessageContaining("execution_id");
         assertThatThrownBy(() -> codec.decode("{\"type\":\"heartbeat\",\"free\":\"many\",\"running\":0}"))
                 .hasMessageContaining("free");
         assertThatThrownBy(() -> codec.decode("{\"type\":\"welcome\",\"node_id\":\"n\",\"lease_ms\":3000}"))
                 .hasMessageContaining("heartbeat_ms");
-        assertThatThrownBy(() -> codec.decode("{\"type\":\"result\",\"execution_id\":\"x\",\"result\":"
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"result\",\"seq\":1,\"execution_id\":\"x\",\"result\":"
                 + "{\"status\":\"running\",\"error\":null}}")).hasMessageContaining("result.status");
-        assertThatThrownBy(() -> codec.decode("{\"type\":\"result\",\"execution_id\":\"x\",\"result\":"
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"result\",\"seq\":1,\"execution_id\":\"x\",\"result\":"
                 + "{\"status\":\"failed\",\"error\":null}}")).hasMessageContaining("result.error");
-        assertThatThrownBy(() -> codec.decode("{\"type\":\"result\",\"execution_id\":\"x\",\"result\":"
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"result\",\"seq\":1,\"execution_id\":\"x\",\"result\":"
                 + "{\"status\":\"succeeded\",\"error\":null,\"artifacts\":[{\"name\":\"a\",\"size\":1,"
                 + "\"sha256\":\"x\",\"content\":\"!!\"}]}}")).hasMessageContaining("content");
         assertThatThrownBy(() -> codec.decode("[1]")).hasMessageContaining("JSON object");
         assertThatThrownBy(() -> codec.decode("{not json")).hasMessageContaining("JSON");
-        assertThatThrownBy(() -> codec.decodeAll("{\"type\":\"ack\",\"execution_id\":\"x\"}"))
+        assertThatThrownBy(() -> codec.decodeAll("{\"type\":\"ack\",\"seq\":1}"))
                 .hasMessageContaining("array");
     }
 
@@ -169,7 +210,7 @@ class NodeMessageCodecTest {
     void brokenExecuteNamesTheField() {
         ExecutionRequest request = new ExecutionRequest("job-2-1", "job-2", 1, JobSpec.python("print(1)"),
                 JobType.defaults("default"), 30, OutputLimits.DEFAULTS, null);
-        String good = codec.encode(new Execute(request, "noop"));
+        String good = codec.encode(new Execute(1, request, "noop"));
         assertThatThrownBy(() -> codec.decode(good.replace("\"spec\":{", "\"spec_gone\":{")))
                 .hasMessageContaining("spec");
         assertThatThrownBy(() -> codec.decode(good.replace("\"executor\":\"noop\"", "\"executor\":7")))
@@ -180,14 +221,14 @@ class NodeMessageCodecTest {
     void brokenPayloadsNameTheirPath() {
         ExecutionRequest request = new ExecutionRequest("job-2-1", "job-2", 1, JobSpec.python("print(1)"),
                 JobType.defaults("default"), 30, OutputLimits.DEFAULTS, null);
-        String good = codec.encode(new Execute(request, "noop"));
+        String good = codec.encode(new Execute(1, request, "noop"));
         assertThatThrownBy(() -> codec.decode(good.replace("\"timeout\":30", "\"timeout\":\"soon\"")))
                 .isInstanceOf(ProtocolException.class).hasMessage("job_type.timeout: required integer");
         assertThatThrownBy(() -> codec.decode(good.replace("\"pool_idle_ttl\":600", "\"pool_idle_ttl\":0")))
                 .isInstanceOf(ProtocolException.class).hasMessageContaining("job_type.pool");
         assertThatThrownBy(() -> codec.decode(good.replace("\"files\":{}", "\"files\":{\"a.txt\":\"!!\"}")))
                 .isInstanceOf(ProtocolException.class).hasMessage("spec.files.a.txt: not base64");
-        assertThatThrownBy(() -> codec.decode("{\"type\":\"result\",\"execution_id\":\"x\",\"result\":"
+        assertThatThrownBy(() -> codec.decode("{\"type\":\"result\",\"seq\":1,\"execution_id\":\"x\",\"result\":"
                 + "{\"status\":\"succeeded\",\"error\":null,\"artifacts\":[{\"name\":\"a\",\"size\":1,"
                 + "\"content\":\"\"}]}}")).isInstanceOf(ProtocolException.class)
                 .hasMessage("result.artifacts[0].sha256: required string");

@@ -18,6 +18,14 @@ public record NodeSettings(boolean localNode, String joinToken, int leaseMillis,
         }
     }
 
+    /**
+     * How long a message that must arrive (execute, cancel, result) waits for its ack before it is sent again: two
+     * heartbeats (a round trip takes far less), at least 100 ms; doubling on each further resend.
+     */
+    public int resendMillis() {
+        return Math.max(100, 2 * heartbeatMillis);
+    }
+
     public NodeSettings withLocalNode(boolean on) {
         return new NodeSettings(on, joinToken, leaseMillis, heartbeatMillis, reconnectGraceSeconds);
     }

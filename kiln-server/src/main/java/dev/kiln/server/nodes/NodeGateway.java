@@ -15,13 +15,16 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Where remote nodes join: checks handshakes, reconciles what a (re)connecting node holds, routes the node's messages,
- * and declares a node lost when it is silent past its lease. Transports ({@link WebSocketNodeEndpoint},
+ * acknowledges its results once recorded, resends what a node has not acknowledged, and declares a node lost when it
+ * is silent past its lease ({@link LeaseWatcher}). Transports ({@link WebSocketNodeEndpoint},
  * {@link LongPollNodeEndpoint}) only move messages; every decision is here.
  */
 public final class NodeGateway implements AutoCloseable {
@@ -43,6 +46,10 @@ public final class NodeGateway implements AutoCloseable {
 
         default void resultDropped() {
         }
+
+        /** The lease watcher found it had not run for more than half a lease and renewed every lease. */
+        default void leaseWatcherPaused() {
+        }
     }
 
     private final Orchestrator orchestrator;
@@ -50,26 +57,53 @@ public final class NodeGateway implements AutoCloseable {
     private final ResultReceiver results;
     private final Events events;
     private final Map<String, RemoteComputeNode> nodes = new ConcurrentHashMap<>();
+    private final AtomicLong seqs = new AtomicLong();
+    private final LongSupplier nanoTime;
+    private final LeaseWatcher leases;
     private final Thread leaseWatch;
     private volatile boolean closed;
 
     public NodeGateway(Orchestrator orchestrator, NodeSettings settings, Path spoolDir, OutputLimits limits,
                        Events events) {
+        this(orchestrator, settings, spoolDir, limits, events, System::nanoTime);
+    }
+
+    /** @param nanoTime the monotonic clock of leases and resends */
+    NodeGateway(Orchestrator orchestrator, NodeSettings settings, Path spoolDir, OutputLimits limits, Events events,
+                LongSupplier nanoTime) {
         this.orchestrator = orchestrator;
         this.settings = settings;
         this.events = events;
+        this.nanoTime = nanoTime;
         this.results = new ResultReceiver(spoolDir, limits);
+        this.leases = new LeaseWatcher(settings.leaseMillis(), nanoTime, nodes::values, new LeaseWatcher.Listener() {
+            @Override
+            public void expired(RemoteComputeNode node) {
+                expire(node);
+            }
+
+            @Override
+            public void paused(long gapMillis) {
+                events.leaseWatcherPaused();
+            }
+        });
         this.leaseWatch = Thread.ofPlatform().name("kiln-node-leases").daemon().start(this::watchLeases);
     }
 
     /**
      * A handshake on {@code channel}: validates it, reconciles, sends {@code welcome}, then makes the node
      * placeable. {@code loopback}: whether the node connected from this machine (needed when no join token is set).
+     *
+     * <p>The node holds what it says in {@code holding}, and also what it was sent and has not acknowledged (that
+     * execute is sent again after the welcome). What it reports {@code interrupted} (it stopped them itself, cut off
+     * past its lease) is re-queued at once, also when this orchestrator restarted meanwhile and waits for the node to
+     * claim its executions: a first reconcile claims them, the second re-queues them, not as the job's failure.
      */
     public RemoteComputeNode hello(Hello h, NodeChannel channel, boolean loopback, String session) {
         check(h, loopback);
         boolean known = nodes.containsKey(h.nodeId());
-        RemoteComputeNode node = nodes.computeIfAbsent(h.nodeId(), id -> new RemoteComputeNode(id, h));
+        RemoteComputeNode node = nodes.computeIfAbsent(h.nodeId(), id -> new RemoteComputeNode(id, h, seqs::incrementAndGet,
+                settings.resendMillis(), nanoTime));
         synchronized (node) {
             NodeChannel old = node.channel();
             if (old != null && node.detach(old)) {
@@ -79,11 +113,20 @@ public final class NodeGateway implements AutoCloseable {
             node.hello(h);
             node.heard();
             Set<String> holding = new HashSet<>(h.holding());
-            node.retainAssigned(holding);
+            holding.addAll(node.unacknowledgedExecutes());
+            h.interrupted().forEach(holding::remove);
             if (orchestrator.nodes().stream().noneMatch(n -> n == node)) orchestrator.addNode(node);
+            if (!h.interrupted().isEmpty()) {
+                log.warn("node {} stopped {} execution(s) itself, cut off from the orchestrator past its lease; "
+                        + "re-queued: {}", h.nodeId(), h.interrupted().size(), h.interrupted());
+                Set<String> claimed = new HashSet<>(holding);
+                claimed.addAll(h.interrupted());
+                orchestrator.reconcile(node, claimed);
+            }
             List<String> cancel = orchestrator.reconcile(node, holding);
+            node.retainAssigned(holding);
             channel.welcome(new NodeMessage.Welcome(node.id(), session, settings.heartbeatMillis(),
-                    settings.leaseMillis(), cancel));
+                    settings.leaseMillis(), cancel, settings.resendMillis()));
             node.attach(channel);
         }
         events.connected(known);
@@ -96,7 +139,8 @@ public final class NodeGateway implements AutoCloseable {
         if (closed) throw new NodeRefusedException("shutting_down", "the orchestrator is shutting down");
         if (h.protocol() != NodeMessage.PROTOCOL_VERSION) {
             throw new NodeRefusedException("protocol_version", "protocol: this orchestrator speaks version "
-                    + NodeMessage.PROTOCOL_VERSION + ", the node " + h.protocol());
+                    + NodeMessage.PROTOCOL_VERSION + ", the node " + h.protocol() + " (upgrade the node and the "
+                    + "orchestrator together)");
         }
         String token = settings.joinToken();
         if (token == null && !loopback) {
@@ -121,6 +165,9 @@ public final class NodeGateway implements AutoCloseable {
             throw new NodeRefusedException("bad_message", "labels: at most " + MAX_LABELS);
         }
         if (h.holding().size() > 10 * MAX_SLOTS) throw new NodeRefusedException("bad_message", "holding: too long");
+        if (h.interrupted().size() > 10 * MAX_SLOTS) {
+            throw new NodeRefusedException("bad_message", "interrupted: too long");
+        }
         for (var e : h.typeSlots().entrySet()) {
             if (e.getValue() < 1 || e.getValue() > h.slots()) {
                 throw new NodeRefusedException("bad_message", "type_slots." + e.getKey() + ": must be 1 to slots ("
@@ -142,8 +189,9 @@ public final class NodeGateway implements AutoCloseable {
             case NodeMessage.Heartbeat h -> {
                 // renews the lease (above); credits are counted here, not taken from the node's own count
             }
+            case NodeMessage.Ack a -> node.acked(a.seq());
             case NodeMessage.Started s -> {
-                RemoteComputeNode.Assigned a = node.assigned(s.executionId());
+                RemoteComputeNode.Assigned a = node.started(s.executionId());
                 if (a != null) a.listener().started(a.request());
             }
             case NodeMessage.Result r -> Thread.ofVirtual().name("result-" + r.executionId())
@@ -157,22 +205,32 @@ public final class NodeGateway implements AutoCloseable {
         }
     }
 
+    /**
+     * Records a result once: a copy arriving while the first is being recorded waits for that one's ack (the node
+     * resends the same {@code seq}); one arriving later finds no assignment and is dropped, and acknowledged.
+     */
     private void deliver(RemoteComputeNode node, NodeMessage.Result r) {
-        try {
-            RemoteComputeNode.Assigned a = node.release(r.executionId());
-            if (a == null) {
-                events.resultDropped();
-                log.info("dropping result of execution {} from node {}: it is no longer the node's", r.executionId(),
-                        node.id());
-            } else {
+        RemoteComputeNode.Assigned a;
+        synchronized (node) {
+            a = node.release(r.executionId());
+            if (a == null && node.recording(r.executionId())) return;
+        }
+        if (a == null) {
+            events.resultDropped();
+            log.info("dropping result of execution {} from node {}: it is no longer the node's", r.executionId(),
+                    node.id());
+        } else {
+            try {
                 results.deliver(a, r.result(), node.id());
+                node.recorded(a, false);
+            } catch (RuntimeException e) {
+                log.error("could not record the result of execution {} from node {}", r.executionId(), node.id(), e);
+                node.recorded(a, true);
+                return; // not acknowledged: the node sends it again
             }
-        } catch (RuntimeException e) {
-            log.error("could not record the result of execution {} from node {}", r.executionId(), node.id(), e);
-            return; // not acknowledged: the node resends it after reconnecting
         }
         NodeChannel c = node.channel();
-        if (c != null) c.send(new NodeMessage.Ack(r.executionId()));
+        if (c != null) c.send(new NodeMessage.Ack(r.seq()));
     }
 
     /** The connection ended without a goodbye: the node has its lease to come back before its work moves. */
@@ -211,15 +269,13 @@ public final class NodeGateway implements AutoCloseable {
         return n;
     }
 
+    /** Checks the leases and resends what nodes have not acknowledged in time, every lease tick. */
     private void watchLeases() {
-        long leaseNanos = settings.leaseMillis() * 1_000_000L;
-        long tick = Math.max(20, Math.min(250, settings.leaseMillis() / 10));
         while (!closed) {
             try {
-                Thread.sleep(tick);
-                for (RemoteComputeNode node : nodes.values()) {
-                    if (!node.lost() && node.silentNanos() > leaseNanos) expire(node);
-                }
+                Thread.sleep(leases.tickMillis());
+                leases.check();
+                for (RemoteComputeNode node : nodes.values()) node.resendOverdue();
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {

@@ -5,23 +5,36 @@ import dev.kiln.core.ExecutionListener;
 import dev.kiln.core.ExecutionRequest;
 import dev.kiln.node.protocol.NodeMessage;
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 
 /**
  * A compute node in another process, as the orchestrator sees it: what it said in its last {@code hello}, the
- * connection it is reachable on (null while disconnected), and the executions pushed to it that have not returned a
- * result (each holds one of its credits).
+ * connection it is reachable on (null while disconnected), the executions pushed to it that have not returned a
+ * result (each holds one of its credits), and the {@code execute} and {@code cancel} messages it has not
+ * acknowledged yet ({@link PendingMessages}: kept across disconnects, resent until acknowledged). Sending and
+ * switching connections synchronize on this object, so nothing is sent on a connection after it was replaced.
  */
 public final class RemoteComputeNode implements ComputeNode {
-    /** An execution pushed to the node, and who gets its result. */
-    record Assigned(ExecutionRequest request, ExecutionListener listener) {
+    /** An execution pushed to the node, and who gets its result; {@code started} is reported once. */
+    record Assigned(ExecutionRequest request, ExecutionListener listener, AtomicBoolean started) {
+        Assigned(ExecutionRequest request, ExecutionListener listener) {
+            this(request, listener, new AtomicBoolean());
+        }
     }
 
+    private static final int MAX_EARLY_CANCELS = 10_000;
+
     private final String id;
+    private final LongSupplier seqs;
+    private final LongSupplier nanoTime;
     private volatile NodeMessage.Hello hello;
     private volatile NodeChannel channel;
     private volatile long lastHeardNanos;
@@ -29,11 +42,28 @@ public final class RemoteComputeNode implements ComputeNode {
     private volatile Instant connectedSince;
     private volatile int connections;
     private final Map<String, Assigned> assigned = new ConcurrentHashMap<>();
+    private final Set<String> recording = ConcurrentHashMap.newKeySet(); // a result of it is being recorded
     private final List<Runnable> slotListeners = new CopyOnWriteArrayList<>();
+    // Guarded by this.
+    private final PendingMessages pending;
+    private final Set<String> earlyCancels = Collections.newSetFromMap(new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > MAX_EARLY_CANCELS;
+        }
+    });
 
-    RemoteComputeNode(String id, NodeMessage.Hello hello) {
+    /**
+     * @param seqs     numbers the reliable messages (unique in this orchestrator)
+     * @param nanoTime the monotonic clock leases and resends are measured with
+     */
+    RemoteComputeNode(String id, NodeMessage.Hello hello, LongSupplier seqs, int resendMillis, LongSupplier nanoTime) {
         this.id = id;
         this.hello = hello;
+        this.seqs = seqs;
+        this.nanoTime = nanoTime;
+        this.pending = new PendingMessages(resendMillis, nanoTime);
+        this.lastHeardNanos = nanoTime.getAsLong();
     }
 
     @Override
@@ -98,8 +128,9 @@ public final class RemoteComputeNode implements ComputeNode {
         return false;
     }
 
+    /** Sent now, and resent until acknowledged; a cancel that came first follows it at once. */
     @Override
-    public void execute(ExecutionRequest request, String executor, ExecutionListener listener) {
+    public synchronized void execute(ExecutionRequest request, String executor, ExecutionListener listener) {
         NodeChannel c = channel;
         if (c == null) throw new IllegalStateException("node " + id + " is not connected");
         if (!executors().contains(executor)) {
@@ -111,13 +142,29 @@ public final class RemoteComputeNode implements ComputeNode {
                     + " as it allows");
         }
         assigned.put(request.executionId(), new Assigned(request, listener));
-        c.send(new NodeMessage.Execute(request, executor));
+        sendReliably(new NodeMessage.Execute(seqs.getAsLong(), request, executor));
+        if (earlyCancels.remove(request.executionId())) {
+            sendReliably(new NodeMessage.Cancel(seqs.getAsLong(), request.executionId()));
+        }
     }
 
+    /**
+     * Sent now if connected, else after the next welcome, and resent until acknowledged. A cancel for an execution
+     * not handed to this node yet (the orchestrator cancels while it is being handed over) is kept for its execute.
+     */
     @Override
-    public void cancel(String executionId) {
+    public synchronized void cancel(String executionId) {
+        if (assigned.containsKey(executionId)) {
+            sendReliably(new NodeMessage.Cancel(seqs.getAsLong(), executionId));
+        } else if (!recording.contains(executionId)) {
+            earlyCancels.add(executionId);
+        }
+    }
+
+    private void sendReliably(NodeMessage.Reliable m) {
+        pending.add(m);
         NodeChannel c = channel;
-        if (c != null && assigned.containsKey(executionId)) c.send(new NodeMessage.Cancel(executionId));
+        if (c != null) c.send(m);
     }
 
     @Override
@@ -144,14 +191,41 @@ public final class RemoteComputeNode implements ComputeNode {
         return hello;
     }
 
-    /** Makes the node reachable on {@code c} and tells placement it has room. */
+    /**
+     * Makes the node reachable on {@code c}, sends it what it has not acknowledged (after the welcome, in the order
+     * first sent), and tells placement it has room.
+     */
     void attach(NodeChannel c) {
-        lost = false;
-        connectedSince = Instant.now();
-        connections++;
-        heard();
-        channel = c;
+        synchronized (this) {
+            lost = false;
+            connectedSince = Instant.now();
+            connections++;
+            heard();
+            channel = c;
+            pending.all().forEach(c::send);
+        }
         slotListeners.forEach(Runnable::run);
+    }
+
+    /** Sends again what the node has not acknowledged in time. */
+    synchronized void resendOverdue() {
+        NodeChannel c = channel;
+        if (c != null) pending.overdue().forEach(c::send);
+    }
+
+    /** The node acknowledged reliable message {@code seq}. */
+    synchronized void acked(long seq) {
+        pending.acked(seq);
+    }
+
+    /** Executions whose execute the node has not acknowledged (sent again after its welcome). */
+    synchronized Set<String> unacknowledgedExecutes() {
+        return pending.executes();
+    }
+
+    /** Messages not acknowledged yet. */
+    synchronized int pendingCount() {
+        return pending.size();
     }
 
     /** Detaches {@code c} if it is still the node's connection; true when it was. */
@@ -162,16 +236,17 @@ public final class RemoteComputeNode implements ComputeNode {
     }
 
     void heard() {
-        lastHeardNanos = System.nanoTime();
+        lastHeardNanos = nanoTime.getAsLong();
     }
 
     long silentNanos() {
-        return System.nanoTime() - lastHeardNanos;
+        return nanoTime.getAsLong() - lastHeardNanos;
     }
 
-    void markLost() {
+    synchronized void markLost() {
         lost = true;
         assigned.clear();
+        pending.clear();
     }
 
     boolean lost() {
@@ -186,19 +261,49 @@ public final class RemoteComputeNode implements ComputeNode {
         return connections;
     }
 
-    /** Keeps only the assignments the node still holds (its reconnect {@code hello} said so). */
-    void retainAssigned(Set<String> holding) {
+    /** Keeps only the assignments (and unacknowledged messages) of executions the node still holds. */
+    synchronized void retainAssigned(Set<String> holding) {
         assigned.keySet().retainAll(holding);
+        pending.retain(holding);
     }
 
     Assigned assigned(String executionId) {
         return assigned.get(executionId);
     }
 
-    /** The execution's credit returns; null when it was not (or no longer) the node's. */
+    /** The node started the execution (its execute arrived); the assignment the first time, else null. */
+    synchronized Assigned started(String executionId) {
+        pending.started(executionId);
+        Assigned a = assigned.get(executionId);
+        return a != null && a.started().compareAndSet(false, true) ? a : null;
+    }
+
+    /**
+     * A result of the execution arrived: its credit returns and it is being recorded until {@link #recorded};
+     * null when it was not (or no longer) the node's.
+     */
     Assigned release(String executionId) {
-        Assigned a = assigned.remove(executionId);
+        Assigned a;
+        synchronized (this) {
+            pending.finished(executionId);
+            a = assigned.remove(executionId);
+            if (a != null) recording.add(executionId);
+        }
         if (a != null) slotListeners.forEach(Runnable::run);
         return a;
+    }
+
+    /** Whether a copy of the execution's result is being recorded now (a resent copy then waits for its ack). */
+    boolean recording(String executionId) {
+        return recording.contains(executionId);
+    }
+
+    /**
+     * Recording the result ended; {@code retry}: it failed, so the assignment comes back and the node's resend is
+     * recorded (unless the node was lost meanwhile: its work was re-queued).
+     */
+    synchronized void recorded(Assigned a, boolean retry) {
+        recording.remove(a.request().executionId());
+        if (retry && !lost) assigned.put(a.request().executionId(), a);
     }
 }

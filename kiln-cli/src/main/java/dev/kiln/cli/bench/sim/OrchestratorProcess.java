@@ -7,7 +7,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,12 +21,14 @@ public final class OrchestratorProcess implements AutoCloseable {
     private final Process process;
     private final String url;
     private final Path log;
+    private final String cgroupParent;
     private final Thread killOnExit;
 
-    private OrchestratorProcess(Process process, String url, Path log) {
+    private OrchestratorProcess(Process process, String url, Path log, String cgroupParent) {
         this.process = process;
         this.url = url;
         this.log = log;
+        this.cgroupParent = cgroupParent;
         // A bench stopped with Ctrl-C must not leave the orchestrator running.
         this.killOnExit = new Thread(process::destroyForcibly, "kiln-bench-orchestrator-kill");
         Runtime.getRuntime().addShutdownHook(killOnExit);
@@ -36,28 +37,27 @@ public final class OrchestratorProcess implements AutoCloseable {
     /**
      * Starts {@code java --enable-native-access=ALL-UNNAMED -cp <class path> dev.kiln.cli.Main server --host
      * 127.0.0.1 --port P --data-dir <dir>/data} plus {@code serverArgs}, in {@code dir} (so no ./kiln.yaml of the
-     * caller's is read), on a free port.
+     * caller's is read), on a free port, with a cgroup parent of its own.
      */
     public static OrchestratorProcess start(Path dir, List<String> jvmArgs, String... serverArgs) throws IOException {
+        return start(dir, jvmArgs, java.util.Map.of(), serverArgs);
+    }
+
+    /** {@link #start(Path, List, String...)} with environment variables (e.g. {@code KILN_STORE}, kept off its argv). */
+    public static OrchestratorProcess start(Path dir, List<String> jvmArgs, java.util.Map<String, String> env,
+                                            String... serverArgs) throws IOException {
         int port = freePort();
-        String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
-        cmd.addAll(jvmArgs);
-        cmd.addAll(List.of("-cp", absoluteClassPath(), "dev.kiln.cli.Main", "server",
+        // never the parent of a Kiln already running on this host
+        String cgroupParent = BwrapConfig.throwAwayCgroupParent("kiln-bench");
+        List<String> args = new ArrayList<>(List.of("server",
                 "--host", "127.0.0.1", "--port", String.valueOf(port), "--data-dir", dir.resolve("data").toString(),
-                // never the parent of a Kiln already running on this host
-                "--cgroup-parent", BwrapConfig.throwAwayCgroupParent("kiln-bench")));
-        cmd.addAll(List.of(serverArgs));
+                "--cgroup-parent", cgroupParent));
+        args.addAll(List.of(serverArgs));
         Path log = dir.resolve("orchestrator.log");
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-        pb.environment().remove("KILN_CONFIG");
-        pb.environment().remove("KILN_NODE_JOIN_TOKEN");
-        pb.environment().remove("KILN_PORT");
-        pb.environment().remove("KILN_HOST");
-        pb.environment().remove("KILN_DATA_DIR");
-        pb.environment().remove("KILN_EXECUTOR");
-        return new OrchestratorProcess(pb.start(), "http://127.0.0.1:" + port, log);
+        ProcessBuilder pb = KilnJvm.builder(dir, jvmArgs, args, log);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        return new OrchestratorProcess(p, "http://127.0.0.1:" + port, log, cgroupParent);
     }
 
     public long pid() {
@@ -74,6 +74,17 @@ public final class OrchestratorProcess implements AutoCloseable {
 
     public boolean alive() {
         return process.isAlive();
+    }
+
+    /** The cgroup parent it was given ({@code --cgroup-parent}). */
+    public String cgroupParent() {
+        return cgroupParent;
+    }
+
+    /** SIGKILL: no shutdown hook, no goodbye to its nodes; waits (10 s at most) until it is gone. */
+    public void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
     }
 
     /** Waits for {@code GET /health} to answer 200. */
@@ -98,15 +109,10 @@ public final class OrchestratorProcess implements AutoCloseable {
 
     /** The last lines of its log. */
     public String tail(int lines) {
-        try {
-            List<String> all = Files.readAllLines(log);
-            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-        } catch (IOException e) {
-            return "(no log: " + e.getMessage() + ")";
-        }
+        return KilnJvm.tail(log, lines);
     }
 
-    /** SIGTERM, then SIGKILL after 10 s. */
+    /** SIGTERM, then SIGKILL after 10 s; then what a killed one left of its cgroup parent is removed. */
     @Override
     public void close() {
         process.destroy();
@@ -124,18 +130,12 @@ public final class OrchestratorProcess implements AutoCloseable {
         } catch (IllegalStateException e) {
             // already shutting down
         }
+        if (!process.isAlive()) KilnJvm.removeCgroups(cgroupParent);
     }
 
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
-    }
-
-    /** The process runs in its own directory, so a relative class path (java -jar kiln-cli/target/kiln.jar) must not be. */
-    private static String absoluteClassPath() {
-        return java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-                .map(e -> java.nio.file.Path.of(e).toAbsolutePath().toString())
-                .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
     }
 }

@@ -23,8 +23,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * A noop compute node that costs almost nothing: the node agent's own {@link WebSocketTransport} (on an
  * {@link HttpClient} all simulated nodes share) speaking the real node protocol. It says {@code hello}, heartbeats
  * every {@code heartbeat_ms} from {@code welcome} (pinging as the agent does), and answers every {@code execute}
- * with {@code started} and a succeeded {@code result} at once. No reconnects: a lost simulated node stays lost
- * (the bench reports it).
+ * with {@code started}, a succeeded {@code result} and the execute's {@code ack} at once (a resent execute is
+ * acknowledged and not run again). No resends and no reconnects: a lost simulated node stays lost (the bench
+ * reports it).
  */
 public final class SimulatedNode {
     /** What the bench wants to hear about; called on the WebSocket's threads, keep it cheap. */
@@ -54,6 +55,8 @@ public final class SimulatedNode {
     private final Observer observer;
     private final CompletableFuture<NodeMessage.Welcome> welcomed = new CompletableFuture<>();
     private final AtomicBoolean ended = new AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicLong seqs = new java.util.concurrent.atomic.AtomicLong();
+    private final Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile Transport transport;
     private ScheduledFuture<?> heartbeat; // guarded by this
 
@@ -155,15 +158,19 @@ public final class SimulatedNode {
         public void received(NodeMessage message) {
             switch (message) {
                 case NodeMessage.Execute e -> {
-                    observer.executeReceived(e.request().jobId(), System.nanoTime());
                     String id = e.request().executionId();
-                    transport.send(new NodeMessage.Started(id));
-                    transport.send(new NodeMessage.Result(id, SUCCEEDED));
-                    observer.resultSent(e.request().jobId());
+                    if (seen.add(id)) {
+                        observer.executeReceived(e.request().jobId(), System.nanoTime());
+                        transport.send(new NodeMessage.Started(id));
+                        transport.send(new NodeMessage.Result(seqs.incrementAndGet(), id, SUCCEEDED));
+                        observer.resultSent(e.request().jobId());
+                    }
+                    transport.send(new NodeMessage.Ack(e.seq()));
                 }
+                case NodeMessage.Cancel c -> transport.send(new NodeMessage.Ack(c.seq()));
                 case NodeMessage.Refused r -> end("refused (" + r.code() + "): " + r.message());
                 default -> {
-                    // ack, cancel: a noop node has nothing to forget or kill
+                    // ack: a noop node keeps no result to forget
                 }
             }
         }

@@ -1,0 +1,95 @@
+package dev.kiln.core;
+
+import java.util.Optional;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps this replica's caches in step with what every replica does to the shared store, driven by its signals:
+ * jobs queued through another replica join this one's ready queue (so any replica's nodes can run them), finished
+ * ones leave it and wake this replica's waiters, and a cancel reaches the execution wherever it runs. A replica's
+ * own signals come back to it too and change nothing. After {@code RESYNC} (signals may have been lost) the ready
+ * queue and the waiters are checked against the store.
+ */
+final class ReplicaSync implements StoreSignals.Listener {
+    private static final Logger log = LoggerFactory.getLogger(ReplicaSync.class);
+
+    private final JobStore store;
+    private final OwnSignals own;
+    private final ReadyQueue ready;
+    private final InFlightTable inFlight;
+    private final CompletionWaiters waiters;
+    private final Function<JobRecord, ReadyQueue.Waiting> foreignWaiting;
+    private final int maxQueued;
+    private final Runnable wake;
+
+    ReplicaSync(JobStore store, OwnSignals own, ReadyQueue ready, InFlightTable inFlight, CompletionWaiters waiters,
+                Function<JobRecord, ReadyQueue.Waiting> foreignWaiting, int maxQueued, Runnable wake) {
+        this.store = store;
+        this.own = own;
+        this.ready = ready;
+        this.inFlight = inFlight;
+        this.waiters = waiters;
+        this.foreignWaiting = foreignWaiting;
+        this.maxQueued = maxQueued;
+        this.wake = wake;
+    }
+
+    @Override
+    public void signal(StoreSignals.Topic topic, String id) {
+        if (own.isEcho(topic, id)) return;
+        try {
+            switch (topic) {
+                case QUEUED -> queued(id);
+                case FINISHED -> finished(id);
+                case CANCEL -> cancel(id);
+                case RESYNC -> resync();
+                case NODES -> {
+                }
+            }
+        } catch (StoreUnavailableException e) {
+            // The store is the truth and it is away: the next RESYNC or the next signal brings this replica up to date.
+            log.debug("could not follow signal {} {}: {}", topic, id, e.getMessage());
+        }
+    }
+
+    private void queued(String jobId) {
+        if (ready.contains(jobId) || inFlight.contains(jobId)) return; // our own, or already here
+        Optional<JobRecord> job = store.find(jobId);
+        if (job.isPresent() && job.get().status() == JobStatus.QUEUED && !ready.contains(jobId)) {
+            ready.addAccepted(foreignWaiting.apply(job.get()));
+            wake.run();
+        }
+    }
+
+    private void finished(String jobId) {
+        ready.remove(jobId); // finished through another replica (cancelled, timed out) while it waited here too
+        inFlight.forgetCancel(jobId);
+        if (waiters.isWaiting(jobId)) store.find(jobId).filter(j -> j.status().isTerminal()).ifPresent(waiters::completed);
+    }
+
+    private void cancel(String jobId) {
+        inFlight.requestCancel(jobId); // also when it is being handed to a node here right now: launch looks
+        InFlightTable.InFlight f = inFlight.get(jobId);
+        if (f != null) f.node().cancel(f.executionId());
+    }
+
+    private void resync() {
+        own.forgetSent();
+        int added = 0;
+        for (JobRecord j : store.findByStatus(JobStatus.QUEUED, maxQueued)) {
+            if (!ready.contains(j.id()) && !inFlight.contains(j.id())) {
+                ready.addAccepted(foreignWaiting.apply(j));
+                added++;
+            }
+        }
+        for (String id : waiters.waitedIds()) {
+            store.find(id).filter(j -> j.status().isTerminal()).ifPresent(waiters::completed);
+        }
+        if (added > 0) {
+            log.info("resync: {} queued job(s) found in the store", added);
+            wake.run();
+        }
+    }
+}
