@@ -71,6 +71,16 @@ class CliCommandsTest {
     }
 
     @Test
+    void gcDeletesFinishedJobsOlderThanTheAge() {
+        Result none = kiln("gc", "--older-than", "1d");
+        assertThat(none.exit()).as(none.err()).isZero();
+        assertThat(none.out()).contains("deleted 0 finished job(s) older than 1d");
+        Result bad = kiln("gc", "--older-than", "soon");
+        assertThat(bad.exit()).isNotZero();
+        assertThat(bad.err()).contains("older_than");
+    }
+
+    @Test
     void runInlineCode() {
         Result r = kiln("run", "python", "-c", "print(1+1)");
         assertThat(r.exit()).isZero();

@@ -68,6 +68,11 @@ public final class KilnClient {
         return send(get("jobs/" + enc(jobId) + "/executions"));
     }
 
+    /** Deletes now every finished job older than {@code olderThan} ({@code 7d}, {@code 12h}, ...): {@code POST /gc}. */
+    public JsonNode gc(String olderThan) {
+        return send(post("gc", json.createObjectNode().put("older_than", olderThan).toString()));
+    }
+
     public byte[] artifact(String jobId, String name) {
         HttpResponse<byte[]> r = exchange(get("jobs/" + enc(jobId) + "/artifacts/" + name),
                 HttpResponse.BodyHandlers.ofByteArray());

@@ -30,6 +30,8 @@ final class Housekeeping {
     private final Leadership leadership;
     private final OrchestratorSettings settings;
     private final Instant startedAt;
+    private final Retention retention;
+    private Instant nextPurge;
     private Instant nextRenewal = Instant.MIN;
     private Instant nextLeaseSweep = Instant.MIN;
     private Instant nextOverdueSweep = Instant.MIN;
@@ -37,7 +39,8 @@ final class Housekeeping {
     private Instant renewingSince;
 
     Housekeeping(JobStore store, InstantSource clock, InFlightTable inFlight, ReadyQueue ready, JobLifecycle lifecycle,
-                 Leadership leadership, OrchestratorSettings settings) {
+                 Leadership leadership, OrchestratorSettings settings, Retention retention) {
+        this.retention = retention;
         this.store = store;
         this.clock = clock;
         this.inFlight = inFlight;
@@ -46,7 +49,11 @@ final class Housekeeping {
         this.leadership = leadership;
         this.settings = settings;
         this.startedAt = clock.instant();
+        this.nextPurge = startedAt.plus(PURGE_FIRST);
     }
+
+    private static final Duration PURGE_FIRST = Duration.ofMinutes(1);
+    private static final Duration PURGE_EVERY = Duration.ofHours(1);
 
     /** The lease a claim starts with. */
     static Instant leaseFrom(Instant now) {
@@ -61,6 +68,14 @@ final class Housekeeping {
         expireQueued(now);
         sweepLapsedLeases(now);
         sweepOverdue(now);
+        purgeOld(now);
+    }
+
+    /** Finished jobs past the retention age go, once an hour (a minute after start first). */
+    private void purgeOld(Instant now) {
+        if (now.isBefore(nextPurge)) return;
+        nextPurge = now.plus(PURGE_EVERY);
+        retention.purge(now.minus(settings.retention()));
     }
 
     /** Executions past their deadline without a result (a lost message, a node that never answers). */

@@ -103,6 +103,16 @@ public interface JobStore extends AutoCloseable {
      */
     boolean requestCancel(String jobId);
 
+    /** A job removed by {@link #deleteFinishedBefore}, and how many executions it had (their artifacts go too). */
+    record Purged(String jobId, int attempts) {
+    }
+
+    /**
+     * Deletes up to {@code limit} terminal jobs that finished before {@code cutoff}, with their executions (and so
+     * their idempotency keys), oldest first. Never a job that is not terminal.
+     */
+    List<Purged> deleteFinishedBefore(Instant cutoff, int limit);
+
     /** A job's executions, first attempt first (empty for a job never started or not found). */
     List<ExecutionRecord> executions(String jobId);
 

@@ -36,6 +36,7 @@ public final class Orchestrator implements AutoCloseable {
     private final JobIntake intake;
     private final Dispatcher dispatcher;
     private final Housekeeping housekeeping;
+    private final Retention retention;
     private final Semaphore wakeUp = new Semaphore(0);
     private final boolean followsReplicas;
     private volatile boolean running;
@@ -73,7 +74,9 @@ public final class Orchestrator implements AutoCloseable {
                 this::signal);
         this.dispatcher = new Dispatcher(jobTypes, ready, this.nodes, inFlight, lifecycle, artifacts, environments,
                 liveOutput, events, settings, clock, this::signal);
-        this.housekeeping = new Housekeeping(store, clock, inFlight, ready, lifecycle, leadership, settings);
+        this.retention = new Retention(store, artifacts);
+        this.housekeeping = new Housekeeping(store, clock, inFlight, ready, lifecycle, leadership, settings,
+                retention);
         lifecycle.onRequeued((queued, lostOn) -> {
             ready.addAccepted(intake.waiting(queued, clock.instant(), lostOn, false));
             signal();
@@ -198,6 +201,11 @@ public final class Orchestrator implements AutoCloseable {
             signals.publish(StoreSignals.Topic.CANCEL, id);
         }
         return await(id, Duration.ofSeconds(5));
+    }
+
+    /** Deletes, now, every finished job older than {@code age} with its executions and artifacts ({@code kiln gc}). */
+    public int purgeFinishedOlderThan(Duration age) {
+        return retention.purge(clock.instant().minus(age));
     }
 
     public int queueDepth() {

@@ -10,15 +10,18 @@ import java.time.Duration;
  * may wait for a node when neither it nor its job type says (then it fails with {@code queue_timeout});
  * {@code idempotencyRetention} how long an idempotency key stands for its job (after it, the key may be used again);
  * {@code executionGrace} how long past its timeout an execution's result may take before the orchestrator takes the
- * execution back (a lost message, a node that never answers) and runs it again while attempts are left.
+ * execution back (a lost message, a node that never answers) and runs it again while attempts are left;
+ * {@code retention} how long finished jobs (with their executions, outputs, artifacts and idempotency keys) are kept.
  */
 public record OrchestratorSettings(int maxQueueSize, int maxAttempts, RequestLimits requestLimits,
                                    OutputLimits outputLimits, String defaultExecutor, Duration nodeReconnectGrace,
-                                   Duration queueTimeout, Duration idempotencyRetention, Duration executionGrace) {
+                                   Duration queueTimeout, Duration idempotencyRetention, Duration executionGrace,
+                                   Duration retention) {
     public static final Duration DEFAULT_RECONNECT_GRACE = Duration.ofSeconds(10);
     public static final Duration DEFAULT_QUEUE_TIMEOUT = Duration.ofHours(1);
     public static final Duration DEFAULT_IDEMPOTENCY_RETENTION = Duration.ofHours(24);
     public static final Duration DEFAULT_EXECUTION_GRACE = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_RETENTION = Duration.ofDays(30);
 
     public OrchestratorSettings {
         if (maxQueueSize < 1) throw new IllegalArgumentException("max_queue_size must be at least 1");
@@ -34,11 +37,13 @@ public record OrchestratorSettings(int maxQueueSize, int maxAttempts, RequestLim
         }
         if (executionGrace == null) executionGrace = DEFAULT_EXECUTION_GRACE;
         if (executionGrace.isNegative()) throw new IllegalArgumentException("execution_grace must not be negative");
+        if (retention == null) retention = DEFAULT_RETENTION;
+        if (retention.isNegative() || retention.isZero()) throw new IllegalArgumentException("retention must be positive");
     }
 
     public OrchestratorSettings(int maxQueueSize, int maxAttempts, RequestLimits requestLimits,
                                 OutputLimits outputLimits, String defaultExecutor) {
         this(maxQueueSize, maxAttempts, requestLimits, outputLimits, defaultExecutor, DEFAULT_RECONNECT_GRACE,
-                DEFAULT_QUEUE_TIMEOUT, DEFAULT_IDEMPOTENCY_RETENTION, DEFAULT_EXECUTION_GRACE);
+                DEFAULT_QUEUE_TIMEOUT, DEFAULT_IDEMPOTENCY_RETENTION, DEFAULT_EXECUTION_GRACE, DEFAULT_RETENTION);
     }
 }

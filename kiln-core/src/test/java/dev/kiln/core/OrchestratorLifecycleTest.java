@@ -41,7 +41,7 @@ class OrchestratorLifecycleTest {
         orchestrator = new Orchestrator(store, NO_ARTIFACTS, new JobTypeRegistry(List.of()), Environments.NONE,
                 List.of(nodes), clock, new OrchestratorEvents() {
                 }, new OrchestratorSettings(100, 2, RequestLimits.DEFAULTS, OutputLimits.DEFAULTS, null,
-                Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofHours(24), Duration.ofSeconds(30)));
+                Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofHours(24), Duration.ofSeconds(30), Duration.ofDays(30)));
         orchestrator.start();
         return orchestrator;
     }

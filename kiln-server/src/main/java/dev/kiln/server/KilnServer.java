@@ -122,7 +122,8 @@ public final class KilnServer implements AutoCloseable {
                     java.time.Duration.ofSeconds(config.nodes().reconnectGraceSeconds()),
                     java.time.Duration.ofSeconds(config.queueTimeoutSeconds()),
                     java.time.Duration.ofSeconds(config.idempotencyRetentionSeconds()),
-                    java.time.Duration.ofSeconds(config.executionGraceSeconds())),
+                    java.time.Duration.ofSeconds(config.executionGraceSeconds()),
+                    java.time.Duration.ofSeconds(config.retentionSeconds())),
                     stores.signals(), stores.leadership());
             opened.add(orchestrator);
             Path spool = config.dataDir().resolve("node-results");

@@ -181,6 +181,28 @@ final class JobsTable {
         return h -> executions.requestCancel(h, jobId);
     }
 
+    TableWrite<List<JobStore.Purged>> deleteFinishedBefore(Instant cutoff, int limit) {
+        Objects.requireNonNull(cutoff, "cutoff");
+        if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, got " + limit);
+        List<String> terminal = JobStatus.terminal().stream().map(JobStatus::wireName).sorted().toList();
+        return h -> {
+            List<JobStore.Purged> purged = h.createQuery("SELECT id, attempt FROM jobs WHERE status IN (<terminal>) "
+                            + "AND finished_at < :cutoff ORDER BY finished_at LIMIT :limit")
+                    .bindList("terminal", terminal)
+                    .bind("cutoff", cutoff.toEpochMilli())
+                    .bind("limit", limit)
+                    .map((rs, ctx) -> new JobStore.Purged(rs.getString("id"), rs.getInt("attempt")))
+                    .list();
+            if (purged.isEmpty()) return List.of();
+            List<String> ids = purged.stream().map(JobStore.Purged::jobId).toList();
+            h.createUpdate("DELETE FROM executions WHERE job_id IN (<ids>)").bindList("ids", ids).execute();
+            // The status guard again: a job can only be terminal here, but deleting is never worth a doubt.
+            h.createUpdate("DELETE FROM jobs WHERE id IN (<ids>) AND status IN (<terminal>)")
+                    .bindList("ids", ids).bindList("terminal", terminal).execute();
+            return purged;
+        };
+    }
+
     private static final String QUALIFIED_COLUMNS = java.util.Arrays.stream(COLUMNS.split(",\\s*"))
             .map(c -> "jobs." + c).collect(java.util.stream.Collectors.joining(", "));
 

@@ -162,6 +162,11 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
     }
 
     @Override
+    public List<Purged> deleteFinishedBefore(Instant cutoff, int limit) {
+        return write(jobs.deleteFinishedBefore(cutoff, limit));
+    }
+
+    @Override
     public List<ExecutionRecord> executions(String jobId) {
         return read(h -> jobs.executions(h, jobId));
     }

@@ -160,6 +160,12 @@ public final class SqliteJobStore implements JobStore, SharedQueue {
     }
 
     @Override
+    public List<Purged> deleteFinishedBefore(Instant cutoff, int limit) {
+        var write = jobs.deleteFinishedBefore(cutoff, limit);
+        return failures.write(() -> committer.run(write));
+    }
+
+    @Override
     public List<ExecutionRecord> executions(String jobId) {
         return failures.read(() -> reader.withHandle(h -> jobs.executions(h, jobId)));
     }

@@ -454,6 +454,43 @@ public abstract class JobStoreContract {
     }
 
     @Test
+    void retentionDeletesOnlyTerminalJobsFinishedBeforeTheCutoff() {
+        JobRecord old = store.insert(newJob(JobSpec.python("print(1)"), "retained-key")).job();
+        store.markRunning(old.id(), 0, 1, "n", tick());
+        Instant oldEnd = tick();
+        store.complete(old.id(), 1, JobStatus.SUCCEEDED, fullResultOk(), oldEnd);
+        JobRecord cancelledOld = insert();
+        store.complete(cancelledOld.id(), 0, JobStatus.CANCELLED,
+                JobResult.errorOnly(new JobError(ErrorType.CANCELLED, "c", JobError.PHASE_QUEUE)), tick());
+        JobRecord running = insert();
+        store.markRunning(running.id(), 0, 1, "n", tick());
+        JobRecord queued = insert();
+        Instant cutoff = tick();
+        JobRecord recent = insert();
+        store.markRunning(recent.id(), 0, 1, "n", tick());
+        store.complete(recent.id(), 1, JobStatus.FAILED, fullResult(), tick());
+
+        List<JobStore.Purged> purged = store.deleteFinishedBefore(cutoff, 1);
+        assertThat(purged).containsExactly(new JobStore.Purged(old.id(), 1));
+        assertThat(store.deleteFinishedBefore(cutoff, 10)).containsExactly(new JobStore.Purged(cancelledOld.id(), 0));
+        assertThat(store.deleteFinishedBefore(cutoff, 10)).isEmpty();
+
+        assertThat(store.find(old.id())).isEmpty();
+        assertThat(store.executions(old.id())).isEmpty();
+        assertThat(store.find(cancelledOld.id())).isEmpty();
+        assertThat(store.find(running.id())).isPresent();
+        assertThat(store.find(queued.id())).isPresent();
+        assertThat(store.find(recent.id())).isPresent();
+        // The key went with its job.
+        assertThat(store.findByIdempotencyKey("retained-key", null)).isEmpty();
+        assertThat(store.insert(newJob(JobSpec.python("print(3)"), "retained-key")).created()).isTrue();
+        // Far in the future: still never a job that has not ended.
+        store.deleteFinishedBefore(cutoff.plusSeconds(86_400 * 365), 100);
+        assertThat(store.find(running.id())).isPresent();
+        assertThat(store.find(queued.id())).isPresent();
+    }
+
+    @Test
     void aTransitionThatLosesTheCompareAndSetLeavesExecutionsAlone() {
         JobRecord job = insert();
         store.markRunning(job.id(), 0, 1, "node-a", tick());

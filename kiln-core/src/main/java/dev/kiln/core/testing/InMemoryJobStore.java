@@ -218,6 +218,22 @@ public final class InMemoryJobStore implements JobStore {
     }
 
     @Override
+    public synchronized List<Purged> deleteFinishedBefore(Instant cutoff, int limit) {
+        checkWritable();
+        List<JobRecord> old = jobs.values().stream()
+                .filter(j -> j.status().isTerminal() && j.finishedAt() != null && j.finishedAt().isBefore(cutoff))
+                .sorted(Comparator.comparing(JobRecord::finishedAt)).limit(limit).toList();
+        List<Purged> purged = new ArrayList<>();
+        for (JobRecord j : old) {
+            jobs.remove(j.id());
+            executions.remove(j.id());
+            if (j.idempotencyKey() != null) keys.remove(j.idempotencyKey(), j.id());
+            purged.add(new Purged(j.id(), j.attempt()));
+        }
+        return purged;
+    }
+
+    @Override
     public synchronized List<ExecutionRecord> executions(String jobId) {
         return List.copyOf(executions.getOrDefault(jobId, List.of()));
     }

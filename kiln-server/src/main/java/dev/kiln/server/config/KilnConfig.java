@@ -17,7 +17,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                          OutputLimits outputLimits, SandboxSettings sandbox, List<JobType> jobTypes,
                          boolean productionMode, PipSettings pip, java.util.Map<String, String> labels,
                          NodeSettings nodes, int queueTimeoutSeconds, int idempotencyRetentionSeconds,
-                         int executionGraceSeconds, StoreLocation store) {
+                         int executionGraceSeconds, StoreLocation store, long retentionSeconds) {
     public static final int DEFAULT_PORT = 8000;
 
     public KilnConfig {
@@ -32,7 +32,8 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                 java.util.Map.of(), NodeSettings.DEFAULTS,
                 (int) dev.kiln.core.OrchestratorSettings.DEFAULT_QUEUE_TIMEOUT.toSeconds(),
                 (int) dev.kiln.core.OrchestratorSettings.DEFAULT_IDEMPOTENCY_RETENTION.toSeconds(),
-                (int) dev.kiln.core.OrchestratorSettings.DEFAULT_EXECUTION_GRACE.toSeconds(), StoreLocation.SQLITE);
+                (int) dev.kiln.core.OrchestratorSettings.DEFAULT_EXECUTION_GRACE.toSeconds(), StoreLocation.SQLITE,
+                dev.kiln.core.OrchestratorSettings.DEFAULT_RETENTION.toSeconds());
     }
 
     /** A mutable copy for the with-methods; one place lists the fields. */
@@ -57,6 +58,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         int idempotencyRetentionSeconds;
         int executionGraceSeconds;
         StoreLocation store;
+        long retentionSeconds;
 
         Builder(KilnConfig c) {
             host = c.host;
@@ -79,12 +81,14 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
             idempotencyRetentionSeconds = c.idempotencyRetentionSeconds;
             executionGraceSeconds = c.executionGraceSeconds;
             store = c.store;
+            retentionSeconds = c.retentionSeconds;
         }
 
         KilnConfig build() {
             return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts,
                     shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip, labels,
-                    nodes, queueTimeoutSeconds, idempotencyRetentionSeconds, executionGraceSeconds, store);
+                    nodes, queueTimeoutSeconds, idempotencyRetentionSeconds, executionGraceSeconds, store,
+                    retentionSeconds);
         }
     }
 
@@ -153,6 +157,10 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     public KilnConfig withRequestLimits(RequestLimits r) {
         return with(b -> b.requestLimits = r);
+    }
+
+    public KilnConfig withRetentionSeconds(long s) {
+        return with(b -> b.retentionSeconds = s);
     }
 
     public KilnConfig withExecutionGraceSeconds(int s) {

@@ -27,7 +27,7 @@ public final class KilnConfigLoader {
     private static final Set<String> TOP = Set.of("host", "port", "data_dir", "executor", "slots", "max_queue_size",
             "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types", "production_mode", "pip", "labels",
             "local_node", "node_join_token", "node_lease", "node_heartbeat", "node_reconnect_grace", "queue_timeout",
-            "idempotency_retention", "execution_grace", "store");
+            "idempotency_retention", "execution_grace", "store", "retention");
     private static final Set<String> PIP = Set.of("index_url", "extra_index_urls", "find_links", "no_index");
     private static final Set<String> LIMITS = Set.of("max_body_size", "max_code_size", "max_input_size", "max_files",
             "max_file_size", "max_files_total_size", "max_stdout", "max_stderr", "max_output_size",
@@ -119,7 +119,20 @@ public final class KilnConfigLoader {
                 root.integer("queue_timeout", base.queueTimeoutSeconds(), 1, MAX_QUEUE_TIMEOUT),
                 root.integer("idempotency_retention", base.idempotencyRetentionSeconds(), 1, 366 * 86_400),
                 root.integer("execution_grace", base.executionGraceSeconds(), 1, 86_400),
-                root.has("store") ? store(root) : base.store());
+                root.has("store") ? store(root) : base.store(),
+                root.has("retention") ? retention(root) : base.retentionSeconds());
+    }
+
+    /** {@code retention: 30d} (or seconds): how long finished jobs are kept; at least a minute. */
+    private static long retention(ConfigNode root) {
+        java.time.Duration d;
+        try {
+            d = dev.kiln.core.Durations.parse(root.string("retention", null));
+        } catch (IllegalArgumentException e) {
+            throw root.child("retention").error(e.getMessage());
+        }
+        if (d.toSeconds() < 60) throw root.child("retention").error("must be at least 1m, got " + d.toSeconds() + " s");
+        return d.toSeconds();
     }
 
     /** {@code store: postgresql://...}; the error says what is wrong without repeating the password. */

@@ -56,6 +56,7 @@ public final class ApiRoutes {
         r.get("/jobs/{id}/executions", this::executions);
         r.get("/jobs/{id}/artifacts/<name>", this::artifact);
         r.get("/health", this::health);
+        r.post("/gc", this::gc);
         r.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.get()));
         r.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
         ErrorResponses.register(config, json);
@@ -131,6 +132,34 @@ public final class ApiRoutes {
         Optional<InputStream> in = artifacts.open(id, name);
         if (in.isEmpty()) throw KilnException.notFound("artifact '" + name + "' of job " + id);
         ctx.contentType("application/octet-stream").result(in.get());
+    }
+
+    /** {@code {"older_than": "7d"}}: deletes now every finished job older than that, as retention would. */
+    private void gc(Context ctx) {
+        byte[] body = RequestBodies.read(ctx, 64 << 10);
+        tools.jackson.databind.JsonNode root;
+        try {
+            root = json.readTree(body);
+        } catch (tools.jackson.core.JacksonException e) {
+            throw KilnException.invalid("body", "is not valid JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) throw KilnException.invalid("body", "must be a JSON object");
+        for (String name : root.propertyNames()) {
+            if (!name.equals("older_than")) throw KilnException.invalid(name, "unknown field");
+        }
+        tools.jackson.databind.JsonNode v = root.get("older_than");
+        if (v == null || v.isNull()) throw KilnException.invalid("older_than", "is required (examples: 7d, 12h, 30m)");
+        Duration age;
+        try {
+            age = dev.kiln.core.Durations.parse(v.isNumber() ? v.asString() : v.isString() ? v.asString() : "?");
+        } catch (IllegalArgumentException e) {
+            throw KilnException.invalid("older_than", e.getMessage());
+        }
+        int deleted = orchestrator.purgeFinishedOlderThan(age);
+        ObjectNode o = json.createObjectNode();
+        o.put("deleted_jobs", deleted);
+        o.put("older_than", dev.kiln.core.Durations.format(age));
+        send(ctx, o);
     }
 
     private void health(Context ctx) {
