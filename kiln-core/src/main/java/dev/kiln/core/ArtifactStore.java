@@ -5,7 +5,11 @@ import java.io.InputStream;
 import java.util.List;
 import java.util.Optional;
 
-/** Durable storage for the files jobs write under {@code /output}. */
+/**
+ * Durable storage for the files jobs write under {@code /output}, kept under a key: the execution that wrote them
+ * ({@code <job id>-<attempt>}; jobs stored before executions were rows: the job id). The job's result names the
+ * execution whose files it publishes, so a losing result's files are never seen and are removed.
+ */
 public interface ArtifactStore {
 
     /** Moves or copies collected files into the store under the job, replacing any of an earlier attempt. */

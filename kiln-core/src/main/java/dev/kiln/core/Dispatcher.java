@@ -226,6 +226,14 @@ final class Dispatcher {
         }
     }
 
+    private void discardArtifacts(String executionId) {
+        try {
+            artifacts.deleteAll(executionId);
+        } catch (java.io.IOException | RuntimeException e) {
+            log.warn("could not remove the artifacts of execution {}, whose result lost: {}", executionId, e.toString());
+        }
+    }
+
     private void onStarted(ExecutionRequest request) {
         InFlightTable.InFlight f = inFlight.get(request.jobId());
         if (f != null && f.executionId().equals(request.executionId())) {
@@ -255,10 +263,13 @@ final class Dispatcher {
             }
             return;
         }
+        // Under the execution, not the job: a result that then loses the compare-and-set (another attempt or replica
+        // finished the job first) leaves the winner's files alone, and its own are removed.
         List<Artifact> stored = List.of();
         ExecutionResult outcome = result;
+        String executionId = f.executionId();
         try {
-            if (!result.artifacts().isEmpty()) stored = artifacts.importArtifacts(job.id(), result.artifacts());
+            if (!result.artifacts().isEmpty()) stored = artifacts.importArtifacts(executionId, result.artifacts());
         } catch (java.io.IOException | RuntimeException e) {
             log.error("could not store artifacts of job {}", job.id(), e);
             outcome = ExecutionResult.failure(JobStatus.FAILED, new JobError(ErrorType.SANDBOX_ERROR,
@@ -268,8 +279,11 @@ final class Dispatcher {
         // /execute) sees the job gone from the running count. A late duplicate result is dropped either way.
         inFlight.remove(f);
         try {
+            boolean hasArtifacts = !stored.isEmpty();
             lifecycle.finish(job, outcome.status(), JobResult.of(outcome, stored,
-                    layerDigest != null ? layerDigest : f.layerDigest()));
+                    layerDigest != null ? layerDigest : f.layerDigest()), () -> {
+                if (hasArtifacts) discardArtifacts(executionId);
+            });
         } finally {
             inFlight.forgetCancel(job.id());
             wake.run();

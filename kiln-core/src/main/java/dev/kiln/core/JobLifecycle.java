@@ -60,14 +60,27 @@ final class JobLifecycle {
      * it, it is kept and made again until the store is back (false until then).
      */
     boolean finish(JobRecord job, JobStatus status, JobResult result) {
+        return finish(job, status, result, () -> {
+        });
+    }
+
+    /** As {@link #finish(JobRecord, JobStatus, JobResult)}; {@code onLost} runs if the change lost the race. */
+    boolean finish(JobRecord job, JobStatus status, JobResult result, Runnable onLost) {
         try {
-            return finishNow(job, status, result);
+            return finishOrElse(job, status, result, onLost);
         } catch (StoreUnavailableException e) {
             log.warn("could not record {} of job {}; will retry: {}", status.wireName(), job.id(), e.getMessage());
-            pending.add("record " + status.wireName() + " of job " + job.id(), () -> finishNow(job, status, result));
+            pending.add("record " + status.wireName() + " of job " + job.id(),
+                    () -> finishOrElse(job, status, result, onLost));
             wake.run();
             return false;
         }
+    }
+
+    private boolean finishOrElse(JobRecord job, JobStatus status, JobResult result, Runnable onLost) {
+        boolean won = finishNow(job, status, result);
+        if (!won) onLost.run();
+        return won;
     }
 
     private boolean finishNow(JobRecord job, JobStatus status, JobResult result) {

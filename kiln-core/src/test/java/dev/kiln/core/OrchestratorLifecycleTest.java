@@ -21,19 +21,25 @@ class OrchestratorLifecycleTest {
     private final InMemoryJobStore store = new InMemoryJobStore();
     private Orchestrator orchestrator;
 
-    private static final ArtifactStore NO_ARTIFACTS = new ArtifactStore() {
+    /** Artifacts by key (the execution id) and name; only their names matter here. */
+    private final java.util.Map<String, java.util.Set<String>> stored = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private final ArtifactStore NO_ARTIFACTS = new ArtifactStore() {
         @Override
-        public List<Artifact> importArtifacts(String jobId, List<CollectedArtifact> artifacts) {
-            return List.of();
+        public List<Artifact> importArtifacts(String key, List<CollectedArtifact> artifacts) {
+            artifacts.forEach(a -> stored.computeIfAbsent(key, k -> java.util.concurrent.ConcurrentHashMap.newKeySet())
+                    .add(a.name()));
+            return artifacts.stream().map(CollectedArtifact::toArtifact).toList();
         }
 
         @Override
-        public Optional<InputStream> open(String jobId, String name) {
+        public Optional<InputStream> open(String key, String name) {
             return Optional.empty();
         }
 
         @Override
-        public void deleteAll(String jobId) {
+        public void deleteAll(String key) {
+            stored.remove(key);
         }
     };
 
@@ -98,6 +104,33 @@ class OrchestratorLifecycleTest {
         JobRecord failed = store.find(job.id()).orElseThrow();
         assertThat(failed.attempt()).isEqualTo(2);
         assertThat(failed.result().error().message()).contains("no attempts are left");
+    }
+
+    @Test
+    void aLateResultThatLosesTheCompareAndSetChangesNothingAndLeavesNoFiles() {
+        ScriptedNode node = new ScriptedNode("n1", 1);
+        start(node);
+        JobRecord job = orchestrator.submit(job(10), null);
+        awaitTrue(() -> node.held.containsKey(job.id() + "-1"));
+        // Meanwhile another replica took the execution back and a second attempt finished the job.
+        Instant t = clock.instant();
+        assertThat(store.requeue(job.id(), 1, "taken back by another replica", t)).isTrue();
+        assertThat(store.markRunning(job.id(), 2, 2, "n2", t)).isTrue();
+        JobResult winner = new JobResult(0, "winner\n", "", false, false, null, null, 1, 1,
+                List.of(new Artifact("out.txt", 6, "ab".repeat(32))));
+        assertThat(store.complete(job.id(), 3, JobStatus.SUCCEEDED, winner, t)).isTrue();
+        stored.put(job.id() + "-2", java.util.Set.of("out.txt"));
+
+        node.succeedWith(job.id() + "-1", List.of(new CollectedArtifact("out.txt", 5, "cd".repeat(32),
+                java.nio.file.Path.of("/nonexistent"))));
+        awaitTrue(() -> orchestrator.runningCount() == 0);
+        awaitTrue(() -> !stored.containsKey(job.id() + "-1"));
+        assertThat(stored).containsOnlyKeys(job.id() + "-2");
+        JobRecord done = store.find(job.id()).orElseThrow();
+        assertThat(done.result()).isEqualTo(winner);
+        assertThat(done.attempt()).isEqualTo(2);
+        assertThat(store.executions(job.id())).extracting(ExecutionRecord::status)
+                .containsExactly(ExecutionStatus.INTERRUPTED, ExecutionStatus.SUCCEEDED);
     }
 
     @Test

@@ -18,18 +18,36 @@ import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** The async API, listing, idempotency, health, metrics and OpenAPI, over real HTTP (noop executor). */
+/**
+ * The async API, listing, idempotency, health, metrics and OpenAPI, over real HTTP (noop executor), on one server
+ * with SQLite; {@link ReplicasJobsApiTest} runs the same suite against a replica on PostgreSQL.
+ */
+@org.junit.jupiter.api.TestInstance(org.junit.jupiter.api.TestInstance.Lifecycle.PER_CLASS)
 class JobsApiTest {
-    private static TestServer kiln;
+    protected static TestServer kiln;
 
     @BeforeAll
-    static void start() throws Exception {
-        kiln = TestServer.start("noop", c -> c);
+    void start() throws Exception {
+        kiln = startServer();
+    }
+
+    /** The server the suite talks to. */
+    protected TestServer startServer() throws Exception {
+        return TestServer.start("noop", c -> c);
     }
 
     @AfterAll
-    static void stop() throws Exception {
-        kiln.close();
+    void stop() throws Exception {
+        try {
+            kiln.close();
+        } finally {
+            kiln = null;
+            stopped();
+        }
+    }
+
+    /** After the suite's server closed. */
+    protected void stopped() throws Exception {
     }
 
     @Test

@@ -128,8 +128,11 @@ public final class ApiRoutes {
         String id = ctx.pathParam("id");
         String name = ctx.pathParam("name");
         JobSpecValidator.checkRelativePath("name", name);
-        orchestrator.require(id);
-        Optional<InputStream> in = artifacts.open(id, name);
+        JobRecord job = orchestrator.require(id);
+        // Artifacts live under the execution whose result the job holds; jobs stored before that, under the job.
+        Optional<InputStream> in = job.result() != null && job.attempt() > 0
+                ? artifacts.open(job.currentExecutionId(), name) : Optional.empty();
+        if (in.isEmpty()) in = artifacts.open(id, name);
         if (in.isEmpty()) throw KilnException.notFound("artifact '" + name + "' of job " + id);
         ctx.contentType("application/octet-stream").result(in.get());
     }
