@@ -39,6 +39,7 @@ public final class Orchestrator implements AutoCloseable {
     private final Retention retention;
     private final Semaphore wakeUp = new Semaphore(0);
     private final boolean followsReplicas;
+    private ReplicaSync replicaSync;
     private volatile boolean running;
     private Thread dispatcherThread;
     // Rounds in a row the store refused; the dispatcher backs off while it does.
@@ -89,8 +90,9 @@ public final class Orchestrator implements AutoCloseable {
         if (running) return;
         recover();
         if (followsReplicas) {
-            signals.subscribe(new ReplicaSync(store, signals, ready, inFlight, waiters, j -> intake.found(j, true),
-                    Integer.MAX_VALUE, this::signal));
+            replicaSync = new ReplicaSync(store, signals, ready, inFlight, waiters, j -> intake.found(j, true),
+                    Integer.MAX_VALUE, this::signal, clock);
+            signals.subscribe(replicaSync);
         }
         running = true;
         dispatcherThread = Thread.ofPlatform().name("kiln-dispatcher").daemon().start(this::dispatchLoop);
@@ -380,6 +382,7 @@ public final class Orchestrator implements AutoCloseable {
                     continue;
                 }
                 housekeeping.run();
+                if (replicaSync != null) replicaSync.adoptWaiting();
                 dispatcher.dispatchReady(() -> running);
                 storeDown = 0;
             } catch (InterruptedException e) {
@@ -398,9 +401,12 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     private long wakeUpMillis() {
-        long millis = ready.hasForeign() ? ReadyQueue.STEAL_DELAY.toMillis() : 1000;
+        boolean others = ready.hasForeign() || (replicaSync != null && replicaSync.hearsOthers());
+        long millis = others ? ReadyQueue.STEAL_DELAY.toMillis() : 1000;
+        Instant now = clock.instant();
         Instant next = ready.nextDeadline();
-        if (next != null) millis = Math.min(millis, Math.max(1, Duration.between(clock.instant(), next).toMillis()));
+        // A deadline already past waits for the leader (here or on another replica): no reason to spin for it.
+        if (next != null && next.isAfter(now)) millis = Math.min(millis, Math.max(1, Duration.between(now, next).toMillis()));
         return millis;
     }
 

@@ -15,9 +15,15 @@ final class OwnSignals implements StoreSignals {
         this.delegate = delegate;
     }
 
+    // More sent and never heard back than this: the signals are not coming back (a broken publish); start over.
+    private static final int MAX_UNECHOED = 100_000;
+
     @Override
     public void publish(Topic topic, String id) {
-        if (topic == Topic.QUEUED) queuedHere.add(id);
+        if (topic == Topic.QUEUED) {
+            if (queuedHere.size() >= MAX_UNECHOED) queuedHere.clear();
+            queuedHere.add(id);
+        }
         delegate.publish(topic, id);
     }
 

@@ -23,9 +23,12 @@ final class ReplicaSync implements StoreSignals.Listener {
     private final Function<JobRecord, ReadyQueue.Waiting> foreignWaiting;
     private final int maxQueued;
     private final Runnable wake;
+    private final java.time.InstantSource clock;
 
     ReplicaSync(JobStore store, OwnSignals own, ReadyQueue ready, InFlightTable inFlight, CompletionWaiters waiters,
-                Function<JobRecord, ReadyQueue.Waiting> foreignWaiting, int maxQueued, Runnable wake) {
+                Function<JobRecord, ReadyQueue.Waiting> foreignWaiting, int maxQueued, Runnable wake,
+                java.time.InstantSource clock) {
+        this.clock = clock;
         this.store = store;
         this.own = own;
         this.ready = ready;
@@ -54,16 +57,43 @@ final class ReplicaSync implements StoreSignals.Listener {
         }
     }
 
+    /**
+     * Jobs queued through another replica, by when we heard: most are run by that replica within the steal delay,
+     * so one is read from the store only once it has waited that long ({@link #adoptWaiting}) and not finished.
+     */
+    private final java.util.Map<String, java.time.Instant> heard = new java.util.concurrent.ConcurrentHashMap<>();
+
     private void queued(String jobId) {
         if (ready.contains(jobId) || inFlight.contains(jobId)) return; // our own, or already here
-        Optional<JobRecord> job = store.find(jobId);
-        if (job.isPresent() && job.get().status() == JobStatus.QUEUED && !ready.contains(jobId)) {
-            ready.addAccepted(foreignWaiting.apply(job.get()));
-            wake.run();
+        heard.put(jobId, clock.instant());
+        wake.run();
+    }
+
+    /** Whether jobs of other replicas may soon be this one's to take (the dispatcher then wakes for them). */
+    boolean hearsOthers() {
+        return !heard.isEmpty();
+    }
+
+    /**
+     * Reads the jobs other replicas queued that waited past the steal delay without finishing and puts those still
+     * queued in the ready queue. Called by the dispatcher thread between rounds.
+     */
+    void adoptWaiting() {
+        if (heard.isEmpty()) return;
+        java.time.Instant before = clock.instant().minus(ReadyQueue.STEAL_DELAY);
+        for (var e : heard.entrySet()) {
+            if (e.getValue().isAfter(before) || !heard.remove(e.getKey(), e.getValue())) continue;
+            String jobId = e.getKey();
+            if (ready.contains(jobId) || inFlight.contains(jobId)) continue;
+            Optional<JobRecord> job = store.find(jobId);
+            if (job.isPresent() && job.get().status() == JobStatus.QUEUED && !ready.contains(jobId)) {
+                ready.addAccepted(foreignWaiting.apply(job.get()));
+            }
         }
     }
 
     private void finished(String jobId) {
+        heard.remove(jobId);
         ready.remove(jobId); // finished through another replica (cancelled, timed out) while it waited here too
         inFlight.forgetCancel(jobId);
         if (waiters.isWaiting(jobId)) store.find(jobId).filter(j -> j.status().isTerminal()).ifPresent(waiters::completed);

@@ -149,21 +149,19 @@ final class JobsTable {
     }
 
     List<JobRecord> findOverdue(Handle h, Instant now, int limit) {
-        if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, got " + limit);
-        return h.createQuery("SELECT " + QUALIFIED_COLUMNS + " FROM jobs JOIN executions e ON e.job_id = jobs.id "
-                        + "AND e.status = 'running' WHERE jobs.status = 'running' AND e.deadline_at < :now "
-                        + "ORDER BY e.deadline_at LIMIT :limit")
-                .bind("now", now.toEpochMilli())
-                .bind("limit", limit)
-                .map(rows)
-                .list();
+        return runningPast(h, "deadline_at", now, limit);
     }
 
     List<JobRecord> findLeaseExpired(Handle h, Instant now, int limit) {
+        return runningPast(h, "lease_expires_at", now, limit);
+    }
+
+    /** RUNNING jobs whose running execution's {@code column} (a deadline or lease) is before {@code now}. */
+    private List<JobRecord> runningPast(Handle h, String column, Instant now, int limit) {
         if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, got " + limit);
         return h.createQuery("SELECT " + QUALIFIED_COLUMNS + " FROM jobs JOIN executions e ON e.job_id = jobs.id "
-                        + "AND e.status = 'running' WHERE jobs.status = 'running' AND e.lease_expires_at < :now "
-                        + "ORDER BY e.lease_expires_at LIMIT :limit")
+                        + "AND e.status = 'running' WHERE jobs.status = 'running' AND e." + column + " < :now "
+                        + "ORDER BY e." + column + " LIMIT :limit")
                 .bind("now", now.toEpochMilli())
                 .bind("limit", limit)
                 .map(rows)
