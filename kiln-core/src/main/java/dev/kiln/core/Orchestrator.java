@@ -195,11 +195,12 @@ public final class Orchestrator implements AutoCloseable {
         }
         // Running, or being handed to a node right now: whichever side sees the other's mark acts on it.
         inFlight.requestCancel(id);
+        // Kept with the execution, so a replica that adopts it later (this one died meanwhile) cancels it too.
+        store.requestCancel(id);
         InFlightTable.InFlight f = inFlight.get(id);
         if (f != null) {
             f.node().cancel(f.executionId());
         } else {
-            store.requestCancel(id);
             signals.publish(StoreSignals.Topic.CANCEL, id);
         }
         return await(id, Duration.ofSeconds(5));

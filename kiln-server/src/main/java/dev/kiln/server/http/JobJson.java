@@ -80,6 +80,7 @@ public final class JobJson {
         o.put("status", e.status().wireName());
         o.put("started_at", e.startedAt().toString());
         o.put("deadline_at", e.deadlineAt() == null ? null : e.deadlineAt().toString());
+        o.put("lease_expires_at", e.leaseExpiresAt() == null ? null : e.leaseExpiresAt().toString());
         o.put("finished_at", e.finishedAt() == null ? null : e.finishedAt().toString());
         if (e.finishedAt() == null) o.putNull("duration_ms");
         else o.put("duration_ms", Duration.between(e.startedAt(), e.finishedAt()).toMillis());
