@@ -3,7 +3,6 @@ package dev.kiln.core;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -36,6 +35,7 @@ public final class Orchestrator implements AutoCloseable {
     private final JobIntake intake;
     private final Dispatcher dispatcher;
     private final Housekeeping housekeeping;
+    private final NodeReconciler reconciler;
     private final Retention retention;
     private final Semaphore wakeUp = new Semaphore(0);
     private final boolean followsReplicas;
@@ -75,6 +75,7 @@ public final class Orchestrator implements AutoCloseable {
                 this::signal);
         this.dispatcher = new Dispatcher(jobTypes, ready, this.nodes, inFlight, lifecycle, artifacts, environments,
                 liveOutput, events, settings, clock, this::signal);
+        this.reconciler = new NodeReconciler(store, inFlight, dispatcher);
         this.retention = new Retention(store, artifacts);
         this.housekeeping = new Housekeeping(store, clock, inFlight, ready, lifecycle, leadership, settings,
                 retention);
@@ -288,56 +289,15 @@ public final class Orchestrator implements AutoCloseable {
 
     /** The node is gone (lease expired, removed): its executions are re-queued, preferring other nodes. */
     public int nodeLost(String nodeId, String reason) {
-        List<InFlightTable.InFlight> lost = inFlight.onNode(nodeId);
-        lost.forEach(f -> dispatcher.takeBack(f, reason));
-        if (!lost.isEmpty()) log.info("{}: re-queued {} execution(s)", reason, lost.size());
-        return lost.size();
+        return reconciler.nodeLost(nodeId, reason);
     }
 
     /**
-     * A node (re)connected holding {@code holding} executions. Executions this orchestrator has on that node but
-     * the node does not hold are re-queued; executions it holds that the store shows running on it (after a restart,
-     * or handed over from a replica that died) are adopted; the rest are no longer the node's, and the returned list
-     * says which it must cancel.
+     * A node (re)connected holding {@code holding} executions: see {@link NodeReconciler#reconcile}. Returns the
+     * executions the node must cancel.
      */
     public List<String> reconcile(ComputeNode node, Set<String> holding) {
-        for (InFlightTable.InFlight f : inFlight.onNode(node.id())) {
-            if (!holding.contains(f.executionId())) {
-                dispatcher.takeBack(f, "node " + node.id() + " reconnected without execution " + f.executionId());
-            }
-        }
-        List<String> cancel = new ArrayList<>();
-        for (String executionId : holding) {
-            int dash = executionId.lastIndexOf('-');
-            String jobId = dash > 0 ? executionId.substring(0, dash) : executionId;
-            InFlightTable.InFlight f = inFlight.get(jobId);
-            if (f != null && f.node().id().equals(node.id()) && f.executionId().equals(executionId)) {
-                continue; // still ours, and the node still runs it
-            }
-            if (f == null && adoptable(node, jobId, executionId)) continue;
-            cancel.add(executionId);
-        }
-        return cancel;
-    }
-
-    /** Adopts the execution if the store shows it running on this node; true when it did. */
-    private boolean adoptable(ComputeNode node, String jobId, String executionId) {
-        try {
-            Optional<JobRecord> job = store.find(jobId);
-            if (job.isEmpty() || job.get().status() != JobStatus.RUNNING || !node.id().equals(job.get().nodeId())
-                    || !job.get().currentExecutionId().equals(executionId)) {
-                return false;
-            }
-            boolean cancelRequested = store.executions(jobId).stream()
-                    .anyMatch(e -> e.id().equals(executionId) && e.cancelRequested());
-            dispatcher.adopt(node, job.get(), cancelRequested);
-            return true;
-        } catch (StoreUnavailableException e) {
-            // Cannot tell now; keep it running: the node reports it again on its next reconnect, and the lease
-            // sweep takes it back if no one ever holds it.
-            log.warn("could not check execution {} of node {}: {}", executionId, node.id(), e.getMessage());
-            return true;
-        }
+        return reconciler.reconcile(node, holding);
     }
 
     public ComputeNode requireNode(String id) {
