@@ -23,12 +23,23 @@ final class RequestBodies {
         read(ctx, IGNORED_BODY_LIMIT);
     }
 
+    /**
+     * How much past its limit a refused body is still read (and thrown away) before the 413 goes out: a client
+     * still sending when the server answers and closes gets a reset instead of the answer, so a body somewhat too
+     * large is drained to give the client its 413; a far larger one is refused at once.
+     */
+    static final long DRAIN_ALLOWANCE = 1L << 20;
+
     static byte[] read(Context ctx, long maxBytes) {
         long declared = ctx.req().getContentLengthLong();
-        if (declared > maxBytes) throw KilnException.tooLarge("body", maxBytes, declared);
+        if (declared > maxBytes) {
+            if (declared <= maxBytes + DRAIN_ALLOWANCE) drain(ctx, declared);
+            throw KilnException.tooLarge("body", maxBytes, declared);
+        }
         try (InputStream in = ctx.bodyInputStream()) {
             byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
             if (body.length > maxBytes) {
+                discard(in, DRAIN_ALLOWANCE);
                 throw new KilnException(413, "payload_too_large", "body",
                         "body: exceeds the limit of " + maxBytes + " bytes");
             }
@@ -36,5 +47,20 @@ final class RequestBodies {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static void drain(Context ctx, long bytes) {
+        try (InputStream in = ctx.bodyInputStream()) {
+            discard(in, bytes);
+        } catch (IOException e) {
+            // the client went away: nothing to answer
+        }
+    }
+
+    private static void discard(InputStream in, long atMost) throws IOException {
+        byte[] sink = new byte[16 << 10];
+        long left = atMost;
+        int n;
+        while (left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) > 0) left -= n;
     }
 }
