@@ -61,6 +61,29 @@ public final class KilnJvm {
      * controller and the lock file of its claim on that parent (its sandboxes died with it). Only for a parent whose
      * process is gone: the lock is how a live one holds it.
      */
+    /**
+     * SIGTERM, then SIGKILL after 10 s; drops its kill-on-exit hook; then, once it is gone, removes what a killed one
+     * left of its cgroup parent.
+     */
+    static void stop(Process process, Thread killOnExit, String cgroupParent) {
+        process.destroy();
+        try {
+            if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(killOnExit);
+        } catch (IllegalStateException e) {
+            // already shutting down
+        }
+        if (!process.isAlive()) removeCgroups(cgroupParent);
+    }
+
     public static void removeCgroups(String parent) {
         try {
             Files.deleteIfExists(dev.kiln.sandbox.CgroupParentClaim.lockFile(parent));

@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -91,21 +90,6 @@ public final class NodeProcess implements AutoCloseable {
     /** SIGTERM (the node says goodbye), then SIGKILL after 10 s; then its cgroup parent's remains are removed. */
     @Override
     public void close() {
-        process.destroy();
-        try {
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                process.waitFor(10, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            process.destroyForcibly();
-            Thread.currentThread().interrupt();
-        }
-        try {
-            Runtime.getRuntime().removeShutdownHook(killOnExit);
-        } catch (IllegalStateException e) {
-            // already shutting down
-        }
-        if (!process.isAlive()) KilnJvm.removeCgroups("kiln-" + nodeId);
+        KilnJvm.stop(process, killOnExit, "kiln-" + nodeId);
     }
 }

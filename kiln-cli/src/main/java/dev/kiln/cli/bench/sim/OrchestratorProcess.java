@@ -115,22 +115,7 @@ public final class OrchestratorProcess implements AutoCloseable {
     /** SIGTERM, then SIGKILL after 10 s; then what a killed one left of its cgroup parent is removed. */
     @Override
     public void close() {
-        process.destroy();
-        try {
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                process.waitFor(10, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            process.destroyForcibly();
-            Thread.currentThread().interrupt();
-        }
-        try {
-            Runtime.getRuntime().removeShutdownHook(killOnExit);
-        } catch (IllegalStateException e) {
-            // already shutting down
-        }
-        if (!process.isAlive()) KilnJvm.removeCgroups(cgroupParent);
+        KilnJvm.stop(process, killOnExit, cgroupParent);
     }
 
     static int freePort() throws IOException {
