@@ -31,6 +31,7 @@ final class Housekeeping {
     private final OrchestratorSettings settings;
     private final Instant startedAt;
     private final Retention retention;
+    private final java.util.function.BiConsumer<InFlightTable.InFlight, String> takeBack;
     private Instant nextPurge;
     private Instant nextRenewal = Instant.MIN;
     private Instant nextLeaseSweep = Instant.MIN;
@@ -39,8 +40,10 @@ final class Housekeeping {
     private Instant renewingSince;
 
     Housekeeping(JobStore store, InstantSource clock, InFlightTable inFlight, ReadyQueue ready, JobLifecycle lifecycle,
-                 Leadership leadership, OrchestratorSettings settings, Retention retention) {
+                 Leadership leadership, OrchestratorSettings settings, Retention retention,
+                 java.util.function.BiConsumer<InFlightTable.InFlight, String> takeBack) {
         this.retention = retention;
+        this.takeBack = takeBack;
         this.store = store;
         this.clock = clock;
         this.inFlight = inFlight;
@@ -88,11 +91,8 @@ final class Housekeeping {
             } catch (RuntimeException e) {
                 log.debug("cancel of overdue execution {} on node {} failed", id, f.node().id(), e);
             }
-            if (inFlight.remove(f)) {
-                lifecycle.requeue(f.job(), "node " + f.node().id() + " sent no result for execution " + id
-                        + " by its deadline (its timeout plus " + settings.executionGrace().toSeconds() + " s)", true,
-                        f.node().id());
-            }
+            takeBack.accept(f, "node " + f.node().id() + " sent no result for execution " + id
+                    + " by its deadline (its timeout plus " + settings.executionGrace().toSeconds() + " s)");
         }
     }
 

@@ -78,7 +78,7 @@ public final class Orchestrator implements AutoCloseable {
         this.reconciler = new NodeReconciler(store, inFlight, dispatcher);
         this.retention = new Retention(store, artifacts);
         this.housekeeping = new Housekeeping(store, clock, inFlight, ready, lifecycle, leadership, settings,
-                retention);
+                retention, dispatcher::takeBack);
         lifecycle.onRequeued((queued, lostOn) -> {
             ready.addAccepted(intake.waiting(queued, clock.instant(), lostOn, false));
             signal();
