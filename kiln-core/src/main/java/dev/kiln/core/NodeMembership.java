@@ -42,8 +42,18 @@ final class NodeMembership {
         draining.remove(require(id).id());
     }
 
+    /** A drain decided elsewhere (another replica, the store): kept also for a node that has not joined yet. */
+    void setDraining(String id, boolean drain) {
+        if (drain) draining.add(id);
+        else draining.remove(id);
+    }
+
     boolean isDraining(ComputeNode node) {
         return draining.contains(node.id());
+    }
+
+    boolean isDraining(String id) {
+        return draining.contains(id);
     }
 
     /** Slots of the nodes connected now. */

@@ -314,6 +314,19 @@ public final class Orchestrator implements AutoCloseable {
         signal();
     }
 
+    /**
+     * Applies a drain (or resume) kept in the store, decided on another replica or before a restart: also for a
+     * node that has not joined yet, so it gets no work when it does.
+     */
+    public void setDraining(String id, boolean draining) {
+        nodes.setDraining(id, draining);
+        if (!draining) signal();
+    }
+
+    public boolean isDraining(String nodeId) {
+        return nodes.isDraining(nodeId);
+    }
+
     /** {@code ready}, {@code draining} (still running work) or {@code drained}. */
     public String nodeStatus(ComputeNode node) {
         if (!nodes.isDraining(node)) return "ready";

@@ -8,6 +8,7 @@ import dev.kiln.sandbox.LayerStore;
 import dev.kiln.server.http.JobTypeRoutes;
 import dev.kiln.server.http.NodeRoutes;
 import dev.kiln.server.nodes.LongPollNodeEndpoint;
+import dev.kiln.server.nodes.NodeDirectory;
 import dev.kiln.server.nodes.NodeGateway;
 import dev.kiln.server.nodes.NodeMessageLimits;
 import dev.kiln.server.nodes.WebSocketNodeEndpoint;
@@ -46,6 +47,7 @@ public final class KilnServer implements AutoCloseable {
     private final JobStore store;
     private final LocalComputeNode node;
     private final NodeGateway gateway;
+    private final NodeDirectory directory;
     private final Orchestrator orchestrator;
     private final EnvironmentService environments;
     private final LayerStore layers;
@@ -53,13 +55,14 @@ public final class KilnServer implements AutoCloseable {
     private final Javalin http;
 
     private KilnServer(KilnConfig config, JobStore store, LocalComputeNode node, NodeGateway gateway,
-                       Orchestrator orchestrator,
+                       NodeDirectory directory, Orchestrator orchestrator,
                        EnvironmentService environments, LayerStore layers, dev.kiln.sandbox.BwrapExecutor bwrap,
                        Javalin http) {
         this.config = config;
         this.store = store;
         this.node = node;
         this.gateway = gateway;
+        this.directory = directory;
         this.orchestrator = orchestrator;
         this.environments = environments;
         this.layers = layers;
@@ -82,6 +85,17 @@ public final class KilnServer implements AutoCloseable {
         byte[] digest = dev.kiln.core.SpecHash.sha256().digest((host + "\n" + config.dataDir().toAbsolutePath())
                 .getBytes(java.nio.charset.StandardCharsets.UTF_8));
         return "local-" + java.util.HexFormat.of().formatHex(digest, 0, 4);
+    }
+
+    /** This process among the replicas sharing a store: its host and a random part, new at every start. */
+    static String replicaId() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "localhost";
+        }
+        return host + "/" + java.util.UUID.randomUUID().toString().substring(0, 8);
     }
 
     public static KilnServer start(KilnConfig config) {
@@ -131,16 +145,21 @@ public final class KilnServer implements AutoCloseable {
             NodeGateway gateway = new NodeGateway(orchestrator, config.nodes(), spool, config.outputLimits(), metrics);
             opened.add(gateway);
             metrics.bind(orchestrator, gateway);
+            JsonMapper json = JsonMapper.builder().build();
+            // Before dispatch starts: a drain kept in the store applies before a node can be given work.
+            NodeDirectory directory = new NodeDirectory(orchestrator, gateway, stores.nodes(), stores.signals(), json,
+                    Clock.systemUTC(), replicaId());
+            opened.add(directory);
+            directory.start();
             orchestrator.start();
             WarmPoolManager pools = new WarmPoolManager(sandboxes.bwrap(), registry, environments, config.executor(),
                     config.slots(), metrics.registry());
             environments.onLayerBuilt(pools::refresh);
             registry.onChange(pools::refresh);
             pools.refresh();
-            JsonMapper json = JsonMapper.builder().build();
             ApiRoutes routes = new ApiRoutes(orchestrator, artifacts, json, config.requestLimits().maxBodyBytes(),
                     metrics::scrape);
-            NodeRoutes nodeRoutes = new NodeRoutes(orchestrator, gateway, json);
+            NodeRoutes nodeRoutes = new NodeRoutes(directory, json);
             long maxNodeMessage = NodeMessageLimits.maxResultBytes(config.outputLimits());
             WebSocketNodeEndpoint nodeSockets = new WebSocketNodeEndpoint(gateway, maxNodeMessage);
             LongPollNodeEndpoint nodePolls = new LongPollNodeEndpoint(gateway, maxNodeMessage);
@@ -172,8 +191,8 @@ public final class KilnServer implements AutoCloseable {
                             : "executor " + config.executor() + ", " + config.slots() + " slot(s)",
                     config.dataDir().toAbsolutePath(), config.store(),
                     config.productionMode() ? ", production mode" : "");
-            return new KilnServer(config, store, node, gateway, orchestrator, environments, sandboxes.layers(),
-                    sandboxes.bwrap(), http);
+            return new KilnServer(config, store, node, gateway, directory, orchestrator, environments,
+                    sandboxes.layers(), sandboxes.bwrap(), http);
         } catch (IOException e) {
             closeAll(opened);
             throw new UncheckedIOException(e);
@@ -254,6 +273,6 @@ public final class KilnServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        closeQuietly(gateway, node, orchestrator, environments, layers, store);
+        closeQuietly(directory, gateway, node, orchestrator, environments, layers, store);
     }
 }

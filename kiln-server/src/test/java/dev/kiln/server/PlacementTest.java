@@ -151,4 +151,23 @@ class PlacementTest {
         assertThatThrownBy(() -> kiln.client.drainNode("elsewhere"))
                 .isInstanceOfSatisfying(KilnApiException.class, e -> assertThat(e.status()).isEqualTo(404));
     }
+
+    /** A drain is kept in the store: the in-process node is still drained after a restart, until resumed. */
+    @Test
+    void aDrainHoldsAcrossARestart() throws Exception {
+        TestServer first = TestServer.start("noop", c -> c);
+        first.client.drainNode("local");
+        TestServer second = first.restarted(); // same data directory; the first one is stopped
+        try {
+            assertThat(second.client.node("local").get("status").asString()).isEqualTo("drained");
+            JobResponse waiting = second.client.submit(JobRequest.python("pass"));
+            Awaitility.await().atMost(Duration.ofSeconds(5))
+                    .until(() -> second.client.get(waiting.jobId(), 0).queueReason() != null);
+            assertThat(second.client.get(waiting.jobId(), 0).status()).isEqualTo("queued");
+            second.client.resumeNode("local");
+            assertThat(second.client.get(waiting.jobId(), 10).status()).isEqualTo("succeeded");
+        } finally {
+            second.close();
+        }
+    }
 }

@@ -176,6 +176,11 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
         return read(jobs::countByStatus);
     }
 
+    /** Nodes as every replica sees them, in the same database; written the same way as the jobs. */
+    public dev.kiln.core.NodeStore nodes() {
+        return new SqlNodeStore(this::write, jdbi, failures);
+    }
+
     /** Run-time job types, in the same database. */
     public JobTypeStore jobTypes() {
         return new SqlJobTypeStore(this::write, jdbi, failures);

@@ -170,6 +170,11 @@ public final class SqliteJobStore implements JobStore, SharedQueue {
         return failures.read(() -> reader.withHandle(h -> jobs.executions(h, jobId)));
     }
 
+    /** Nodes as every replica sees them, in the same database; written the same way as the jobs. */
+    public dev.kiln.core.NodeStore nodes() {
+        return new SqlNodeStore(committer::run, reader, failures);
+    }
+
     /** Run-time job types, stored in the same database; their writes go through the same committer. */
     public JobTypeStore jobTypes() {
         return new SqlJobTypeStore(committer::run, reader, failures);

@@ -4,23 +4,24 @@ import dev.kiln.core.ArtifactStore;
 import dev.kiln.core.JobStore;
 import dev.kiln.core.JobTypeStore;
 import dev.kiln.core.Leadership;
+import dev.kiln.core.NodeStore;
 import dev.kiln.core.StoreSignals;
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
  * The stores a server runs on, opened from its {@code store} setting: SQLite in the data directory with artifacts as
- * files there, or one PostgreSQL database holding jobs, job types and artifacts. With them come the
+ * files there, or one PostgreSQL database holding jobs, job types, nodes and artifacts. With them come the
  * {@link StoreSignals} and the {@link Leadership} that fit the store: for PostgreSQL, which several replicas may
  * share, {@code LISTEN/NOTIFY} ({@link PostgresSignals}) and an advisory lock ({@link PostgresLeadership}); for
  * SQLite, which one process owns, {@link StoreSignals#inProcess()} and {@link Leadership#SOLE}. Closing closes all.
  */
-public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts, StoreSignals signals,
-                     Leadership leadership) implements AutoCloseable {
+public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts, NodeStore nodes,
+                     StoreSignals signals, Leadership leadership) implements AutoCloseable {
 
     /** Stores only this process uses: in-process signals, always the leader. */
-    public Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts) {
-        this(jobs, jobTypes, artifacts, StoreSignals.inProcess(), Leadership.SOLE);
+    public Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts, NodeStore nodes) {
+        this(jobs, jobTypes, artifacts, nodes, StoreSignals.inProcess(), Leadership.SOLE);
     }
 
     /**
@@ -32,7 +33,7 @@ public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifac
             case StoreLocation.Sqlite ignored -> {
                 SqliteJobStore store = SqliteJobStore.open(dataDir);
                 try {
-                    yield new Stores(store, store.jobTypes(), FileArtifactStore.open(dataDir));
+                    yield new Stores(store, store.jobTypes(), FileArtifactStore.open(dataDir), store.nodes());
                 } catch (IOException | RuntimeException e) {
                     store.close();
                     throw e;
@@ -44,7 +45,7 @@ public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifac
                 try {
                     signals = PostgresSignals.open(postgres, store.dataSource());
                     PostgresLeadership leadership = PostgresLeadership.open(postgres);
-                    yield new Stores(store, store.jobTypes(), store.artifacts(), signals, leadership);
+                    yield new Stores(store, store.jobTypes(), store.artifacts(), store.nodes(), signals, leadership);
                 } catch (RuntimeException e) {
                     if (signals != null) signals.close();
                     store.close();

@@ -61,6 +61,8 @@ public final class NodeGateway implements AutoCloseable {
     private final LongSupplier nanoTime;
     private final LeaseWatcher leases;
     private final Thread leaseWatch;
+    private volatile java.util.function.Consumer<RemoteComputeNode> joining = n -> {
+    };
     private volatile boolean closed;
 
     public NodeGateway(Orchestrator orchestrator, NodeSettings settings, Path spoolDir, OutputLimits limits,
@@ -115,6 +117,7 @@ public final class NodeGateway implements AutoCloseable {
             Set<String> holding = new HashSet<>(h.holding());
             holding.addAll(node.unacknowledgedExecutes());
             h.interrupted().forEach(holding::remove);
+            joining.accept(node); // a drain kept in the store applies before the node can get work
             if (orchestrator.nodes().stream().noneMatch(n -> n == node)) orchestrator.addNode(node);
             if (!h.interrupted().isEmpty()) {
                 log.warn("node {} stopped {} execution(s) itself, cut off from the orchestrator past its lease; "
@@ -179,6 +182,14 @@ public final class NodeGateway implements AutoCloseable {
         if (existing != null && existing.inProcess()) {
             throw new NodeRefusedException("bad_message", "node_id: '" + h.nodeId() + "' is the orchestrator's own node");
         }
+    }
+
+    /**
+     * Called at every handshake, before the node can be given work ({@link NodeDirectory#joining}); must not
+     * throw.
+     */
+    public void onJoining(java.util.function.Consumer<RemoteComputeNode> listener) {
+        this.joining = listener;
     }
 
     /** A message from a node after its handshake. Results are recorded on a thread of their own. */
