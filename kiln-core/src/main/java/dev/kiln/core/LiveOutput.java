@@ -27,6 +27,17 @@ public final class LiveOutput {
 
     private static final Chunk END = new Chunk(null, null);
 
+    /**
+     * Where a job's output also goes once a follower on another replica asked for it ({@link #mirror}): called
+     * under the job's lock, in order, so it must only hand the chunk on.
+     */
+    public interface Mirror {
+        void chunk(String jobId, String executionId, Chunk chunk);
+
+        /** The job ended here: nothing more comes. */
+        void ended(String jobId);
+    }
+
     private final Map<String, JobOutput> jobs = new ConcurrentHashMap<>();
     private final long maxBytesPerJob;
 
@@ -37,6 +48,7 @@ public final class LiveOutput {
 
     /** One job's output: what was printed so far and who follows it. */
     private static final class JobOutput {
+        final String jobId;
         final String executionId;
         final List<Chunk> chunks = new ArrayList<>();
         final List<Consumer<Chunk>> followers = new CopyOnWriteArrayList<>();
@@ -45,8 +57,10 @@ public final class LiveOutput {
         final Map<String, byte[]> rest = new java.util.HashMap<>();
         long bytes;
         boolean ended;
+        Mirror mirror; // null: nobody elsewhere follows
 
-        JobOutput(String executionId) {
+        JobOutput(String jobId, String executionId) {
+            this.jobId = jobId;
             this.executionId = executionId;
         }
     }
@@ -58,13 +72,14 @@ public final class LiveOutput {
 
     /** An execution of the job started: an earlier attempt's output is forgotten, its followers stay. */
     void started(String jobId, String executionId) {
-        JobOutput fresh = new JobOutput(executionId);
+        JobOutput fresh = new JobOutput(jobId, executionId);
         JobOutput old = jobs.put(jobId, fresh);
         if (old == null) return;
         synchronized (old) {
             old.ended = true;
             fresh.followers.addAll(old.followers);
             old.followers.clear();
+            fresh.mirror = old.mirror;
         }
     }
 
@@ -93,6 +108,7 @@ public final class LiveOutput {
             o.chunks.add(chunk);
             // Under the lock, so a follower joining now gets each chunk exactly once (replay or here).
             for (Consumer<Chunk> f : o.followers) f.accept(chunk);
+            if (o.mirror != null) o.mirror.chunk(jobId, o.executionId, chunk);
         }
     }
 
@@ -108,7 +124,23 @@ public final class LiveOutput {
             o.ended = true;
             for (Consumer<Chunk> f : o.followers) f.accept(END);
             o.followers.clear();
+            if (o.mirror != null) o.mirror.ended(o.jobId);
         }
+    }
+
+    /**
+     * From now on the job's output also goes to {@code mirror}, what it printed so far first. Returns false when
+     * the job does not run here (or already mirrors: once is enough).
+     */
+    public boolean mirror(String jobId, Mirror mirror) {
+        JobOutput o = jobs.get(jobId);
+        if (o == null) return false;
+        synchronized (o) {
+            if (o.ended || o.mirror != null) return false;
+            o.mirror = mirror;
+            for (Chunk c : o.chunks) mirror.chunk(jobId, o.executionId, c);
+        }
+        return true;
     }
 
     /**

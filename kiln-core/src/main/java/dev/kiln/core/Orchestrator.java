@@ -333,6 +333,11 @@ public final class Orchestrator implements AutoCloseable {
         return runningOn(node.id()) > 0 ? "draining" : "drained";
     }
 
+    /** Whether one of this replica's nodes runs the job now (else another replica's does, or none). */
+    public boolean runningHere(String jobId) {
+        return inFlight.contains(jobId);
+    }
+
     /** Executions the orchestrator has on the node now. */
     public int runningOn(String nodeId) {
         return inFlight.countOnNode(nodeId);

@@ -48,7 +48,8 @@ final class ReplicaSync implements StoreSignals.Listener {
                 case FINISHED -> finished(id);
                 case CANCEL -> cancel(id);
                 case RESYNC -> resync();
-                case NODES -> {
+                case NODES, FOLLOW, OUTPUT -> {
+                    // the node directory's and the live output's
                 }
             }
         } catch (StoreUnavailableException e) {

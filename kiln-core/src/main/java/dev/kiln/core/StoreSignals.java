@@ -16,6 +16,10 @@ public interface StoreSignals extends AutoCloseable {
         CANCEL,
         /** A node's state changed (drained, resumed, removed, joined); id = node id. */
         NODES,
+        /** A replica has a follower of a running job's live output; the replica running it mirrors it; id = job id. */
+        FOLLOW,
+        /** More of a job's live output was mirrored to the store; id = job id. */
+        OUTPUT,
         /** Signals may have been missed (the listening connection was re-established); id = null. */
         RESYNC
     }

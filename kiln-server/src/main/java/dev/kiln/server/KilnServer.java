@@ -48,6 +48,7 @@ public final class KilnServer implements AutoCloseable {
     private final LocalComputeNode node;
     private final NodeGateway gateway;
     private final NodeDirectory directory;
+    private final dev.kiln.server.http.ReplicaLiveOutput replicaOutput;
     private final Orchestrator orchestrator;
     private final EnvironmentService environments;
     private final LayerStore layers;
@@ -55,7 +56,8 @@ public final class KilnServer implements AutoCloseable {
     private final Javalin http;
 
     private KilnServer(KilnConfig config, JobStore store, LocalComputeNode node, NodeGateway gateway,
-                       NodeDirectory directory, Orchestrator orchestrator,
+                       NodeDirectory directory, dev.kiln.server.http.ReplicaLiveOutput replicaOutput,
+                       Orchestrator orchestrator,
                        EnvironmentService environments, LayerStore layers, dev.kiln.sandbox.BwrapExecutor bwrap,
                        Javalin http) {
         this.config = config;
@@ -63,6 +65,7 @@ public final class KilnServer implements AutoCloseable {
         this.node = node;
         this.gateway = gateway;
         this.directory = directory;
+        this.replicaOutput = replicaOutput;
         this.orchestrator = orchestrator;
         this.environments = environments;
         this.layers = layers;
@@ -157,6 +160,9 @@ public final class KilnServer implements AutoCloseable {
             environments.onLayerBuilt(pools::refresh);
             registry.onChange(pools::refresh);
             pools.refresh();
+            var replicaOutput = new dev.kiln.server.http.ReplicaLiveOutput(orchestrator.liveOutput(),
+                    stores.liveOutput(), stores.signals());
+            opened.add(replicaOutput);
             ApiRoutes routes = new ApiRoutes(orchestrator, artifacts, json, config.requestLimits().maxBodyBytes(),
                     metrics::scrape);
             NodeRoutes nodeRoutes = new NodeRoutes(directory, json);
@@ -181,7 +187,7 @@ public final class KilnServer implements AutoCloseable {
                 routes.register(c);
                 typeRoutes.register(c);
                 nodeRoutes.register(c);
-                new dev.kiln.server.http.LiveOutputRoute(orchestrator, json).register(c);
+                new dev.kiln.server.http.LiveOutputRoute(orchestrator, json, replicaOutput).register(c);
                 nodeSockets.register(c);
                 nodePolls.register(c);
             });
@@ -191,7 +197,7 @@ public final class KilnServer implements AutoCloseable {
                             : "executor " + config.executor() + ", " + config.slots() + " slot(s)",
                     config.dataDir().toAbsolutePath(), config.store(),
                     config.productionMode() ? ", production mode" : "");
-            return new KilnServer(config, store, node, gateway, directory, orchestrator, environments,
+            return new KilnServer(config, store, node, gateway, directory, replicaOutput, orchestrator, environments,
                     sandboxes.layers(), sandboxes.bwrap(), http);
         } catch (IOException e) {
             closeAll(opened);
@@ -273,6 +279,6 @@ public final class KilnServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        closeQuietly(directory, gateway, node, orchestrator, environments, layers, store);
+        closeQuietly(replicaOutput, directory, gateway, node, orchestrator, environments, layers, store);
     }
 }

@@ -14,6 +14,7 @@ import dev.kiln.testing.TestPostgres;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -99,4 +100,36 @@ class PostgresStoreServerTest {
             }
         }
     }
+
+    /**
+     * Live output through a replica whose nodes do not run the job: it streams while the job runs (the first line
+     * arrives while the job is still running), complete and in order, then the end.
+     */
+    @Test
+    void liveOutputStreamsThroughAReplicaThatDoesNotRunTheJob() throws Exception {
+        assumeTrue(TestServer.bwrapUsable(), "needs /usr/bin/bwrap, root and cgroups to run a job that prints");
+        try (TestServer runs = start("bwrap");
+             TestServer follows = TestServer.start("noop", c -> c.withStore(StoreLocation.parse(database.storeUrl()))
+                     .withNodes(c.nodes().withLocalNode(false)))) {
+            JobResponse job = runs.client.submit(JobRequest.python(
+                    "import time\nprint('tick 1', flush=True)\ntime.sleep(2)\nprint('tick 2', flush=True)\n"
+                            + "time.sleep(1)\nprint('done')"));
+            java.util.concurrent.atomic.AtomicReference<String> statusAtFirstLine = new java.util.concurrent.atomic.AtomicReference<>();
+            StringBuilder text = new StringBuilder();
+            List<LiveOutputTest.Event> events = LiveOutputTest.follow(follows.server.baseUrl(), job.jobId(), e -> {
+                if (e.name().equals("stdout") && statusAtFirstLine.get() == null) {
+                    statusAtFirstLine.set(runs.client.get(job.jobId(), 0).status());
+                }
+            });
+            for (LiveOutputTest.Event e : events) {
+                if (e.name().equals("stdout")) text.append(JSON.readTree(e.data()).get("text").asString());
+            }
+            assertThat(statusAtFirstLine.get()).as("the first line arrived while the job ran").isEqualTo("running");
+            assertThat(text.toString()).isEqualTo("tick 1\ntick 2\ndone\n");
+            assertThat(events.getLast().name()).isEqualTo("end");
+            assertThat(events.getLast().data()).contains("succeeded");
+        }
+    }
+
+    private static final tools.jackson.databind.json.JsonMapper JSON = new tools.jackson.databind.json.JsonMapper();
 }

@@ -194,6 +194,7 @@ final class JobsTable {
             if (purged.isEmpty()) return List.of();
             List<String> ids = purged.stream().map(JobStore.Purged::jobId).toList();
             h.createUpdate("DELETE FROM executions WHERE job_id IN (<ids>)").bindList("ids", ids).execute();
+            h.createUpdate("DELETE FROM live_output WHERE job_id IN (<ids>)").bindList("ids", ids).execute();
             // The status guard again: a job can only be terminal here, but deleting is never worth a doubt.
             h.createUpdate("DELETE FROM jobs WHERE id IN (<ids>) AND status IN (<terminal>)")
                     .bindList("ids", ids).bindList("terminal", terminal).execute();

@@ -176,6 +176,11 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
         return read(jobs::countByStatus);
     }
 
+    /** Live output mirrored for followers on other replicas, in the same database. */
+    public dev.kiln.core.LiveOutputStore liveOutput() {
+        return new SqlLiveOutputStore(this::write, jdbi, failures);
+    }
+
     /** Nodes as every replica sees them, in the same database; written the same way as the jobs. */
     public dev.kiln.core.NodeStore nodes() {
         return new SqlNodeStore(this::write, jdbi, failures);

@@ -170,6 +170,11 @@ public final class SqliteJobStore implements JobStore, SharedQueue {
         return failures.read(() -> reader.withHandle(h -> jobs.executions(h, jobId)));
     }
 
+    /** Live output mirrored for followers on other replicas, in the same database. */
+    public dev.kiln.core.LiveOutputStore liveOutput() {
+        return new SqlLiveOutputStore(committer::run, reader, failures);
+    }
+
     /** Nodes as every replica sees them, in the same database; written the same way as the jobs. */
     public dev.kiln.core.NodeStore nodes() {
         return new SqlNodeStore(committer::run, reader, failures);

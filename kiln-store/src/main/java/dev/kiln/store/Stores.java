@@ -4,6 +4,7 @@ import dev.kiln.core.ArtifactStore;
 import dev.kiln.core.JobStore;
 import dev.kiln.core.JobTypeStore;
 import dev.kiln.core.Leadership;
+import dev.kiln.core.LiveOutputStore;
 import dev.kiln.core.NodeStore;
 import dev.kiln.core.StoreSignals;
 import java.io.IOException;
@@ -17,11 +18,11 @@ import java.nio.file.Path;
  * SQLite, which one process owns, {@link StoreSignals#inProcess()} and {@link Leadership#SOLE}. Closing closes all.
  */
 public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts, NodeStore nodes,
-                     StoreSignals signals, Leadership leadership) implements AutoCloseable {
+                     LiveOutputStore liveOutput, StoreSignals signals, Leadership leadership) implements AutoCloseable {
 
-    /** Stores only this process uses: in-process signals, always the leader. */
+    /** Stores only this process uses: in-process signals, always the leader, no followers elsewhere. */
     public Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts, NodeStore nodes) {
-        this(jobs, jobTypes, artifacts, nodes, StoreSignals.inProcess(), Leadership.SOLE);
+        this(jobs, jobTypes, artifacts, nodes, LiveOutputStore.NONE, StoreSignals.inProcess(), Leadership.SOLE);
     }
 
     /**
@@ -45,7 +46,8 @@ public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifac
                 try {
                     signals = PostgresSignals.open(postgres, store.dataSource());
                     PostgresLeadership leadership = PostgresLeadership.open(postgres);
-                    yield new Stores(store, store.jobTypes(), store.artifacts(), store.nodes(), signals, leadership);
+                    yield new Stores(store, store.jobTypes(), store.artifacts(), store.nodes(), store.liveOutput(), signals,
+                            leadership);
                 } catch (RuntimeException e) {
                     if (signals != null) signals.close();
                     store.close();

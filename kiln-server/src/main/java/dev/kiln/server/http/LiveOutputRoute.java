@@ -2,6 +2,8 @@ package dev.kiln.server.http;
 
 import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobResult;
+import dev.kiln.core.JobStatus;
+import dev.kiln.core.LiveOutputStore;
 import dev.kiln.core.LiveOutput;
 import dev.kiln.core.Orchestrator;
 import io.javalin.config.JavalinConfig;
@@ -9,7 +11,11 @@ import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -27,12 +33,19 @@ public final class LiveOutputRoute {
     private static final long KEEPALIVE_MILLIS = 15_000;
     private static final long WAIT_MILLIS = 50;
 
+    /** A follower of a job running elsewhere asks again this often while nothing arrives (a lost signal, a move). */
+    private static final long ASK_AGAIN_MILLIS = 5_000;
+    private static final long CHECK_MILLIS = 1_000;
+
     private final Orchestrator orchestrator;
     private final JsonMapper json;
+    private final ReplicaLiveOutput replicas;
 
-    public LiveOutputRoute(Orchestrator orchestrator, JsonMapper json) {
+    /** @param replicas live output from the other replicas sharing the store */
+    public LiveOutputRoute(Orchestrator orchestrator, JsonMapper json, ReplicaLiveOutput replicas) {
         this.orchestrator = orchestrator;
         this.json = json;
+        this.replicas = replicas;
     }
 
     public void register(JavalinConfig config) {
@@ -72,6 +85,10 @@ public final class LiveOutputRoute {
                     replayStored(client, job);
                     return;
                 }
+                if (job.status() == JobStatus.RUNNING && replicas.shared() && !orchestrator.runningHere(id)) {
+                    relayFromAnotherReplica(client);
+                    return;
+                }
                 // Not started yet: wait (a comment every ~15 s finds a client that left).
                 if (++waits % (KEEPALIVE_MILLIS / WAIT_MILLIS) == 0) client.sendComment("waiting to start");
                 Thread.sleep(WAIT_MILLIS);
@@ -102,6 +119,55 @@ public final class LiveOutputRoute {
             }
             sendText(client, c.stream(), c.text());
         }
+    }
+
+    /**
+     * The job runs on a node of another replica: that replica mirrors its output to the store once asked, and each
+     * announcement wakes this follower to read what is new. At the end, what the mirror did not carry (printed
+     * before the last flush, or while the store was away) comes from the job's result.
+     */
+    private void relayFromAnotherReplica(SseClient client) throws IOException, InterruptedException {
+        String id = client.id();
+        Semaphore wake = replicas.watch(id);
+        Map<String, Integer> sent = new HashMap<>();
+        long after = 0;
+        long quiet = 0;
+        long sinceAsked = 0;
+        try {
+            replicas.askToMirror(id);
+            while (true) {
+                List<LiveOutputStore.StoredChunk> chunks = replicas.since(id, after);
+                for (LiveOutputStore.StoredChunk c : chunks) {
+                    sendText(client, c.stream(), c.text());
+                    sent.merge(c.stream(), c.text().length(), Integer::sum);
+                    after = c.seq();
+                }
+                JobRecord job = orchestrator.require(id);
+                if (job.status().isTerminal()) {
+                    JobResult r = job.result();
+                    if (r != null) {
+                        sendRest(client, "stdout", r.stdout(), sent.getOrDefault("stdout", 0));
+                        sendRest(client, "stderr", r.stderr(), sent.getOrDefault("stderr", 0));
+                    }
+                    sendEnd(client, job);
+                    return;
+                }
+                boolean woken = ReplicaLiveOutput.await(wake, CHECK_MILLIS);
+                quiet = woken ? 0 : quiet + CHECK_MILLIS;
+                sinceAsked += CHECK_MILLIS;
+                if (!woken && sinceAsked >= ASK_AGAIN_MILLIS) {
+                    replicas.askToMirror(id);
+                    sinceAsked = 0;
+                }
+                if (quiet > 0 && quiet % KEEPALIVE_MILLIS == 0) client.sendComment("running");
+            }
+        } finally {
+            replicas.unwatch(id, wake);
+        }
+    }
+
+    private void sendRest(SseClient client, String stream, String all, int sentChars) throws IOException {
+        if (all != null && all.length() > sentChars) sendText(client, stream, all.substring(sentChars));
     }
 
     private void replayStored(SseClient client, JobRecord job) throws IOException {
