@@ -11,6 +11,12 @@ public record JobRecord(String id, long seq, JobStatus status, JobSpec spec, Str
                         int attempt, int maxAttempts, long version, String nodeId, Instant createdAt,
                         Instant startedAt, Instant finishedAt, JobResult result) {
 
+    /** The same job at another version (it changed hands, nothing else). */
+    public JobRecord withVersion(long v) {
+        return new JobRecord(id, seq, status, spec, specHash, idempotencyKey, attempt, maxAttempts, v, nodeId,
+                createdAt, startedAt, finishedAt, result);
+    }
+
     public String currentExecutionId() {
         return ExecutionRequest.executionId(id, attempt);
     }

@@ -68,6 +68,13 @@ public interface JobStore extends AutoCloseable {
     List<Boolean> markRunning(List<Claim> claims);
 
     /**
+     * A replica takes over a running execution whose node (re)connected to it: version + 1 while the job is running
+     * on {@code nodeId}, so that the replica that held it before (alive, but cut off from the node) can no longer
+     * re-queue or finish it. True when this call won.
+     */
+    boolean adopt(String id, long expectedVersion, String nodeId);
+
+    /**
      * RUNNING -> QUEUED (an interrupted attempt will be re-run); version + 1, node cleared. The running execution
      * ends {@code interrupted} at {@code at}, with {@code reason} as its error.
      */

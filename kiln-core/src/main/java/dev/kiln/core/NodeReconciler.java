@@ -58,7 +58,10 @@ final class NodeReconciler {
         return cancel;
     }
 
-    /** Adopts the execution if the store shows it running on this node; true when it did. */
+    /**
+     * Adopts the execution if the store shows it running on this node, taking it over in the store; true when it
+     * did.
+     */
     private boolean adopted(ComputeNode node, String jobId, String executionId) {
         try {
             Optional<JobRecord> job = store.find(jobId);
@@ -66,9 +69,12 @@ final class NodeReconciler {
                     || !job.get().currentExecutionId().equals(executionId)) {
                 return false;
             }
+            // The version moves on: a replica that held it before (alive, cut off from the node) can no longer
+            // re-queue it as lost, which would run it a second time, nor record a result for it.
+            if (!store.adopt(jobId, job.get().version(), node.id())) return false;
             boolean cancelRequested = store.executions(jobId).stream()
                     .anyMatch(e -> e.id().equals(executionId) && e.cancelRequested());
-            dispatcher.adopt(node, job.get(), cancelRequested);
+            dispatcher.adopt(node, job.get().withVersion(job.get().version() + 1), cancelRequested);
             return true;
         } catch (StoreUnavailableException e) {
             // Cannot tell now; keep it running: the node reports it again on its next reconnect, and the lease

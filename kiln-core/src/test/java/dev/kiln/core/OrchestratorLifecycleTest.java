@@ -89,6 +89,45 @@ class OrchestratorLifecycleTest {
         assertThat(runs.getFirst().error().message()).contains("by its deadline");
     }
 
+    /**
+     * A node cut off from replica A (alive) moves to replica B, which adopts its execution. When A then declares
+     * the node lost, it must not re-queue the execution (it would run twice): B finishes it, once.
+     */
+    @Test
+    void aReplicaThatLostANodeToAnotherReplicaDoesNotRunItsExecutionAgain() {
+        ScriptedNode onA = ScriptedNode.remote("n1", 1);
+        start(onA);
+        Orchestrator a = orchestrator;
+        JobRecord job = a.submit(job(60), null);
+        String execution = job.id() + "-1";
+        awaitTrue(() -> onA.held.containsKey(execution));
+
+        Orchestrator b = new Orchestrator(store, NO_ARTIFACTS, new JobTypeRegistry(List.of()), Environments.NONE,
+                List.of(), clock, new OrchestratorEvents() {
+                }, new OrchestratorSettings(100, 2, RequestLimits.DEFAULTS, OutputLimits.DEFAULTS, null,
+                Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofHours(24), Duration.ofSeconds(30),
+                Duration.ofDays(30)));
+        try {
+            b.start();
+            ScriptedNode onB = ScriptedNode.remote("n1", 1); // the same node, its new connection
+            b.addNode(onB);
+            assertThat(b.reconcile(onB, java.util.Set.of(execution))).as("nothing to cancel: adopted").isEmpty();
+            assertThat(onB.held).containsKey(execution);
+
+            a.nodeLost("n1", "node n1 was lost (silent for more than its lease)");
+            JobRecord now = store.find(job.id()).orElseThrow();
+            assertThat(now.status()).isEqualTo(JobStatus.RUNNING);
+            assertThat(now.attempt()).isEqualTo(1);
+
+            onB.succeed(execution);
+            awaitTrue(() -> store.find(job.id()).orElseThrow().status() == JobStatus.SUCCEEDED);
+            assertThat(store.executions(job.id())).extracting(ExecutionRecord::status)
+                    .containsExactly(ExecutionStatus.SUCCEEDED);
+        } finally {
+            b.close();
+        }
+    }
+
     @Test
     void aJobThatNoNodeAnswersFailsOnceItsAttemptsAreUsedUp() {
         ScriptedNode node = new ScriptedNode("n1", 1);

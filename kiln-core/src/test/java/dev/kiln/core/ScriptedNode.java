@@ -16,13 +16,35 @@ final class ScriptedNode implements ComputeNode {
 
     private final String id;
     private final int slots;
+    private final boolean remote;
     final Map<String, Held> held = new ConcurrentHashMap<>();
     final List<String> cancels = new CopyOnWriteArrayList<>();
     private final List<Runnable> slotListeners = new CopyOnWriteArrayList<>();
 
     ScriptedNode(String id, int slots) {
+        this(id, slots, false);
+    }
+
+    private ScriptedNode(String id, int slots, boolean remote) {
         this.id = id;
         this.slots = slots;
+        this.remote = remote;
+    }
+
+    /** A node outside the orchestrator's process: it can be adopted by another replica after a move. */
+    static ScriptedNode remote(String id, int slots) {
+        return new ScriptedNode(id, slots, true);
+    }
+
+    @Override
+    public boolean inProcess() {
+        return !remote;
+    }
+
+    @Override
+    public void adopt(ExecutionRequest request, ExecutionListener listener) {
+        if (!remote) throw new UnsupportedOperationException("an in-process node cannot adopt");
+        held.put(request.executionId(), new Held(request, listener));
     }
 
     @Override

@@ -226,6 +226,14 @@ final class JobsTable {
                         c.deadlineAt(), c.leaseUntil()));
     }
 
+    TableWrite<Boolean> adopt(String id, long expectedVersion, String nodeId) {
+        Objects.requireNonNull(nodeId, "nodeId");
+        return h -> h.createUpdate("UPDATE jobs SET version = version + 1 WHERE id = :id AND version = :expectedVersion "
+                        + "AND status = :running AND node_id = :nodeId")
+                .bind("id", id).bind("expectedVersion", expectedVersion)
+                .bind("running", JobStatus.RUNNING.wireName()).bind("nodeId", nodeId).execute() == 1;
+    }
+
     TableWrite<Boolean> requeue(String id, long expectedVersion, String reason, Instant at) {
         Objects.requireNonNull(reason, "reason");
         Objects.requireNonNull(at, "at");

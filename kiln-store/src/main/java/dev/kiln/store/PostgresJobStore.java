@@ -132,6 +132,11 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
     }
 
     @Override
+    public boolean adopt(String id, long expectedVersion, String nodeId) {
+        return write(jobs.adopt(id, expectedVersion, nodeId));
+    }
+
+    @Override
     public boolean requeue(String id, long expectedVersion, String reason, Instant at) {
         return write(jobs.requeue(id, expectedVersion, reason, at));
     }

@@ -125,6 +125,12 @@ public final class SqliteJobStore implements JobStore, SharedQueue {
     }
 
     @Override
+    public boolean adopt(String id, long expectedVersion, String nodeId) {
+        var write = jobs.adopt(id, expectedVersion, nodeId);
+        return failures.write(() -> committer.run(write));
+    }
+
+    @Override
     public boolean requeue(String id, long expectedVersion, String reason, Instant at) {
         var write = jobs.requeue(id, expectedVersion, reason, at);
         return failures.write(() -> committer.run(write));

@@ -346,6 +346,28 @@ public abstract class JobStoreContract {
         assertThat(get(job.id()).nodeId()).isEqualTo("node-b");
     }
 
+    @Test
+    void adoptionFencesOutTheReplicaThatHeldTheExecutionBefore() {
+        JobRecord job = insert();
+        store.markRunning(job.id(), 0, 1, "node-a", tick());
+        assertThat(store.adopt(job.id(), 1, "node-b")).as("another node").isFalse();
+        assertThat(store.adopt(job.id(), 0, "node-a")).as("a stale version").isFalse();
+        assertThat(store.adopt(job.id(), 1, "node-a")).isTrue();
+        assertThat(store.adopt(job.id(), 1, "node-a")).as("once").isFalse();
+        JobRecord adopted = get(job.id());
+        assertThat(adopted.version()).isEqualTo(2);
+        assertThat(adopted.status()).isEqualTo(JobStatus.RUNNING);
+        assertThat(adopted.attempt()).isEqualTo(1);
+        assertThat(adopted.nodeId()).isEqualTo("node-a");
+        // The replica that held it before can neither re-queue nor finish it; the adopter can.
+        assertThat(store.requeue(job.id(), 1, "node lost", tick())).isFalse();
+        assertThat(store.complete(job.id(), 1, JobStatus.FAILED, JobResult.errorOnly(new JobError(
+                ErrorType.SANDBOX_ERROR, "late", JobError.PHASE_EXECUTION)), tick())).isFalse();
+        assertThat(store.executions(job.id())).hasSize(1);
+        assertThat(store.complete(job.id(), 2, JobStatus.SUCCEEDED, JobResult.errorOnly(null), tick())).isTrue();
+        assertThat(store.adopt(job.id(), 3, "node-a")).as("not running").isFalse();
+    }
+
     // ---- executions ----------------------------------------------------------------------------------------
 
     @Test

@@ -130,6 +130,18 @@ public final class InMemoryJobStore implements JobStore {
     }
 
     @Override
+    public synchronized boolean adopt(String id, long expectedVersion, String nodeId) {
+        checkWritable();
+        JobRecord r = jobs.get(id);
+        if (r == null || r.version() != expectedVersion || r.status() != JobStatus.RUNNING
+                || !nodeId.equals(r.nodeId())) {
+            return false;
+        }
+        jobs.put(id, r.withVersion(r.version() + 1));
+        return true;
+    }
+
+    @Override
     public synchronized boolean requeue(String id, long expectedVersion, String reason, Instant at) {
         checkWritable();
         JobRecord r = current(id, expectedVersion, JobStatus.QUEUED);
