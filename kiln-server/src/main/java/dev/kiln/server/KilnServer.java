@@ -171,23 +171,33 @@ public final class KilnServer implements AutoCloseable {
             LongPollNodeEndpoint nodePolls = new LongPollNodeEndpoint(gateway, maxNodeMessage);
             JobTypeRoutes typeRoutes = new JobTypeRoutes(registry, environments, json,
                     config.requestLimits().maxBodyBytes());
+            var connectionLimits = new dev.kiln.server.http.ConnectionLimits(config.http().maxConnections(),
+                    config.http().maxConnectionsPerClient());
             Javalin http = Javalin.create(c -> {
                 c.concurrency.useVirtualThreads = true;
                 c.startup.showJavalinBanner = false;
                 c.http.maxRequestSize = config.requestLimits().maxBodyBytes();
-                // Synchronous /execute holds a request open for the whole job; don't let idleness cut it.
+                // Idle keep-alive connections close after http.idle_timeout; a request being answered (a
+                // synchronous /execute waiting for its job) is not cut by it, a body that stops arriving is
+                // (RequestBodies, http.body_timeout). Connections past the caps are refused (ConnectionLimits).
                 c.jetty.modifyServer(s -> s.addEventListener(new org.eclipse.jetty.util.component.LifeCycle.Listener() {
                     @Override
                     public void lifeCycleStarting(org.eclipse.jetty.util.component.LifeCycle event) {
                         for (var connector : s.getConnectors()) {
-                            if (connector instanceof ServerConnector sc) sc.setIdleTimeout(3_600_000);
+                            if (connector instanceof ServerConnector sc) {
+                                sc.setIdleTimeout(config.http().idleTimeoutMillis());
+                                sc.addEventListener(connectionLimits);
+                            }
                         }
                     }
                 }));
+                c.appData(dev.kiln.server.http.RequestBodies.BODY_TIMEOUT, config.http().bodyTimeoutMillis());
                 routes.register(c);
                 typeRoutes.register(c);
                 nodeRoutes.register(c);
-                new dev.kiln.server.http.LiveOutputRoute(orchestrator, json, replicaOutput).register(c);
+                new dev.kiln.server.http.LiveOutputRoute(orchestrator, json, replicaOutput,
+                        new dev.kiln.server.http.StreamLimits(config.http().maxStreams(),
+                                config.http().maxStreamsPerClient())).register(c);
                 nodeSockets.register(c);
                 nodePolls.register(c);
             });

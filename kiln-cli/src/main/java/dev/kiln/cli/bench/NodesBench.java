@@ -136,10 +136,12 @@ public final class NodesBench implements Callable<Integer> {
         List<Figure> f = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         boolean ok = false;
-        if (heartbeatMs != null) { // read from the orchestrator's working directory
-            Files.writeString(dir.resolve("kiln.yaml"), "node_heartbeat: " + heartbeatMs + "\nnode_lease: "
-                    + 3L * heartbeatMs + "\n");
-        }
+        // Read from the orchestrator's working directory. Every simulated node connects from this one address:
+        // the per-client connection cap (256 by default) is raised to fit them.
+        String yaml = "http:\n  max_connections_per_client: " + Math.max(256, nodes + 64) + "\n  max_connections: "
+                + Math.max(10_000, nodes + 256) + "\n";
+        if (heartbeatMs != null) yaml += "node_heartbeat: " + heartbeatMs + "\nnode_lease: " + 3L * heartbeatMs + "\n";
+        Files.writeString(dir.resolve("kiln.yaml"), yaml);
         progress(out, "starting the orchestrator process (kiln server --local-node false --executor noop)...");
         OrchestratorProcess orchestrator = OrchestratorProcess.start(dir, orchestratorJvmOptions, "--local-node", "false",
                 "--executor", "noop");

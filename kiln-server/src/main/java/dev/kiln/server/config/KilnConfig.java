@@ -17,7 +17,8 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                          OutputLimits outputLimits, SandboxSettings sandbox, List<JobType> jobTypes,
                          boolean productionMode, PipSettings pip, java.util.Map<String, String> labels,
                          NodeSettings nodes, int queueTimeoutSeconds, int idempotencyRetentionSeconds,
-                         int executionGraceSeconds, StoreLocation store, long retentionSeconds) {
+                         int executionGraceSeconds, StoreLocation store, long retentionSeconds,
+                         HttpSettings http) {
     public static final int DEFAULT_PORT = 8000;
 
     public KilnConfig {
@@ -33,7 +34,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                 (int) dev.kiln.core.OrchestratorSettings.DEFAULT_QUEUE_TIMEOUT.toSeconds(),
                 (int) dev.kiln.core.OrchestratorSettings.DEFAULT_IDEMPOTENCY_RETENTION.toSeconds(),
                 (int) dev.kiln.core.OrchestratorSettings.DEFAULT_EXECUTION_GRACE.toSeconds(), StoreLocation.SQLITE,
-                dev.kiln.core.OrchestratorSettings.DEFAULT_RETENTION.toSeconds());
+                dev.kiln.core.OrchestratorSettings.DEFAULT_RETENTION.toSeconds(), HttpSettings.DEFAULTS);
     }
 
     /** A mutable copy for the with-methods; one place lists the fields. */
@@ -59,6 +60,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         int executionGraceSeconds;
         StoreLocation store;
         long retentionSeconds;
+        HttpSettings http;
 
         Builder(KilnConfig c) {
             host = c.host;
@@ -82,13 +84,14 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
             executionGraceSeconds = c.executionGraceSeconds;
             store = c.store;
             retentionSeconds = c.retentionSeconds;
+            http = c.http;
         }
 
         KilnConfig build() {
             return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts,
                     shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip, labels,
                     nodes, queueTimeoutSeconds, idempotencyRetentionSeconds, executionGraceSeconds, store,
-                    retentionSeconds);
+                    retentionSeconds, http);
         }
     }
 
@@ -177,6 +180,10 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     public KilnConfig withNodes(NodeSettings n) {
         return with(b -> b.nodes = n);
+    }
+
+    public KilnConfig withHttp(HttpSettings h) {
+        return with(b -> b.http = h);
     }
 
     public KilnConfig withStore(StoreLocation s) {

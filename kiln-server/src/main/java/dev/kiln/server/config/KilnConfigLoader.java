@@ -27,11 +27,13 @@ public final class KilnConfigLoader {
     private static final Set<String> TOP = Set.of("host", "port", "data_dir", "executor", "slots", "max_queue_size",
             "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types", "production_mode", "pip", "labels",
             "local_node", "node_join_token", "node_lease", "node_heartbeat", "node_reconnect_grace", "queue_timeout",
-            "idempotency_retention", "execution_grace", "store", "retention");
+            "idempotency_retention", "execution_grace", "store", "retention", "http");
     private static final Set<String> PIP = Set.of("index_url", "extra_index_urls", "find_links", "no_index");
     private static final Set<String> LIMITS = Set.of("max_body_size", "max_code_size", "max_input_size", "max_files",
             "max_file_size", "max_files_total_size", "max_stdout", "max_stderr", "max_output_size",
             "max_artifact_size", "max_artifacts");
+    private static final Set<String> HTTP = Set.of("idle_timeout", "body_timeout", "max_connections",
+            "max_connections_per_client", "max_streams", "max_streams_per_client");
     private static final Set<String> SANDBOX = Set.of("python", "bwrap", "cgroup_parent");
     private static final Set<String> JOB_TYPE = Set.of("name", "memory_limit", "cpu_limit", "timeout", "max_timeout",
             "pids_limit", "network_enabled", "environment", "executor", "max_output_bytes", "tmp_size",
@@ -120,7 +122,32 @@ public final class KilnConfigLoader {
                 root.integer("idempotency_retention", base.idempotencyRetentionSeconds(), 1, 366 * 86_400),
                 root.integer("execution_grace", base.executionGraceSeconds(), 1, 86_400),
                 root.has("store") ? store(root) : base.store(),
-                root.has("retention") ? retention(root) : base.retentionSeconds());
+                root.has("retention") ? retention(root) : base.retentionSeconds(),
+                root.has("http") ? http(root.child("http"), base.http()) : base.http());
+    }
+
+    /** {@code http:}: timeouts as durations ({@code 30s}, {@code 2m}), limits as counts. */
+    private static HttpSettings http(ConfigNode n, HttpSettings d) {
+        n.allowOnly(HTTP);
+        return new HttpSettings(
+                millis(n, "idle_timeout", d.idleTimeoutMillis()),
+                millis(n, "body_timeout", d.bodyTimeoutMillis()),
+                n.integer("max_connections", d.maxConnections(), 1, 1_000_000),
+                n.integer("max_connections_per_client", d.maxConnectionsPerClient(), 1, 1_000_000),
+                n.integer("max_streams", d.maxStreams(), 1, 1_000_000),
+                n.integer("max_streams_per_client", d.maxStreamsPerClient(), 1, 1_000_000));
+    }
+
+    private static long millis(ConfigNode n, String field, long fallback) {
+        if (!n.has(field)) return fallback;
+        java.time.Duration d;
+        try {
+            d = dev.kiln.core.Durations.parse(n.string(field, null));
+        } catch (IllegalArgumentException e) {
+            throw n.child(field).error(e.getMessage());
+        }
+        if (d.toMillis() < 1 || d.toHours() > 24) throw n.child(field).error("must be between 1s and 24h");
+        return d.toMillis();
     }
 
     /** {@code retention: 30d} (or seconds): how long finished jobs are kept; at least a minute. */

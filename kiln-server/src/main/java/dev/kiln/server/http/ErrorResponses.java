@@ -31,6 +31,9 @@ final class ErrorResponses {
             if (e instanceof ServiceUnavailableException u) {
                 ctx.header("Retry-After", String.valueOf(u.retryAfterSeconds()));
             }
+            if (e instanceof dev.kiln.core.TooManyRequestsException t) {
+                ctx.header("Retry-After", String.valueOf(t.retryAfterSeconds()));
+            }
             send(ctx, e.httpStatus(), json, body);
         });
         config.routes.exception(HttpResponseException.class, (e, ctx) ->

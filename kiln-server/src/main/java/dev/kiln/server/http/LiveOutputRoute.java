@@ -40,12 +40,18 @@ public final class LiveOutputRoute {
     private final Orchestrator orchestrator;
     private final JsonMapper json;
     private final ReplicaLiveOutput replicas;
+    private final StreamLimits limits;
 
-    /** @param replicas live output from the other replicas sharing the store */
-    public LiveOutputRoute(Orchestrator orchestrator, JsonMapper json, ReplicaLiveOutput replicas) {
+    /**
+     * @param replicas live output from the other replicas sharing the store
+     * @param limits   how many streams one client, and all of them, may hold open
+     */
+    public LiveOutputRoute(Orchestrator orchestrator, JsonMapper json, ReplicaLiveOutput replicas,
+                           StreamLimits limits) {
         this.orchestrator = orchestrator;
         this.json = json;
         this.replicas = replicas;
+        this.limits = limits;
     }
 
     public void register(JavalinConfig config) {
@@ -68,8 +74,27 @@ public final class LiveOutputRoute {
     private void stream(Context ctx) throws IOException {
         String id = ctx.pathParam("id");
         orchestrator.require(id); // 404 before the stream starts
+        java.net.InetAddress client = clientAddress(ctx);
+        limits.open(client); // 429 or 503 past the caps
+        try {
+            follow(ctx, id);
+        } finally {
+            limits.close(client);
+        }
+    }
+
+    private static java.net.InetAddress clientAddress(Context ctx) {
+        try {
+            return java.net.InetAddress.getByName(ctx.req().getRemoteAddr()); // a literal: no lookup
+        } catch (java.net.UnknownHostException e) {
+            return null;
+        }
+    }
+
+    private void follow(Context ctx, String id) throws IOException {
         ctx.status(200).contentType("text/event-stream;charset=utf-8").header("Cache-Control", "no-cache")
                 .header("X-Accel-Buffering", "no");
+        ctx.res().flushBuffer(); // the client knows at once that the stream is open, also before the job starts
         SseClient client = new SseClient(id, ctx.res().getOutputStream());
         BlockingQueue<LiveOutput.Chunk> queue = new LinkedBlockingQueue<>();
         Consumer<LiveOutput.Chunk> follower = queue::add; // never blocks the job's output path

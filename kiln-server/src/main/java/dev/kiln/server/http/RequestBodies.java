@@ -6,8 +6,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 
-/** Reads a request body with a hard cap, so an oversized or endless body is refused with 413, not buffered. */
-final class RequestBodies {
+/**
+ * Reads a request body with a hard cap, so an oversized or endless body is refused with 413, not buffered, and with
+ * a time limit, so a body that stops arriving is cut with 408 instead of holding its connection.
+ */
+public final class RequestBodies {
+    /** How long a body may go without a byte arriving ({@code http.body_timeout}), in ms; set by the server. */
+    public static final io.javalin.config.Key<Long> BODY_TIMEOUT = new io.javalin.config.Key<>("kiln.body-timeout");
+
     private RequestBodies() {
     }
 
@@ -31,6 +37,42 @@ final class RequestBodies {
     static final long DRAIN_ALLOWANCE = 1L << 20;
 
     static byte[] read(Context ctx, long maxBytes) {
+        // While the body is read, the connection's idle timeout is the body timeout: a read that waits longer
+        // fails, and the client gets 408. Then back to the connection's own (keep-alive) idle timeout.
+        org.eclipse.jetty.io.EndPoint endPoint = endPoint(ctx);
+        long idle = endPoint == null ? 0 : endPoint.getIdleTimeout();
+        long bodyTimeout = ctx.appData(BODY_TIMEOUT);
+        if (endPoint != null) endPoint.setIdleTimeout(bodyTimeout);
+        try {
+            return readCapped(ctx, maxBytes);
+        } catch (UncheckedIOException e) {
+            if (timedOut(e)) {
+                throw new KilnException(408, "request_timeout", "body", "body: no data for " + bodyTimeout
+                        + " ms (http.body_timeout); send the whole body without pausing");
+            }
+            throw e;
+        } finally {
+            if (endPoint != null) endPoint.setIdleTimeout(idle);
+        }
+    }
+
+    private static org.eclipse.jetty.io.EndPoint endPoint(Context ctx) {
+        try {
+            return org.eclipse.jetty.ee10.servlet.ServletContextRequest.getServletContextRequest(ctx.req())
+                    .getConnectionMetaData().getConnection().getEndPoint();
+        } catch (RuntimeException notJetty) {
+            return null;
+        }
+    }
+
+    private static boolean timedOut(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.util.concurrent.TimeoutException) return true;
+        }
+        return false;
+    }
+
+    private static byte[] readCapped(Context ctx, long maxBytes) {
         long declared = ctx.req().getContentLengthLong();
         if (declared > maxBytes) {
             if (declared <= maxBytes + DRAIN_ALLOWANCE) drain(ctx, declared);
