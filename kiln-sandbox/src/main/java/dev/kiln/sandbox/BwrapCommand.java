@@ -89,7 +89,14 @@ final class BwrapCommand {
      */
     List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
                        Map<String, String> jobEnvironment, long tmpBytes, Layer layer, List<String> interpreterFlags) {
-        List<String> argv = launcher(procsFiles, dropPrivileges, network);
+        return build(layout, procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, network, jobEnvironment,
+                tmpBytes, layer, interpreterFlags);
+    }
+
+    /** {@code hostUid}: what setpriv drops to before bwrap (the sandbox's leased uid); -1: no setpriv. */
+    List<String> build(WorkDirLayout layout, List<Path> procsFiles, int hostUid, boolean network,
+                       Map<String, String> jobEnvironment, long tmpBytes, Layer layer, List<String> interpreterFlags) {
+        List<String> argv = launcher(procsFiles, hostUid, network);
         Map<String, String> env = new LinkedHashMap<>(BASE_ENV);
         if (layer != null) env.put("PYTHONPATH", LAYER_PYTHONPATH);
         env.putAll(jobEnvironment);
@@ -122,11 +129,16 @@ final class BwrapCommand {
      * --die-with-parent --new-session --clearenv}: everything up to the environment.
      */
     List<String> launcher(List<Path> procsFiles, boolean dropPrivileges, boolean network) {
+        return launcher(procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, network);
+    }
+
+    /** {@code hostUid} (and the gid of the same number): what setpriv drops to; -1: no setpriv (Kiln is not root). */
+    List<String> launcher(List<Path> procsFiles, int hostUid, boolean network) {
         List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", WRAPPER, "sh", Integer.toString(procsFiles.size())));
         for (Path p : procsFiles) argv.add(p.toString());
-        if (dropPrivileges) {
-            argv.addAll(List.of(config.setpriv().toString(), "--reuid=" + Privileges.SANDBOX_UID,
-                    "--regid=" + Privileges.SANDBOX_GID, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"));
+        if (hostUid >= 0) {
+            argv.addAll(List.of(config.setpriv().toString(), "--reuid=" + hostUid, "--regid=" + hostUid,
+                    "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"));
         }
         argv.add(config.bwrap().toString());
         argv.add("--unshare-all");
@@ -135,7 +147,7 @@ final class BwrapCommand {
         return argv;
     }
 
-    /** uid/gid 65534 inside, the hostname, no capabilities. */
+    /** uid/gid 65534 inside (whatever host uid the sandbox holds), the hostname, no capabilities. */
     static List<String> identityArgs(String hostname) {
         return List.of("--uid", Integer.toString(Privileges.SANDBOX_UID), "--gid", Integer.toString(Privileges.SANDBOX_GID),
                 "--hostname", hostname, "--cap-drop", "ALL");

@@ -35,8 +35,13 @@ final class LayerBuildCommand {
     /** Runs {@code command} (absolute paths as the sandbox sees them) in the build sandbox. */
     List<String> build(Dirs dirs, List<Path> procsFiles, boolean dropPrivileges, PipSources sources,
                        List<String> command) {
+        return build(dirs, procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, sources, command);
+    }
+
+    /** {@code hostUid}: the build's leased uid setpriv drops to; -1: none (Kiln is not root). */
+    List<String> build(Dirs dirs, List<Path> procsFiles, int hostUid, PipSources sources, List<String> command) {
         boolean network = sources.needsNetwork();
-        List<String> argv = base.launcher(procsFiles, dropPrivileges, network);
+        List<String> argv = base.launcher(procsFiles, hostUid, network);
         ENV.forEach((k, v) -> argv.addAll(List.of("--setenv", k, v)));
         argv.addAll(BwrapCommand.identityArgs("kiln-build"));
         argv.addAll(base.hostTreeArgs());

@@ -127,7 +127,8 @@ public final class LayerStore implements AutoCloseable {
         this.claim = CgroupParentClaim.claim(config.cgroupParent());
         try {
             this.cgroups = CgroupDetector.detect(config.cgroupRoot(), config.cgroupParent());
-            this.sandbox = new LayerBuildSandbox(config, cgroups, this.sources, this.limits, privileged);
+            this.sandbox = new LayerBuildSandbox(config, cgroups, this.sources, this.limits, privileged,
+                    SandboxUids.forHost(config, privileged));
             removeStaleBuilds();
         } catch (RuntimeException e) {
             claim.close();

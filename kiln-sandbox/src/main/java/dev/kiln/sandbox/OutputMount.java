@@ -41,17 +41,20 @@ final class OutputMount implements AutoCloseable {
         return Math.max(MIN_SIZE, maxBytes);
     }
 
-    /** {@code dir} must exist and be empty. */
-    static OutputMount prepare(Path dir, long maxBytes, boolean root, Path mount, Path umount) throws IOException {
-        if (root) {
-            String options = "size=" + tmpfsSize(maxBytes) + ",uid=" + Privileges.SANDBOX_UID + ",gid="
-                    + Privileges.SANDBOX_GID + ",mode=0700,nosuid,nodev";
+    /**
+     * {@code dir} must exist and be empty. {@code hostUid}: the sandbox's uid, owner of the tmpfs (Kiln is root);
+     * -1: Kiln is not root, a plain directory of Kiln's own.
+     */
+    static OutputMount prepare(Path dir, long maxBytes, int hostUid, Path mount, Path umount) throws IOException {
+        if (hostUid >= 0) {
+            String options = "size=" + tmpfsSize(maxBytes) + ",uid=" + hostUid + ",gid=" + hostUid
+                    + ",mode=0700,nosuid,nodev";
             var outcome = HostCommand.run(List.of(mount.toString(), "-t", "tmpfs", "-o", options, "tmpfs",
                     dir.toString()), TOOL_TIMEOUT);
             if (outcome.ok()) return new OutputMount(dir, umount, true, tmpfsSize(maxBytes));
             logFallback("mount of a tmpfs on " + dir + " failed: " + outcome.output());
-            Files.setAttribute(dir, "unix:uid", Privileges.SANDBOX_UID);
-            Files.setAttribute(dir, "unix:gid", Privileges.SANDBOX_GID);
+            Files.setAttribute(dir, "unix:uid", hostUid);
+            Files.setAttribute(dir, "unix:gid", hostUid);
         } else {
             // unprivileged bwrap maps our own uid to 65534 inside, so our own 0700 directory is writable
             logFallback("not running as root");
