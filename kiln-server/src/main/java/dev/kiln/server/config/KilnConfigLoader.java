@@ -32,7 +32,7 @@ public final class KilnConfigLoader {
     private static final Set<String> LIMITS = Set.of("max_body_size", "max_code_size", "max_input_size", "max_files",
             "max_file_size", "max_files_total_size", "max_stdout", "max_stderr", "max_output_size",
             "max_artifact_size", "max_artifacts");
-    private static final Set<String> SANDBOX = Set.of("python", "bwrap", "cgroup_parent");
+    private static final Set<String> SANDBOX = Set.of("python", "bwrap", "cgroup_parent", "uid_range");
     private static final Set<String> JOB_TYPE = Set.of("name", "memory_limit", "cpu_limit", "timeout", "max_timeout",
             "pids_limit", "network_enabled", "environment", "executor", "max_output_bytes", "tmp_size",
             "requirements", "python_version", "shared_code", "pool_size", "pool_refill_concurrency", "pool_idle_ttl",
@@ -222,7 +222,15 @@ public final class KilnConfigLoader {
         if (!SandboxSettings.CGROUP_PARENT.matcher(parent).matches()) {
             throw n.child("cgroup_parent").error("must be a simple name like 'kiln', got '" + parent + "'");
         }
-        return new SandboxSettings(n.string("python", d.python()), n.string("bwrap", d.bwrap()), parent);
+        dev.kiln.sandbox.SandboxUidRange uids = d.uidRange();
+        if (n.has("uid_range")) {
+            try {
+                uids = dev.kiln.sandbox.SandboxUidRange.parse(n.string("uid_range", null));
+            } catch (IllegalArgumentException e) {
+                throw n.child("uid_range").error(e.getMessage());
+            }
+        }
+        return new SandboxSettings(n.string("python", d.python()), n.string("bwrap", d.bwrap()), parent, uids);
     }
 
     private static List<JobType> jobTypes(ConfigNode root, Path baseDir) {
