@@ -323,6 +323,20 @@ public final class BwrapExecutor implements Executor {
     private ExecutionResult run(ExecutionRequest request, Path workDir, ExecutionHandle handle, long entry,
                                 Layer layer) {
         WorkDirLayout layout = WorkDirLayout.of(workDir);
+        OutputMount view;
+        try {
+            layout.prepareView();
+            view = OutputMount.prepareView(layout.view(), root, config.mount(), config.umount());
+        } catch (IOException e) {
+            return sandboxError("cannot prepare the work dir: " + e.getMessage());
+        }
+        try (view) {
+            return runInView(request, layout, handle, entry, layer);
+        }
+    }
+
+    private ExecutionResult runInView(ExecutionRequest request, WorkDirLayout layout, ExecutionHandle handle,
+                                      long entry, Layer layer) {
         try {
             layout.prepare(request.spec().code(), request.spec().inputDataJson(), request.spec().files());
             if (root) {

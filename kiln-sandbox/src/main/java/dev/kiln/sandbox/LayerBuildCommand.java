@@ -60,7 +60,7 @@ final class LayerBuildCommand {
         List<String> argv = base.launcher(procsFiles, hostUid, network);
         ENV.forEach((k, v) -> argv.addAll(List.of("--setenv", k, v)));
         argv.addAll(BwrapCommand.identityArgs("kiln-build"));
-        argv.addAll(base.hostTreeArgs());
+        argv.addAll(base.hostTreeArgs(command.isEmpty() ? null : Path.of(command.getFirst())));
         argv.addAll(base.hostEtcArgs());
         if (network) argv.addAll(base.hostFileArgs(BwrapCommand.NETWORK_ETC));
         argv.addAll(List.of("--ro-bind", dirs.etc().resolve("passwd").toString(), "/etc/passwd"));

@@ -64,6 +64,24 @@ final class OutputMount implements AutoCloseable {
     }
 
     /**
+     * The sandbox's read-only view ({@code input/}, {@code code/}, {@code etc/}; see {@link WorkDirLayout#view()}) on
+     * a tmpfs of its own, owned by Kiln (0755): the binds a job sees in {@code /proc/self/mountinfo} then name paths
+     * inside that tmpfs ({@code /input}) instead of the host path of the work dir (data directory, execution id).
+     * Only Kiln writes there (the job's inputs, already within the request limits). {@code root} false, or a failed
+     * mount: a plain directory, and the host path shows.
+     */
+    static OutputMount prepareView(Path dir, boolean root, Path mount, Path umount) throws IOException {
+        if (root) {
+            var outcome = HostCommand.run(List.of(mount.toString(), "-t", "tmpfs", "-o", "mode=0755,nosuid,nodev",
+                    "kiln", dir.toString()), TOOL_TIMEOUT);
+            if (outcome.ok()) return new OutputMount(dir, umount, true, 0);
+            log.warn("mount of a tmpfs on {} failed ({}): the job sees the work dir's host path in its mountinfo", dir,
+                    outcome.output());
+        }
+        return new OutputMount(dir, umount, false, 0);
+    }
+
+    /**
      * Makes a mounted, still empty tmpfs hold at most {@code maxBytes} (a warm sandbox's /output, mounted before its
      * job's limit was known): a remount changes the size of the one superblock the sandbox's bind shows too. No-op
      * when not mounted or already that size.

@@ -52,6 +52,7 @@ final class WarmSandbox {
     private final WorkDirLayout layout;
     private final JobType type;
     private final OutputMount output;
+    private final OutputMount view;
     private final Cgroup cgroup;
     private final LayerLease lease;
     private final SandboxUids.Lease uid;
@@ -66,8 +67,9 @@ final class WarmSandbox {
     private boolean readEndClosed;
     private volatile java.util.concurrent.ScheduledFuture<?> expiry;
 
-    private WarmSandbox(String id, WorkDirLayout layout, JobType type, OutputMount output, Cgroup cgroup,
-                        LayerLease lease, SandboxUids.Lease uid, Process process, FileTime inputMtime) {
+    private WarmSandbox(String id, WorkDirLayout layout, JobType type, OutputMount output, OutputMount view,
+                        Cgroup cgroup, LayerLease lease, SandboxUids.Lease uid, Process process, FileTime inputMtime) {
+        this.view = view;
         this.id = id;
         this.layout = layout;
         this.type = type;
@@ -94,6 +96,7 @@ final class WarmSandbox {
         String id = UUID.randomUUID().toString().substring(0, 12);
         WorkDirLayout layout = WorkDirLayout.of(ctx.dir().resolve(id));
         OutputMount output = null;
+        OutputMount view = null;
         Cgroup cgroup = null;
         LayerLease lease = null;
         SandboxUids.Lease uid = null;
@@ -108,6 +111,8 @@ final class WarmSandbox {
                 layer = ctx.layers().find(digest)
                         .orElseThrow(() -> new IOException("layer " + digest + " is not built"));
             }
+            layout.prepareView();
+            view = OutputMount.prepareView(layout.view(), ctx.root(), ctx.config().mount(), ctx.config().umount());
             layout.prepareEmpty();
             if (probeCode != null) {
                 WorkDirLayout.writeFile(layout.mainPy(), WorkDirLayout.codeBytes(probeCode));
@@ -130,13 +135,14 @@ final class WarmSandbox {
             pb.environment().putAll(BwrapExecutor.SPAWN_ENV);
             Process process = Spawner.start(pb);
             ok = true;
-            return new WarmSandbox(id, layout, type, output, cgroup, lease, uid, process, inputMtime);
+            return new WarmSandbox(id, layout, type, output, view, cgroup, lease, uid, process, inputMtime);
         } finally {
             if (!ok) {
                 // Spawner.start failed or was never reached: no process ran as the uid
                 if (cgroup != null) cgroup.dispose(false, CLEANUP_TIMEOUT);
                 if (uid != null) uid.release(true);
                 if (output != null) output.close();
+                if (view != null) view.close();
                 LayerFiles.deleteQuietly(layout.root());
                 if (lease != null) lease.close();
             }
@@ -342,6 +348,7 @@ final class WarmSandbox {
         closeStreams();
         cgroup.dispose(empty, CLEANUP_TIMEOUT);
         output.close();
+        view.close();
         uid.release(empty);
         LayerFiles.deleteQuietly(layout.root());
         closeReadEnd(); // after the FIFO is gone: a later opener fails instead of blocking

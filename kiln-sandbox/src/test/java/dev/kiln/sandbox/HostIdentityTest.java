@@ -155,4 +155,71 @@ class HostIdentityTest {
         assertThat(result.get(20, TimeUnit.SECONDS).status()).isEqualTo(JobStatus.SUCCEEDED);
         executor.configurePool(type, null, PoolSettings.DISABLED);
     }
+
+    @Test
+    void mountinfoNamesNoHostPathOfTheDataDirectoryAndNoExecutionId() throws IOException {
+        String id = "exec" + UUID.randomUUID().toString().replace("-", "").substring(0, 12) + "-1";
+        Path dataDir = Files.createDirectories(temp.resolve("kiln-data-dir/work"));
+        Path work = Files.createDirectory(dataDir.resolve(id)); // what a node does: <data>/work/<execution id>
+        String code = """
+                print(open("/proc/self/mountinfo").read())
+                print(open("/proc/self/cgroup").read())
+                """;
+        ExecutionResult r = executor.execute(request(id, code), work);
+        assertThat(r.status()).as(describe(r)).isEqualTo(JobStatus.SUCCEEDED);
+        System.out.println(r.stdout());
+        assertThat(r.stdout()).doesNotContain(temp.toString(), "kiln-data-dir", id, id.replaceAll("-\\d+$", ""))
+                .contains(" /input /input ", " /code /code ", " /etc/passwd /etc/passwd ");
+    }
+
+    @Test
+    void usrLocalIsAnEmptyReadOnlyDirectory() throws IOException {
+        Path marker = Path.of("/usr/local/kiln-visible-" + UUID.randomUUID());
+        Files.createDirectory(marker);
+        try {
+            String code = """
+                    import os
+                    print(sorted(os.listdir("/usr/local")))
+                    try:
+                        open("/usr/local/x", "w")
+                        print("wrote")
+                    except OSError as e:
+                        print(type(e).__name__, e.errno)
+                    print(os.path.exists("/usr/bin/python3"))
+                    """;
+            ExecutionResult r = executor.execute(request(newId(), code), newWorkDir());
+            assertThat(r.status()).as(describe(r)).isEqualTo(JobStatus.SUCCEEDED);
+            assertThat(r.stdout()).isEqualTo("[]\nOSError 30\nTrue\n"); // EROFS
+        } finally {
+            Files.delete(marker);
+        }
+    }
+
+    @Test
+    void noHardLinkOrDeviceNodeCanBeMadeInOutput() throws IOException {
+        String code = """
+                import os, stat
+                for src in ["/input/data.json", "/usr/bin/python3", "/etc/passwd", "/tmp/mine"]:
+                    if src == "/tmp/mine":
+                        open(src, "w").write("x")
+                    try:
+                        os.link(src, "/output/" + os.path.basename(src))
+                        print("linked", src)
+                    except OSError as e:
+                        print("link", src, e.errno)
+                try:
+                    os.mknod("/output/null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+                    print("mknod ok")
+                except OSError as e:
+                    print("mknod", e.errno)
+                """;
+        var spec = new JobSpec(code, "{}", Map.of(), "default", null);
+        ExecutionResult r = executor.execute(request(newId(), spec, JobType.defaults("default"), 10,
+                OutputLimits.DEFAULTS), newWorkDir());
+        assertThat(r.status()).as(describe(r)).isEqualTo(JobStatus.SUCCEEDED);
+        // EXDEV: /output is a mount of its own (a tmpfs), no file of another mount can be linked into it
+        assertThat(r.stdout()).isEqualTo("link /input/data.json 18\nlink /usr/bin/python3 18\nlink /etc/passwd 18\n"
+                + "link /tmp/mine 18\nmknod 1\n");
+        assertThat(r.artifacts()).isEmpty();
+    }
 }

@@ -234,7 +234,7 @@ class LayerStoreTest {
         assertThat(store.removeUnused(allButV1)).isZero();
         assertThat(store.find(v1)).isPresent();
 
-        Files.writeString(work.resolve("input/go"), "");
+        Files.writeString(work.resolve("sandbox/input/go"), ""); // WorkDirLayout: input/ is in the view
         ExecutionResult r = job.get(30, TimeUnit.SECONDS);
         assertThat(r.status()).as(r.stderr()).isEqualTo(JobStatus.SUCCEEDED);
         assertThat(r.stdout()).isEqualTo("42\n");
