@@ -28,7 +28,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
- * Runs each execution in a fresh bubblewrap sandbox (all namespaces unshared, uid/gid 65534, read-only /usr, no host
+ * Runs each execution in a fresh bubblewrap sandbox (all namespaces unshared, a host uid of its own seen as 65534
+ * inside, read-only /usr, no host
  * files beyond that) inside its own cgroup (memory, pids, cpu limits). Nothing of a job outlives
  * {@link #execute}: after the process exits the cgroup is killed until empty and removed. A request naming a layer
  * digest runs on that layer of the {@link LayerStore} (read-only {@code /kiln/site} and {@code /kiln/shared} on

@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The argv of one layer build: the same launcher as a job ({@link BwrapCommand#launcher}: cgroups joined first, uid
- * 65534, all namespaces unshared), read-only {@code /usr}, the staging {@code site/} writable at {@code /kiln/site}
+ * The argv of one layer build: the same launcher as a job ({@link BwrapCommand#launcher}: cgroups joined first, a uid of
+ * its own, all namespaces unshared), read-only {@code /usr} (no {@code /usr/local}), the staging {@code site/} writable at {@code /kiln/site}
  * (the path jobs see it at, so compiled files name the right paths), the staging {@code tmp/} writable at
  * {@code /tmp}, Kiln's copy of each find-links source read-only at {@code /kiln/find-links/<i>}, and nothing else of
  * the host.
