@@ -42,6 +42,7 @@ class HostIdentityTest {
     Path temp;
 
     private String parent;
+    private BwrapConfig config;
     private BwrapExecutor executor;
     private int runs;
     private final ExecutorService background = Executors.newVirtualThreadPerTaskExecutor();
@@ -51,7 +52,8 @@ class HostIdentityTest {
         SandboxTestSupport.assumeSandboxUsable();
         Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwx--x--x"));
         parent = SandboxTestSupport.uniqueParent();
-        executor = new BwrapExecutor(BwrapConfig.defaults().withCgroupParent(parent), null, temp.resolve("warm"));
+        config = BwrapConfig.defaults().withCgroupParent(parent);
+        executor = new BwrapExecutor(config, null, temp.resolve("warm"));
     }
 
     @AfterEach
@@ -221,5 +223,36 @@ class HostIdentityTest {
         assertThat(r.stdout()).isEqualTo("link /input/data.json 18\nlink /usr/bin/python3 18\nlink /etc/passwd 18\n"
                 + "link /tmp/mine 18\nmknod 1\n");
         assertThat(r.artifacts()).isEmpty();
+    }
+
+    @Test
+    void aLayerBuildHoldsAUidOfItsOwnBesideARunningJob() throws Exception {
+        Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (LayerStore store = new LayerStore(temp.resolve("layers"), config, PipSources.localOnly(List.of()))) {
+            Path staging = store.root().resolve(".build-uid-probe");
+            LayerFiles.mkdir(staging);
+            Path site = staging.resolve("site");
+            LayerFiles.mkdir(site);
+            String buildMarker = "kiln-uid-probe-" + UUID.randomUUID();
+            String jobMarker = "kiln-uid-probe-" + UUID.randomUUID();
+            try (BuildLog log = new BuildLog(staging.resolve("build.log"), null)) {
+                LayerBuildCommand.Dirs dirs = store.sandbox().prepare(staging, site);
+                var build = CompletableFuture.supplyAsync(() -> store.sandbox().run(dirs,
+                        List.of("/usr/bin/python3", "-c", holdWithMarker(buildMarker)), log, "probe"), background);
+                ExecutionRequest req = request(newId(), holdWithMarker(jobMarker));
+                Path work = newWorkDir();
+                var job = CompletableFuture.supplyAsync(() -> executor.execute(req, work), background);
+                long buildUid = hostUidOf(buildMarker);
+                long jobUid = hostUidOf(jobMarker);
+                System.out.println("a layer build: " + buildUid + ", a job meanwhile: " + jobUid);
+                assertThat(buildUid).isNotEqualTo(jobUid).isNotEqualTo(65534L)
+                        .isBetween(SandboxUidRange.DEFAULT.first(), SandboxUidRange.DEFAULT.last());
+                assertThat(build.get(20, TimeUnit.SECONDS)).as(String.join("\n", log.tail())).isNull();
+                assertThat(log.tail()).contains("65534 65534");
+                assertThat(job.get(20, TimeUnit.SECONDS).status()).isEqualTo(JobStatus.SUCCEEDED);
+            } finally {
+                LayerFiles.deleteQuietly(staging);
+            }
+        }
     }
 }
