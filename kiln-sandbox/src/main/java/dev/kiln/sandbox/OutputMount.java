@@ -28,9 +28,15 @@ final class OutputMount implements AutoCloseable {
     private final Path dir;
     private final Path umount;
     private final boolean mounted;
+    private final boolean direct; // mounted with mount(2): unmounted with umount2(2)
     private long sizeBytes;
 
     private OutputMount(Path dir, Path umount, boolean mounted, long sizeBytes) {
+        this(dir, umount, mounted, sizeBytes, false);
+    }
+
+    private OutputMount(Path dir, Path umount, boolean mounted, long sizeBytes, boolean direct) {
+        this.direct = direct;
         this.dir = dir;
         this.umount = umount;
         this.mounted = mounted;
@@ -72,11 +78,12 @@ final class OutputMount implements AutoCloseable {
      */
     static OutputMount prepareView(Path dir, boolean root, Path mount, Path umount) throws IOException {
         if (root) {
-            var outcome = HostCommand.run(List.of(mount.toString(), "-t", "tmpfs", "-o", "mode=0755,nosuid,nodev",
-                    "kiln", dir.toString()), TOOL_TIMEOUT);
-            if (outcome.ok()) return new OutputMount(dir, umount, true, 0);
-            log.warn("mount of a tmpfs on {} failed ({}): the job sees the work dir's host path in its mountinfo", dir,
-                    outcome.output());
+            try {
+                TmpfsMounts.mount("kiln", dir, TmpfsMounts.MS_NOSUID | TmpfsMounts.MS_NODEV, "mode=0755");
+                return new OutputMount(dir, umount, true, 0, true);
+            } catch (IOException e) {
+                log.warn("{}: the job sees the work dir's host path in its mountinfo", e.getMessage());
+            }
         }
         return new OutputMount(dir, umount, false, 0);
     }
@@ -166,6 +173,18 @@ final class OutputMount implements AutoCloseable {
     @Override
     public void close() {
         if (!mounted) return;
+        if (direct) {
+            try {
+                TmpfsMounts.umount(dir, false);
+            } catch (IOException e) {
+                try {
+                    TmpfsMounts.umount(dir, true);
+                } catch (IOException lazy) {
+                    log.error("cannot unmount {}: {} / {}", dir, e.getMessage(), lazy.getMessage());
+                }
+            }
+            return;
+        }
         var outcome = HostCommand.run(List.of(umount.toString(), dir.toString()), TOOL_TIMEOUT);
         if (outcome.ok()) return;
         var lazy = HostCommand.run(List.of(umount.toString(), "-l", dir.toString()), TOOL_TIMEOUT);
