@@ -85,6 +85,11 @@ final class BeneathDir implements AutoCloseable {
         return new BeneathDir(NATIVE.openat(AT_FDCWD, dir.toString(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), "");
     }
 
+    /** For tests: the per-component openat walk of kernels before 5.6 ({@code on}), or openat2 again. */
+    static void forceOpenatFallback(boolean on) {
+        NATIVE.forceOpenatFallback(on);
+    }
+
     /** Whether the kernel has openat2 (else the single-component O_NOFOLLOW fallback is used). */
     static boolean hasOpenat2() {
         return NATIVE.openat2Available();

@@ -91,6 +91,11 @@ final class FdCalls {
         }
     }
 
+    /** For tests: behave as on a kernel without openat2 ({@code on}), or probe again ({@code off}). */
+    void forceOpenatFallback(boolean on) {
+        noOpenat2 = on;
+    }
+
     boolean openat2Available() {
         if (noOpenat2) return false;
         try {
