@@ -1,5 +1,7 @@
 package dev.kiln.cli;
 
+import dev.kiln.sandbox.SandboxUidRange;
+
 import dev.kiln.core.LabelConstraint;
 import dev.kiln.node.agent.LayerTtl;
 import dev.kiln.node.agent.NodeAgent;
@@ -94,6 +96,11 @@ final class NodeCommand implements Callable<Integer> {
     @Option(names = "--pip-no-index", description = "Build layers from --pip-find-links only, without the network")
     boolean pipNoIndex;
 
+    @Option(names = "--uid-range", paramLabel = "FIRST-LAST", defaultValue = "${env:KILN_UID_RANGE}",
+            description = "Host uids sandboxes run as, one per live sandbox, when the node is root (env "
+                    + "KILN_UID_RANGE; default 100000000-100065535)")
+    String uidRange;
+
     @Option(names = "--layer-ttl", paramLabel = "AGE", defaultValue = "7d",
             description = "Remove a job-type layer this node has not used for AGE: 30m, 12h, 7d (default: 7d)")
     String layerTtl;
@@ -146,7 +153,16 @@ final class NodeCommand implements Callable<Integer> {
         String t = token == null || token.isBlank() ? null : token.strip();
         return new NodeAgentConfig(urls, t, parseLabels(), n, executor, dataDir, type,
                 pollInterval == null ? 0 : pollInterval, parseJobTypes(), nodeId, parseTypeSlots(), pipSources(),
-                parseLayerTtl());
+                parseLayerTtl(), parseUidRange());
+    }
+
+    private SandboxUidRange parseUidRange() {
+        if (uidRange == null || uidRange.isBlank()) return SandboxUidRange.DEFAULT;
+        try {
+            return SandboxUidRange.parse(uidRange);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--uid-range (or KILN_UID_RANGE) " + e.getMessage());
+        }
     }
 
     /** Comma-separated base URLs, each checked; the error names the flag and the URL at fault. */

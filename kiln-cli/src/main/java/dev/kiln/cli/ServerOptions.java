@@ -44,6 +44,11 @@ final class ServerOptions {
                     + "default kiln)")
     String cgroupParent;
 
+    @Option(names = "--uid-range", paramLabel = "FIRST-LAST", defaultValue = "${env:KILN_UID_RANGE}",
+            description = "Host uids sandboxes run as, one per live sandbox, when Kiln is root (env KILN_UID_RANGE; "
+                    + "default sandbox.uid_range, 100000000-100065535)")
+    String uidRange;
+
     @Option(names = "--store", paramLabel = "URL", defaultValue = "${env:KILN_STORE}",
             description = "Where jobs, job types and artifacts live: postgresql://USER:PASSWORD@HOST:PORT/DATABASE, "
                     + "or sqlite (env KILN_STORE; default SQLite in the data directory)")
@@ -72,6 +77,14 @@ final class ServerOptions {
                         + cgroupParent + "'");
             }
             c = c.withCgroupParent(cgroupParent);
+        }
+        if (uidRange != null && !uidRange.isBlank()) {
+            try {
+                c = c.withSandbox(new dev.kiln.server.config.SandboxSettings(c.sandbox().python(), c.sandbox().bwrap(),
+                        c.sandbox().cgroupParent(), dev.kiln.sandbox.SandboxUidRange.parse(uidRange)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--uid-range (or KILN_UID_RANGE) " + e.getMessage());
+            }
         }
         if (store != null && !store.isBlank()) {
             try {

@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -44,6 +45,17 @@ class NodeCommandTest {
         assertThat(exit).isEqualTo(2);
         assertThat(err.toString()).contains("--layer-ttl must be a whole number of minutes, hours or days such as "
                 + "30m, 12h or 7d, got '" + ttl + "'");
+    }
+
+    @Test
+    void uidRangeDefaultsAndMustHoldMoreThanTheSlots() {
+        assertThat(parse("--orchestrator", URL).config().uidRange()).isEqualTo(dev.kiln.sandbox.SandboxUidRange.DEFAULT);
+        assertThat(parse("--orchestrator", URL, "--slots", "2", "--uid-range", "300000-300002").config().uidRange())
+                .isEqualTo(new dev.kiln.sandbox.SandboxUidRange(300000, 300002));
+        assertThatThrownBy(() -> parse("--orchestrator", URL, "--slots", "3", "--uid-range", "300000-300002").config())
+                .hasMessageContaining("holds 3 uids but the node needs at least slots + 1 (4)");
+        assertThatThrownBy(() -> parse("--orchestrator", URL, "--uid-range", "1-70000").config())
+                .hasMessageContaining("--uid-range (or KILN_UID_RANGE) must not include 65534");
     }
 
     @Test

@@ -30,6 +30,14 @@ class ServerOptionsTest {
     }
 
     @Test
+    void uidRangeSetsTheSandboxUidsAndABadOneNamesTheFlag() {
+        assertThat(parse("--uid-range", "300000-300099").resolve().sandbox().uidRange())
+                .isEqualTo(new dev.kiln.sandbox.SandboxUidRange(300000, 300099));
+        assertThatThrownBy(() -> parse("--uid-range", "0-99").resolve())
+                .hasMessageContaining("--uid-range (or KILN_UID_RANGE) must not include uid 0");
+    }
+
+    @Test
     void storeSelectsPostgresOrStaysSqlite() {
         assertThat(parse("--store", "postgresql://kiln:pw@db:5433/kiln").resolve().store())
                 .isEqualTo(new StoreLocation.Postgres("db", 5433, "kiln", "kiln", "pw", java.util.Map.of()));

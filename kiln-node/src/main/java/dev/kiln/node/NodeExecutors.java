@@ -6,6 +6,7 @@ import dev.kiln.sandbox.BwrapExecutor;
 import dev.kiln.sandbox.LayerStore;
 import dev.kiln.sandbox.NoopExecutor;
 import dev.kiln.sandbox.PipSources;
+import dev.kiln.sandbox.SandboxUidRange;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -34,8 +35,14 @@ public record NodeExecutors(Map<String, Executor> executors, LayerStore layers, 
      * the Debian defaults for the rest.
      */
     public static BwrapConfig bwrapConfig(Path bwrap, Path python, String cgroupParent) {
+        return bwrapConfig(bwrap, python, cgroupParent, SandboxUidRange.DEFAULT);
+    }
+
+    /** Also the host uids sandboxes run as (one per live sandbox, when Kiln is root). */
+    public static BwrapConfig bwrapConfig(Path bwrap, Path python, String cgroupParent, SandboxUidRange uidRange) {
         BwrapConfig d = BwrapConfig.defaults();
-        return new BwrapConfig(bwrap, d.setpriv(), python, d.mount(), d.umount(), d.cgroupRoot(), cgroupParent);
+        return new BwrapConfig(bwrap, d.setpriv(), python, d.mount(), d.umount(), d.cgroupRoot(), cgroupParent,
+                uidRange);
     }
 
     /**

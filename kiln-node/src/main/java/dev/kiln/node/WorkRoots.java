@@ -10,7 +10,8 @@ import java.util.Set;
 
 /**
  * Where what sandboxes bind-mount lives (execution work dirs, job-type layers). bubblewrap resolves its bind
- * sources as the sandbox user (uid 65534), so every directory above them must be searchable by others. The data
+ * sources as the sandbox's own uid (one per sandbox, from the uid range), so every directory above them must be
+ * searchable by others. The data
  * directory is used when that holds (the data directory itself is made searchable, not listable); otherwise, e.g.
  * under /root or a 0700 temp dir, a directory of its own under /var/tmp/kiln.
  */

@@ -29,6 +29,7 @@ final class BwrapCommand {
     static final String LAYER_SHARED = "/kiln/shared";
     static final String LAYER_PYTHONPATH = "/input:" + LAYER_SHARED + ":" + LAYER_SITE;
     private static final List<String> SYSTEM_DIRS = List.of("bin", "lib", "lib64", "sbin");
+    static final String USR_LOCAL = "/usr/local";
     private static final List<String> HOST_ETC_FILES = List.of("/etc/ld.so.cache", "/etc/localtime");
     /**
      * What name resolution and TLS read from the host's /etc, for sandboxes with the network (a job type with
@@ -89,13 +90,21 @@ final class BwrapCommand {
      */
     List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
                        Map<String, String> jobEnvironment, long tmpBytes, Layer layer, List<String> interpreterFlags) {
-        List<String> argv = launcher(procsFiles, dropPrivileges, network);
+        return build(layout, procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, network, jobEnvironment,
+                tmpBytes, layer, interpreterFlags);
+    }
+
+    /** {@code hostUid}: what setpriv drops to before bwrap (the sandbox's leased uid); -1: no setpriv. */
+    List<String> build(WorkDirLayout layout, List<Path> procsFiles, int hostUid, boolean network,
+                       Map<String, String> jobEnvironment, long tmpBytes, Layer layer, List<String> interpreterFlags) {
+        List<String> argv = launcher(procsFiles, hostUid, network);
         Map<String, String> env = new LinkedHashMap<>(BASE_ENV);
         if (layer != null) env.put("PYTHONPATH", LAYER_PYTHONPATH);
         env.putAll(jobEnvironment);
         env.forEach((k, v) -> argv.addAll(List.of("--setenv", k, v)));
         argv.addAll(identityArgs("kiln"));
-        argv.addAll(hostTreeArgs());
+        String python = layer != null ? layer.interpreter().path().toString() : config.python().toString();
+        argv.addAll(hostTreeArgs(Path.of(python)));
         // bwrap's tmpfs with size 0 would be unlimited
         argv.addAll(List.of("--size", Long.toString(Math.max(4096, tmpBytes)), "--tmpfs", "/tmp"));
         argv.addAll(hostEtcArgs());
@@ -105,11 +114,9 @@ final class BwrapCommand {
         argv.addAll(List.of("--ro-bind", layout.input().toString(), "/input"));
         argv.addAll(List.of("--ro-bind", layout.code().toString(), "/code"));
         argv.addAll(List.of("--bind", layout.output().toString(), "/output"));
-        String python = config.python().toString();
         if (layer != null) {
             argv.addAll(List.of("--ro-bind", layer.sitePackages().toString(), LAYER_SITE));
             if (layer.sharedCode() != null) argv.addAll(List.of("--ro-bind", layer.sharedCode().toString(), LAYER_SHARED));
-            python = layer.interpreter().path().toString();
         }
         argv.addAll(List.of("--chdir", "/input", python));
         argv.addAll(interpreterFlags);
@@ -122,11 +129,16 @@ final class BwrapCommand {
      * --die-with-parent --new-session --clearenv}: everything up to the environment.
      */
     List<String> launcher(List<Path> procsFiles, boolean dropPrivileges, boolean network) {
+        return launcher(procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, network);
+    }
+
+    /** {@code hostUid} (and the gid of the same number): what setpriv drops to; -1: no setpriv (Kiln is not root). */
+    List<String> launcher(List<Path> procsFiles, int hostUid, boolean network) {
         List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", WRAPPER, "sh", Integer.toString(procsFiles.size())));
         for (Path p : procsFiles) argv.add(p.toString());
-        if (dropPrivileges) {
-            argv.addAll(List.of(config.setpriv().toString(), "--reuid=" + Privileges.SANDBOX_UID,
-                    "--regid=" + Privileges.SANDBOX_GID, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"));
+        if (hostUid >= 0) {
+            argv.addAll(List.of(config.setpriv().toString(), "--reuid=" + hostUid, "--regid=" + hostUid,
+                    "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"));
         }
         argv.add(config.bwrap().toString());
         argv.add("--unshare-all");
@@ -135,18 +147,42 @@ final class BwrapCommand {
         return argv;
     }
 
-    /** uid/gid 65534 inside, the hostname, no capabilities. */
+    /** uid/gid 65534 inside (whatever host uid the sandbox holds), the hostname, no capabilities. */
     static List<String> identityArgs(String hostname) {
         return List.of("--uid", Integer.toString(Privileges.SANDBOX_UID), "--gid", Integer.toString(Privileges.SANDBOX_GID),
                 "--hostname", hostname, "--cap-drop", "ALL");
     }
 
-    /** Read-only /usr, the system dirs, private /proc and /dev. */
+    /** Read-only /usr (without /usr/local), the system dirs, private /proc and /dev. */
     List<String> hostTreeArgs() {
+        return hostTreeArgs(null);
+    }
+
+    /**
+     * Read-only /usr, the system dirs, private /proc and /dev. {@code /usr/local} (what the host's admin installed
+     * by hand: other pythons, tools, sometimes credentials in /usr/local/etc) is hidden under an empty read-only
+     * tmpfs, unless {@code interpreter} (the one this sandbox runs; null: none) lives there and needs its prefix.
+     */
+    List<String> hostTreeArgs(Path interpreter) {
         List<String> args = new ArrayList<>(List.of("--ro-bind", "/usr", "/usr"));
+        if (Files.isDirectory(hostRoot.resolve(USR_LOCAL.substring(1)), java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                && !livesInUsrLocal(interpreter)) {
+            args.addAll(List.of("--perms", "0555", "--tmpfs", USR_LOCAL, "--remount-ro", USR_LOCAL));
+        }
         args.addAll(systemDirArgs());
         args.addAll(List.of("--proc", "/proc", "--dev", "/dev"));
         return args;
+    }
+
+    static boolean livesInUsrLocal(Path interpreter) {
+        if (interpreter == null) return false;
+        Path p = interpreter.toAbsolutePath().normalize();
+        if (p.startsWith(USR_LOCAL)) return true;
+        try {
+            return p.toRealPath().startsWith(USR_LOCAL);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** The few host files of /etc every sandbox gets (when the host has them). */

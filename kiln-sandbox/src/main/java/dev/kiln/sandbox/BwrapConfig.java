@@ -7,16 +7,18 @@ import java.util.Objects;
  * Where the bwrap executor finds its tools and which cgroup parent it owns.
  *
  * @param bwrap        the bubblewrap binary on the host
- * @param setpriv      used (only when Kiln runs as root) to drop to uid/gid 65534 before bwrap starts
+ * @param setpriv      used (only when Kiln runs as root) to drop to the sandbox's own uid before bwrap starts
  * @param python       the interpreter path; it must lie under {@code /usr}, the only host tree the sandbox sees
  * @param mount        mount(8), for the size-capped tmpfs behind {@code /output}
  * @param umount       umount(8)
  * @param cgroupRoot   the cgroup filesystem root, normally {@code /sys/fs/cgroup}
  * @param cgroupParent the name of Kiln's own parent cgroup; one executor per name per host (it removes stale
  *                     children at start)
+ * @param uidRange     the host uids sandboxes run as when Kiln is root, one per live sandbox (see
+ *                     {@link SandboxUids})
  */
 public record BwrapConfig(Path bwrap, Path setpriv, Path python, Path mount, Path umount, Path cgroupRoot,
-                          String cgroupParent) {
+                          String cgroupParent, SandboxUidRange uidRange) {
     public static final String DEFAULT_CGROUP_PARENT = "kiln";
 
     public BwrapConfig {
@@ -27,6 +29,13 @@ public record BwrapConfig(Path bwrap, Path setpriv, Path python, Path mount, Pat
         Objects.requireNonNull(umount, "umount");
         Objects.requireNonNull(cgroupRoot, "cgroupRoot");
         Objects.requireNonNull(cgroupParent, "cgroupParent");
+        if (uidRange == null) uidRange = SandboxUidRange.DEFAULT;
+    }
+
+    /** With {@link SandboxUidRange#DEFAULT}. */
+    public BwrapConfig(Path bwrap, Path setpriv, Path python, Path mount, Path umount, Path cgroupRoot,
+                       String cgroupParent) {
+        this(bwrap, setpriv, python, mount, umount, cgroupRoot, cgroupParent, SandboxUidRange.DEFAULT);
     }
 
     /** Debian 12 paths: /usr/bin/{bwrap,setpriv,python3,mount,umount}, /sys/fs/cgroup, parent "kiln". */
@@ -45,10 +54,14 @@ public record BwrapConfig(Path bwrap, Path setpriv, Path python, Path mount, Pat
     }
 
     public BwrapConfig withCgroupParent(String name) {
-        return new BwrapConfig(bwrap, setpriv, python, mount, umount, cgroupRoot, name);
+        return new BwrapConfig(bwrap, setpriv, python, mount, umount, cgroupRoot, name, uidRange);
     }
 
     public BwrapConfig withPython(Path interpreter) {
-        return new BwrapConfig(bwrap, setpriv, interpreter, mount, umount, cgroupRoot, cgroupParent);
+        return new BwrapConfig(bwrap, setpriv, interpreter, mount, umount, cgroupRoot, cgroupParent, uidRange);
+    }
+
+    public BwrapConfig withUidRange(SandboxUidRange range) {
+        return new BwrapConfig(bwrap, setpriv, python, mount, umount, cgroupRoot, cgroupParent, range);
     }
 }

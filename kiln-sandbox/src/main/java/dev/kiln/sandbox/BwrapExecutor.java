@@ -28,7 +28,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
- * Runs each execution in a fresh bubblewrap sandbox (all namespaces unshared, uid/gid 65534, read-only /usr, no host
+ * Runs each execution in a fresh bubblewrap sandbox (all namespaces unshared, a host uid of its own seen as 65534
+ * inside, read-only /usr, no host
  * files beyond that) inside its own cgroup (memory, pids, cpu limits). Nothing of a job outlives
  * {@link #execute}: after the process exits the cgroup is killed until empty and removed. A request naming a layer
  * digest runs on that layer of the {@link LayerStore} (read-only {@code /kiln/site} and {@code /kiln/shared} on
@@ -63,6 +64,7 @@ public final class BwrapExecutor implements Executor {
     private final BwrapCommand command;
     private final LayerStore layers; // null: this executor runs no layers
     private final WarmPools pools; // null: no warm root, no pools
+    private final SandboxUids uids;
     // executionId -> handle; also holds cancels that arrived before their execution
     private final ConcurrentHashMap<String, ExecutionHandle> handles = new ConcurrentHashMap<>();
 
@@ -127,13 +129,14 @@ public final class BwrapExecutor implements Executor {
                 log.warn("removed {} stale cgroup(s) under '{}' left by an earlier run", stale, config.cgroupParent());
             }
             this.command = new BwrapCommand(config);
+            this.uids = SandboxUids.forHost(config, root);
             this.pools = warmRoot == null ? null : createPools(warmRoot);
         } catch (RuntimeException e) {
             claim.close();
             throw e;
         }
         log.info("bwrap executor ready: cgroup {}, parent '{}', {}", cgroups.version(), config.cgroupParent(),
-                root ? "root (setpriv to 65534, tmpfs /output)" : "unprivileged");
+                root ? "root (a uid per sandbox from " + config.uidRange() + ", tmpfs /output)" : "unprivileged");
     }
 
     private WarmPools createPools(Path warmRoot) {
@@ -149,7 +152,7 @@ public final class BwrapExecutor implements Executor {
                             + blocker + " lacks the search permission for others (chmod o+x)");
                 }
             }
-            return new WarmPools(new WarmSandbox.Context(config, root, cgroups, command, layers, dir));
+            return new WarmPools(new WarmSandbox.Context(config, root, cgroups, command, layers, dir, uids));
         } catch (IOException e) {
             throw new IllegalStateException("cannot prepare the warm root " + dir + ": " + e, e);
         }
@@ -320,9 +323,21 @@ public final class BwrapExecutor implements Executor {
 
     private ExecutionResult run(ExecutionRequest request, Path workDir, ExecutionHandle handle, long entry,
                                 Layer layer) {
-        JobType type = request.jobType();
-        OutputLimits limits = request.outputLimits();
         WorkDirLayout layout = WorkDirLayout.of(workDir);
+        OutputMount view;
+        try {
+            layout.prepareView();
+            view = OutputMount.prepareView(layout.view(), root, config.mount(), config.umount());
+        } catch (IOException e) {
+            return sandboxError("cannot prepare the work dir: " + e.getMessage());
+        }
+        try (view) {
+            return runInView(request, layout, handle, entry, layer);
+        }
+    }
+
+    private ExecutionResult runInView(ExecutionRequest request, WorkDirLayout layout, ExecutionHandle handle,
+                                      long entry, Layer layer) {
         try {
             layout.prepare(request.spec().code(), request.spec().inputDataJson(), request.spec().files());
             if (root) {
@@ -335,10 +350,27 @@ public final class BwrapExecutor implements Executor {
         } catch (IOException e) {
             return sandboxError("cannot prepare the work dir: " + e.getMessage());
         }
+        SandboxUids.Lease uid;
+        try {
+            uid = uids.lease();
+        } catch (IOException e) {
+            return sandboxError(e.getMessage());
+        }
+        boolean[] processesGone = {true}; // nothing ran as the uid until the cgroup exists
+        try {
+            return runAs(uid, request, layout, handle, entry, layer, processesGone);
+        } finally {
+            uid.release(processesGone[0]);
+        }
+    }
+
+    private ExecutionResult runAs(SandboxUids.Lease uid, ExecutionRequest request, WorkDirLayout layout,
+                                  ExecutionHandle handle, long entry, Layer layer, boolean[] processesGone) {
+        JobType type = request.jobType();
         OutputMount output;
         try {
-            output = OutputMount.prepare(layout.output(), limits.maxOutputDirBytes(), root, config.mount(),
-                    config.umount());
+            output = OutputMount.prepare(layout.output(), request.outputLimits().maxOutputDirBytes(), uid.uid(),
+                    config.mount(), config.umount());
         } catch (IOException e) {
             return sandboxError("cannot prepare /output: " + e);
         }
@@ -350,12 +382,14 @@ public final class BwrapExecutor implements Executor {
                 return sandboxError("cannot create the cgroup: " + e);
             }
             boolean empty = false;
+            processesGone[0] = false;
             try {
-                RunOutcome outcome = runInCgroup(request, layout, cgroup, handle, entry, layer);
+                RunOutcome outcome = runInCgroup(request, layout, cgroup, handle, entry, layer, uid.uid());
                 empty = outcome.cgroupEmpty;
                 return outcome.result;
             } finally {
                 cgroup.dispose(empty, CLEANUP_TIMEOUT);
+                processesGone[0] = empty;
             }
         }
     }
@@ -364,12 +398,12 @@ public final class BwrapExecutor implements Executor {
     }
 
     private RunOutcome runInCgroup(ExecutionRequest request, WorkDirLayout layout, Cgroup cgroup,
-                                   ExecutionHandle handle, long entry, Layer layer) {
+                                   ExecutionHandle handle, long entry, Layer layer, int hostUid) {
         JobType type = request.jobType();
         if (!handle.attach(cgroup)) return new RunOutcome(cancelled(null, "", "", false, false, entry, entry), true);
 
-        List<String> argv = command.build(layout, cgroup.procsFiles(), root, type.networkEnabled(),
-                type.environment(), type.tmpSizeBytes(), layer);
+        List<String> argv = command.build(layout, cgroup.procsFiles(), hostUid, type.networkEnabled(),
+                type.environment(), type.tmpSizeBytes(), layer, List.of());
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(new File("/"))
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));

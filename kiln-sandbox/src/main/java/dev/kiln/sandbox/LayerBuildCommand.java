@@ -7,10 +7,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The argv of one layer build: the same launcher as a job ({@link BwrapCommand#launcher}: cgroups joined first, uid
- * 65534, all namespaces unshared), read-only {@code /usr}, the staging {@code site/} writable at {@code /kiln/site}
+ * The argv of one layer build: the same launcher as a job ({@link BwrapCommand#launcher}: cgroups joined first, a uid of
+ * its own, all namespaces unshared), read-only {@code /usr} (no {@code /usr/local}), the staging {@code site/} writable at {@code /kiln/site}
  * (the path jobs see it at, so compiled files name the right paths), the staging {@code tmp/} writable at
- * {@code /tmp}, each find-links path read-only under {@code /kiln/find-links/<i>}, and nothing else of the host.
+ * {@code /tmp}, Kiln's copy of each find-links source read-only at {@code /kiln/find-links/<i>}, and nothing else of
+ * the host.
  * The sandbox's root is remounted read-only. The network (plus the few {@code /etc} files name resolution and TLS
  * need) only when an index may be consulted.
  */
@@ -28,18 +29,38 @@ final class LayerBuildCommand {
         return BwrapCommand.commonEnv();
     }
 
-    /** The staging directories the sandbox gets: {@code site} and {@code tmp} writable, {@code etc} with passwd/group. */
-    record Dirs(Path site, Path tmp, Path etc) {
+    /**
+     * The staging directories the sandbox gets: {@code site} and {@code tmp} writable, {@code etc} with passwd/group,
+     * and Kiln's copies of the find-links sources ({@link PackageSourceStaging}), one per source, read-only. Without
+     * copies (empty) the sources themselves are bound, which needs them readable by the build's uid.
+     */
+    record Dirs(Path site, Path tmp, Path etc, List<Path> findLinks) {
+        Dirs {
+            findLinks = findLinks == null ? List.of() : List.copyOf(findLinks);
+        }
+
+        Dirs(Path site, Path tmp, Path etc) {
+            this(site, tmp, etc, List.of());
+        }
+
+        Dirs withFindLinks(List<Path> staged) {
+            return new Dirs(site, tmp, etc, staged);
+        }
     }
 
     /** Runs {@code command} (absolute paths as the sandbox sees them) in the build sandbox. */
     List<String> build(Dirs dirs, List<Path> procsFiles, boolean dropPrivileges, PipSources sources,
                        List<String> command) {
+        return build(dirs, procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, sources, command);
+    }
+
+    /** {@code hostUid}: the build's leased uid setpriv drops to; -1: none (Kiln is not root). */
+    List<String> build(Dirs dirs, List<Path> procsFiles, int hostUid, PipSources sources, List<String> command) {
         boolean network = sources.needsNetwork();
-        List<String> argv = base.launcher(procsFiles, dropPrivileges, network);
+        List<String> argv = base.launcher(procsFiles, hostUid, network);
         ENV.forEach((k, v) -> argv.addAll(List.of("--setenv", k, v)));
         argv.addAll(BwrapCommand.identityArgs("kiln-build"));
-        argv.addAll(base.hostTreeArgs());
+        argv.addAll(base.hostTreeArgs(command.isEmpty() ? null : Path.of(command.getFirst())));
         argv.addAll(base.hostEtcArgs());
         if (network) argv.addAll(base.hostFileArgs(BwrapCommand.NETWORK_ETC));
         argv.addAll(List.of("--ro-bind", dirs.etc().resolve("passwd").toString(), "/etc/passwd"));
@@ -48,7 +69,11 @@ final class LayerBuildCommand {
         argv.addAll(List.of("--bind", dirs.site().toString(), BwrapCommand.LAYER_SITE));
         List<String> inside = sandboxFindLinks(sources);
         for (int i = 0; i < inside.size(); i++) {
-            argv.addAll(List.of("--ro-bind", sources.findLinks().get(i).toString(), inside.get(i)));
+            if (!dirs.findLinks().isEmpty()) {
+                argv.addAll(List.of("--ro-bind", dirs.findLinks().get(i).toString(), FIND_LINKS + "/" + i));
+            } else {
+                argv.addAll(List.of("--ro-bind", sources.findLinks().get(i).toString(), inside.get(i)));
+            }
         }
         // the sandbox's own root (and /etc in it) read-only too: only site/ and tmp/ take writes
         argv.addAll(List.of("--remount-ro", "/", "--chdir", "/tmp"));

@@ -40,11 +40,13 @@ final class LayerBuildSandbox {
     private final PipSources sources;
     private final LayerBuildLimits limits;
     private final boolean privileged;
+    private final SandboxUids uids;
     private final Set<Cgroup> active = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     LayerBuildSandbox(BwrapConfig config, Cgroups cgroups, PipSources sources, LayerBuildLimits limits,
-                      boolean privileged) {
+                      boolean privileged, SandboxUids uids) {
+        this.uids = uids;
         this.cgroups = cgroups;
         this.command = new LayerBuildCommand(config);
         this.sources = sources;
@@ -74,8 +76,8 @@ final class LayerBuildSandbox {
     }
 
     /**
-     * {@code staging/tmp} and {@code site} (existing) owned by the sandbox user, {@code staging/etc} with the
-     * sandbox's passwd and group.
+     * {@code staging/tmp} (created), {@code site} (existing), {@code staging/etc} with the sandbox's passwd and group;
+     * {@link #run} gives site and tmp to the build's uid.
      */
     LayerBuildCommand.Dirs prepare(Path staging, Path site) throws IOException {
         Path tmp = staging.resolve("tmp");
@@ -86,12 +88,6 @@ final class LayerBuildSandbox {
         Files.writeString(etc.resolve("group"), WorkDirLayout.GROUP, StandardCharsets.US_ASCII);
         Files.setPosixFilePermissions(etc.resolve("passwd"), WorkDirLayout.FILE_644);
         Files.setPosixFilePermissions(etc.resolve("group"), WorkDirLayout.FILE_644);
-        if (privileged) {
-            for (Path d : List.of(site, tmp)) {
-                Files.setAttribute(d, "unix:uid", Privileges.SANDBOX_UID, LinkOption.NOFOLLOW_LINKS);
-                Files.setAttribute(d, "unix:gid", Privileges.SANDBOX_GID, LinkOption.NOFOLLOW_LINKS);
-            }
-        }
         return new LayerBuildCommand.Dirs(site, tmp, etc);
     }
 
@@ -100,6 +96,28 @@ final class LayerBuildSandbox {
      * {@code buildLog}. Returns null when it exited 0, else what went wrong.
      */
     String run(LayerBuildCommand.Dirs dirs, List<String> command, BuildLog buildLog, String what) {
+        SandboxUids.Lease uid;
+        try {
+            uid = uids.lease();
+            if (uid.uid() >= 0) {
+                for (Path d : List.of(dirs.site(), dirs.tmp())) {
+                    Files.setAttribute(d, "unix:uid", uid.uid(), LinkOption.NOFOLLOW_LINKS);
+                    Files.setAttribute(d, "unix:gid", uid.uid(), LinkOption.NOFOLLOW_LINKS);
+                }
+            }
+        } catch (IOException e) {
+            return "cannot give the build its uid: " + e.getMessage();
+        }
+        boolean[] processesGone = {true};
+        try {
+            return runAs(uid.uid(), dirs, command, buildLog, what, processesGone);
+        } finally {
+            uid.release(processesGone[0]);
+        }
+    }
+
+    private String runAs(int hostUid, LayerBuildCommand.Dirs dirs, List<String> command, BuildLog buildLog,
+                         String what, boolean[] processesGone) {
         Cgroup cgroup;
         try {
             cgroup = cgroups.create(CGROUP_PREFIX + UUID.randomUUID().toString().substring(0, 8), limits.cgroupLimits());
@@ -108,9 +126,10 @@ final class LayerBuildSandbox {
         }
         active.add(cgroup);
         boolean empty = false;
+        processesGone[0] = false;
         try {
             if (closed) return what + " not started: the layer store is closing";
-            List<String> argv = this.command.build(dirs, cgroup.procsFiles(), privileged, sources, command);
+            List<String> argv = this.command.build(dirs, cgroup.procsFiles(), hostUid, sources, command);
             ProcessBuilder pb = new ProcessBuilder(argv).directory(new File("/")).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             pb.environment().clear();
@@ -161,6 +180,7 @@ final class LayerBuildSandbox {
         } finally {
             cgroup.dispose(empty, CLEANUP_TIMEOUT);
             active.remove(cgroup);
+            processesGone[0] = empty;
         }
     }
 

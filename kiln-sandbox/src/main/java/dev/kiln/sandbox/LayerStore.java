@@ -15,7 +15,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -46,8 +45,8 @@ import java.util.stream.Stream;
  * &lt;root&gt;/&lt;digest&gt;.failed.log      the log of the last failed build of that digest
  * &lt;root&gt;/.build-&lt;digest&gt;-&lt;rand&gt;/  a build in progress (staging; renamed atomically to &lt;digest&gt;)
  * </pre>
- * pip runs in a bubblewrap sandbox of its own (uid 65534, read-only /usr, only the staging dirs writable, wheel
- * directories read-only, network only when an index is consulted) inside a cgroup under Kiln's parent, with a
+ * pip runs in a bubblewrap sandbox of its own (a uid of its own, read-only /usr, only the staging dirs writable, Kiln's
+ * copies of the wheel directories read-only, network only when an index is consulted) inside a cgroup under Kiln's parent, with a
  * memory limit and a wall timeout. Builds of the same digest are serialized (the second reuses the first's layer);
  * executions hold a {@link LayerLease} so {@link #removeUnused} and {@link #removeIfUnleased} never remove a layer in
  * use. A layer directory's mtime is when it was last {@linkplain #markUsed used} (else built), for collectors that
@@ -94,7 +93,8 @@ public final class LayerStore implements AutoCloseable {
      *
      * @throws IllegalStateException    when bwrap/setpriv are missing, the root is not reachable by the sandbox user
      *                                  (an ancestor lacks o+x), or there is no usable cgroup hierarchy
-     * @throws IllegalArgumentException when a find-links path is missing or not readable by the sandbox user
+     * @throws IllegalArgumentException when a find-links path is missing or not readable by Kiln (the build gets a
+     *                                  copy: the sandbox user needs no access to it)
      */
     public LayerStore(Path root, BwrapConfig config, PipSources sources, LayerBuildLimits limits) {
         this.root = root.toAbsolutePath().normalize();
@@ -127,7 +127,8 @@ public final class LayerStore implements AutoCloseable {
         this.claim = CgroupParentClaim.claim(config.cgroupParent());
         try {
             this.cgroups = CgroupDetector.detect(config.cgroupRoot(), config.cgroupParent());
-            this.sandbox = new LayerBuildSandbox(config, cgroups, this.sources, this.limits, privileged);
+            this.sandbox = new LayerBuildSandbox(config, cgroups, this.sources, this.limits, privileged,
+                    SandboxUids.forHost(config, privileged));
             removeStaleBuilds();
         } catch (RuntimeException e) {
             claim.close();
@@ -135,19 +136,14 @@ public final class LayerStore implements AutoCloseable {
         }
     }
 
-    private void checkFindLinks(Path p) {
+    /**
+     * Kiln itself must be able to read it: builds get a copy ({@link PackageSourceStaging}), so the sandbox's uid
+     * needs no access to the source, and its permissions are never changed.
+     */
+    private static void checkFindLinks(Path p) {
         if (!Files.exists(p)) throw new IllegalArgumentException("pip find-links path " + p + " does not exist");
-        if (!privileged) return;
-        try {
-            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(p);
-            boolean dir = Files.isDirectory(p);
-            Path blocker = LayerFiles.firstUntraversable(dir ? p : p.getParent());
-            if (blocker != null || !perms.contains(PosixFilePermission.OTHERS_READ)) {
-                throw new IllegalArgumentException("pip find-links path " + p + " is not readable by the sandbox user (uid "
-                        + Privileges.SANDBOX_UID + "): " + (blocker != null ? blocker + " lacks o+x" : p + " lacks o+r"));
-            }
-        } catch (IOException e) {
-            throw new IllegalArgumentException("pip find-links path " + p + " is unreadable: " + e);
+        if (!Files.isReadable(p) || Files.isDirectory(p) && !Files.isExecutable(p)) {
+            throw new IllegalArgumentException("pip find-links path " + p + " is not readable by Kiln");
         }
     }
 
@@ -410,13 +406,24 @@ public final class LayerStore implements AutoCloseable {
     /** Runs pip in the build sandbox; returns null on success, else the error. */
     private String runPip(Resolved r, Path staging, Path site, BuildLog buildLog) throws IOException {
         LayerBuildCommand.Dirs dirs = sandbox.prepare(staging, site);
-        List<String> pip = LayerBuildCommand.pipInstall(r.interpreter(), sources, r.requirements());
-        buildLog.line("[kiln] $ " + String.join(" ", pip));
         try {
+            if (!sources.findLinks().isEmpty()) {
+                PackageSourceStaging.Staged staged;
+                try {
+                    staged = PackageSourceStaging.stage(sources.findLinks(), staging);
+                } catch (IOException e) {
+                    return "cannot copy the find-links sources for the build: " + e.getMessage();
+                }
+                for (String s : staged.skipped()) buildLog.line("[kiln] find-links: skipped " + s);
+                dirs = dirs.withFindLinks(staged.dirs());
+            }
+            List<String> pip = LayerBuildCommand.pipInstall(r.interpreter(), sources, r.requirements());
+            buildLog.line("[kiln] $ " + String.join(" ", pip));
             return sandbox.run(dirs, pip, buildLog, "pip install");
         } finally {
             LayerFiles.deleteQuietly(dirs.tmp());
             LayerFiles.deleteQuietly(dirs.etc());
+            LayerFiles.deleteQuietly(staging.resolve(PackageSourceStaging.DIR));
         }
     }
 

@@ -8,34 +8,33 @@ import dev.kiln.core.OutputLimits;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
-import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
- * Reads a finished job's {@code /output} back into {@code artifacts/}. Everything in there is hostile: links are
- * never followed, only regular files with valid names are taken, and the caps apply while copying. Must run only
- * once nothing of the job is alive any more, so nothing can change the tree under us.
+ * Reads a finished job's {@code /output} back into {@code artifacts/}. Everything in there is hostile: the tree is
+ * walked and read only through file descriptors ({@link BeneathDir}: openat2 with RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, so a link on any component of a path, not only the last, refuses
+ * the open), only regular files (fstat on the open descriptor) with valid names are taken, contents are read from
+ * the descriptor that was checked, and the caps apply while copying. Runs once nothing of the job is alive any more;
+ * the descriptor walk holds even if something could still change the tree.
  */
 final class OutputCollector {
     static final String RESULT_JSON = "result.json";
     // Bounds the walk itself: millions of empty files or directories must not cost us a minute.
     static final int MAX_ENTRIES = 10_000;
     private static final int MAX_DEPTH = 16;
+    private static final int ELOOP = 40;
+    private static final int EXDEV = 18;
+    private static final int ENOTDIR = 20;
 
     /** What came out; {@code limitError}/{@code limitMessage} say which cap was broken (null when none). */
     record Collected(List<CollectedArtifact> artifacts, String outputJson, List<String> warnings,
@@ -43,60 +42,70 @@ final class OutputCollector {
     }
 
     private final OutputLimits limits;
+    private final Consumer<String> beforeOpen;
 
     OutputCollector(OutputLimits limits) {
+        this(limits, name -> { });
+    }
+
+    /** {@code beforeOpen} sees each relative name just before it is opened (tests swap links in there). */
+    OutputCollector(OutputLimits limits, Consumer<String> beforeOpen) {
         this.limits = limits;
+        this.beforeOpen = beforeOpen;
     }
 
     Collected collect(Path outputDir, Path artifactsDir) {
-        List<Path> files = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
-        int[] entries = {0};
-        String[] walkLimit = {null};
-        try {
-            Files.walkFileTree(outputDir, EnumSet.noneOf(FileVisitOption.class), MAX_DEPTH, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                    if (++entries[0] > MAX_ENTRIES) return tooMany();
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                    if (++entries[0] > MAX_ENTRIES) return tooMany();
-                    String name = relativeName(outputDir, file);
-                    if (attrs.isDirectory()) {
-                        warnings.add(skipped(name, "deeper than " + MAX_DEPTH + " directories"));
-                    } else if (!attrs.isRegularFile()) {
-                        warnings.add(skipped(name, kind(attrs)));
-                    } else {
-                        files.add(file);
-                    }
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFileFailed(Path file, IOException e) {
-                    warnings.add(skipped(relativeName(outputDir, file), "unreadable (" + e.getClass().getSimpleName() + ")"));
-                    return FileVisitResult.CONTINUE;
-                }
-
-                private FileVisitResult tooMany() {
-                    walkLimit[0] = "/output holds more than " + MAX_ENTRIES + " entries";
-                    return FileVisitResult.TERMINATE;
-                }
-            });
+        List<String> files = new ArrayList<>();
+        try (BeneathDir root = BeneathDir.openRoot(outputDir)) {
+            String tooMany = walk(root, "", 1, files, warnings, new int[]{1});
+            if (tooMany != null) return new Collected(List.of(), null, warnings, ErrorType.FILE_LIMIT, tooMany);
+            return copyAll(root, files, artifactsDir, warnings);
         } catch (IOException e) {
             warnings.add("[kiln] cannot read /output: " + e.getMessage());
+            return new Collected(List.of(), null, warnings, null, null);
         }
-        if (walkLimit[0] != null) return new Collected(List.of(), null, warnings, ErrorType.FILE_LIMIT, walkLimit[0]);
+    }
 
-        files.sort((a, b) -> relativeName(outputDir, a).compareTo(relativeName(outputDir, b)));
+    /** Lists {@code dir} (at {@code prefix}) into {@code files}; a message when the walk went past MAX_ENTRIES. */
+    private String walk(BeneathDir dir, String prefix, int depth, List<String> files, List<String> warnings,
+                        int[] entries) {
+        List<BeneathDir.Entry> list;
+        try {
+            list = dir.list();
+        } catch (IOException e) {
+            warnings.add(skipped(prefix.isEmpty() ? "" : prefix.substring(0, prefix.length() - 1), "unreadable ("
+                    + e.getMessage() + ")"));
+            return null;
+        }
+        for (BeneathDir.Entry entry : list) {
+            if (++entries[0] > MAX_ENTRIES) return "/output holds more than " + MAX_ENTRIES + " entries";
+            String name = prefix + entry.name();
+            if (entry.type() == BeneathDir.Entry.DT_REG || entry.type() == 0) { // DT_UNKNOWN: stat decides
+                files.add(name);
+            } else if (entry.type() != BeneathDir.Entry.DT_DIR) {
+                warnings.add(skipped(name, kind(entry.type())));
+            } else if (depth >= MAX_DEPTH) {
+                warnings.add(skipped(name, "deeper than " + MAX_DEPTH + " directories"));
+            } else {
+                beforeOpen.accept(name);
+                try (BeneathDir child = dir.openDir(entry.name())) {
+                    String stop = walk(child, name + "/", depth + 1, files, warnings, entries);
+                    if (stop != null) return stop;
+                } catch (IOException e) {
+                    warnings.add(skipped(name, refused(e)));
+                }
+            }
+        }
+        return null;
+    }
+
+    private Collected copyAll(BeneathDir root, List<String> files, Path artifactsDir, List<String> warnings) {
+        files.sort(String::compareTo);
         List<CollectedArtifact> artifacts = new ArrayList<>();
         String outputJson = null;
         long total = 0;
-        for (Path file : files) {
-            String name = relativeName(outputDir, file);
+        for (String name : files) {
             try {
                 JobSpecValidator.checkRelativePath("artifact", name);
             } catch (KilnException e) {
@@ -109,24 +118,33 @@ final class OutputCollector {
             }
             Path target = artifactsDir.resolve(name);
             long remainingTotal = limits.maxOutputDirBytes() - total;
+            beforeOpen.accept(name);
             Copy copy;
-            try {
+            try (BeneathDir.OpenFile in = root.openFile(name)) {
+                BeneathDir.Stat stat = in.stat();
+                if (!stat.isRegular()) {
+                    warnings.add(skipped(name, "not a regular file when opened"));
+                    continue;
+                }
+                if (stat.size() > limits.maxArtifactBytes()) {
+                    return new Collected(artifacts, outputJson, warnings, ErrorType.FILE_LIMIT, "/output/" + name
+                            + " is larger than the limit of " + limits.maxArtifactBytes() + " bytes per file");
+                }
                 Files.createDirectories(target.getParent());
-                copy = copy(file, target, Math.min(limits.maxArtifactBytes(), remainingTotal));
+                copy = copy(in, target, Math.min(limits.maxArtifactBytes(), remainingTotal));
+                if (copy == null) {
+                    deleteQuietly(target);
+                    return new Collected(artifacts, outputJson, warnings, ErrorType.OUTPUT_LIMIT,
+                            "/output holds more than the limit of " + limits.maxOutputDirBytes() + " bytes in total");
+                }
+            } catch (BeneathDir.NativeIOException e) {
+                deleteQuietly(target);
+                warnings.add(skipped(name, refused(e)));
+                continue;
             } catch (IOException e) {
                 deleteQuietly(target);
                 warnings.add(skipped(name, "unreadable (" + e.getClass().getSimpleName() + ")"));
                 continue;
-            }
-            if (copy == null) {
-                deleteQuietly(target);
-                long size = sizeOf(file);
-                if (size > limits.maxArtifactBytes()) {
-                    return new Collected(artifacts, outputJson, warnings, ErrorType.FILE_LIMIT, "/output/" + name
-                            + " is larger than the limit of " + limits.maxArtifactBytes() + " bytes per file");
-                }
-                return new Collected(artifacts, outputJson, warnings, ErrorType.OUTPUT_LIMIT,
-                        "/output holds more than the limit of " + limits.maxOutputDirBytes() + " bytes in total");
             }
             total += copy.size();
             artifacts.add(new CollectedArtifact(name, copy.size(), copy.sha256(), target));
@@ -135,23 +153,31 @@ final class OutputCollector {
         return new Collected(artifacts, outputJson, warnings, null, null);
     }
 
+    private static String refused(IOException e) {
+        if (e instanceof BeneathDir.NativeIOException n) {
+            if (n.errno() == ELOOP) return "a symbolic link on its path (refused)";
+            if (n.errno() == EXDEV) return "leads outside /output (refused)";
+            if (n.errno() == ENOTDIR) return "no longer a directory when opened (refused)";
+            return "unreadable (errno " + n.errno() + ")";
+        }
+        return "unreadable (" + e.getClass().getSimpleName() + ")";
+    }
+
     private record Copy(long size, String sha256) {
     }
 
-    /** Streams at most {@code cap} bytes, hashing as it goes; null when the file holds more than {@code cap}. */
-    private static Copy copy(Path source, Path target, long cap) throws IOException {
+    /** Streams at most {@code cap} bytes from the open file, hashing as it goes; null when it holds more. */
+    private static Copy copy(BeneathDir.OpenFile in, Path target, long cap) throws IOException {
         MessageDigest sha = sha256();
         long size = 0;
-        try (SeekableByteChannel in = Files.newByteChannel(source, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
-             OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+        try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            byte[] buf = new byte[64 * 1024];
             int n;
             while ((n = in.read(buf)) != -1) {
                 size += n;
                 if (size > cap) return null;
-                sha.update(buf.array(), 0, n);
-                out.write(buf.array(), 0, n);
-                buf.clear();
+                sha.update(buf, 0, n);
+                out.write(buf, 0, n);
             }
         }
         return new Copy(size, HexFormat.of().formatHex(sha.digest()));
@@ -170,14 +196,6 @@ final class OutputCollector {
             return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
         } catch (IOException e) {
             return null;
-        }
-    }
-
-    private static long sizeOf(Path file) {
-        try {
-            return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).size();
-        } catch (IOException e) {
-            return -1;
         }
     }
 
@@ -200,8 +218,8 @@ final class OutputCollector {
         return "[kiln] skipped /output/" + safe + ": " + why;
     }
 
-    private static String kind(BasicFileAttributes attrs) {
-        if (attrs.isSymbolicLink()) return "symbolic link";
+    private static String kind(int dType) {
+        if (dType == 10) return "symbolic link"; // DT_LNK
         return "not a regular file (device, fifo or socket)";
     }
 }

@@ -28,9 +28,15 @@ final class OutputMount implements AutoCloseable {
     private final Path dir;
     private final Path umount;
     private final boolean mounted;
+    private final boolean direct; // mounted with mount(2): unmounted with umount2(2)
     private long sizeBytes;
 
     private OutputMount(Path dir, Path umount, boolean mounted, long sizeBytes) {
+        this(dir, umount, mounted, sizeBytes, false);
+    }
+
+    private OutputMount(Path dir, Path umount, boolean mounted, long sizeBytes, boolean direct) {
+        this.direct = direct;
         this.dir = dir;
         this.umount = umount;
         this.mounted = mounted;
@@ -41,22 +47,44 @@ final class OutputMount implements AutoCloseable {
         return Math.max(MIN_SIZE, maxBytes);
     }
 
-    /** {@code dir} must exist and be empty. */
-    static OutputMount prepare(Path dir, long maxBytes, boolean root, Path mount, Path umount) throws IOException {
-        if (root) {
-            String options = "size=" + tmpfsSize(maxBytes) + ",uid=" + Privileges.SANDBOX_UID + ",gid="
-                    + Privileges.SANDBOX_GID + ",mode=0700,nosuid,nodev";
+    /**
+     * {@code dir} must exist and be empty. {@code hostUid}: the sandbox's uid, owner of the tmpfs (Kiln is root);
+     * -1: Kiln is not root, a plain directory of Kiln's own.
+     */
+    static OutputMount prepare(Path dir, long maxBytes, int hostUid, Path mount, Path umount) throws IOException {
+        if (hostUid >= 0) {
+            String options = "size=" + tmpfsSize(maxBytes) + ",uid=" + hostUid + ",gid=" + hostUid
+                    + ",mode=0700,nosuid,nodev";
             var outcome = HostCommand.run(List.of(mount.toString(), "-t", "tmpfs", "-o", options, "tmpfs",
                     dir.toString()), TOOL_TIMEOUT);
             if (outcome.ok()) return new OutputMount(dir, umount, true, tmpfsSize(maxBytes));
             logFallback("mount of a tmpfs on " + dir + " failed: " + outcome.output());
-            Files.setAttribute(dir, "unix:uid", Privileges.SANDBOX_UID);
-            Files.setAttribute(dir, "unix:gid", Privileges.SANDBOX_GID);
+            Files.setAttribute(dir, "unix:uid", hostUid);
+            Files.setAttribute(dir, "unix:gid", hostUid);
         } else {
             // unprivileged bwrap maps our own uid to 65534 inside, so our own 0700 directory is writable
             logFallback("not running as root");
         }
         Files.setPosixFilePermissions(dir, WorkDirLayout.DIR_700);
+        return new OutputMount(dir, umount, false, 0);
+    }
+
+    /**
+     * The sandbox's read-only view ({@code input/}, {@code code/}, {@code etc/}; see {@link WorkDirLayout#view()}) on
+     * a tmpfs of its own, owned by Kiln (0755): the binds a job sees in {@code /proc/self/mountinfo} then name paths
+     * inside that tmpfs ({@code /input}) instead of the host path of the work dir (data directory, execution id).
+     * Only Kiln writes there (the job's inputs, already within the request limits). {@code root} false, or a failed
+     * mount: a plain directory, and the host path shows.
+     */
+    static OutputMount prepareView(Path dir, boolean root, Path mount, Path umount) throws IOException {
+        if (root) {
+            try {
+                TmpfsMounts.mount("kiln", dir, TmpfsMounts.MS_NOSUID | TmpfsMounts.MS_NODEV, "mode=0755");
+                return new OutputMount(dir, umount, true, 0, true);
+            } catch (IOException e) {
+                log.warn("{}: the job sees the work dir's host path in its mountinfo", e.getMessage());
+            }
+        }
         return new OutputMount(dir, umount, false, 0);
     }
 
@@ -145,6 +173,18 @@ final class OutputMount implements AutoCloseable {
     @Override
     public void close() {
         if (!mounted) return;
+        if (direct) {
+            try {
+                TmpfsMounts.umount(dir, false);
+            } catch (IOException e) {
+                try {
+                    TmpfsMounts.umount(dir, true);
+                } catch (IOException lazy) {
+                    log.error("cannot unmount {}: {} / {}", dir, e.getMessage(), lazy.getMessage());
+                }
+            }
+            return;
+        }
         var outcome = HostCommand.run(List.of(umount.toString(), dir.toString()), TOOL_TIMEOUT);
         if (outcome.ok()) return;
         var lazy = HostCommand.run(List.of(umount.toString(), "-l", dir.toString()), TOOL_TIMEOUT);

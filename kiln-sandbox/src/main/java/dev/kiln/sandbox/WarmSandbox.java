@@ -52,8 +52,10 @@ final class WarmSandbox {
     private final WorkDirLayout layout;
     private final JobType type;
     private final OutputMount output;
+    private final OutputMount view;
     private final Cgroup cgroup;
     private final LayerLease lease;
+    private final SandboxUids.Lease uid;
     private final Process process;
     private final FileTime inputMtime;
     private final AtomicBoolean destroyed = new AtomicBoolean();
@@ -65,21 +67,23 @@ final class WarmSandbox {
     private boolean readEndClosed;
     private volatile java.util.concurrent.ScheduledFuture<?> expiry;
 
-    private WarmSandbox(String id, WorkDirLayout layout, JobType type, OutputMount output, Cgroup cgroup,
-                        LayerLease lease, Process process, FileTime inputMtime) {
+    private WarmSandbox(String id, WorkDirLayout layout, JobType type, OutputMount output, OutputMount view,
+                        Cgroup cgroup, LayerLease lease, SandboxUids.Lease uid, Process process, FileTime inputMtime) {
+        this.view = view;
         this.id = id;
         this.layout = layout;
         this.type = type;
         this.output = output;
         this.cgroup = cgroup;
         this.lease = lease;
+        this.uid = uid;
         this.process = process;
         this.inputMtime = inputMtime;
     }
 
     /** What every sandbox of one executor is started with. */
     record Context(BwrapConfig config, boolean root, Cgroups cgroups, BwrapCommand command, LayerStore layers,
-                   Path dir) {
+                   Path dir, SandboxUids uids) {
     }
 
     /**
@@ -92,8 +96,10 @@ final class WarmSandbox {
         String id = UUID.randomUUID().toString().substring(0, 12);
         WorkDirLayout layout = WorkDirLayout.of(ctx.dir().resolve(id));
         OutputMount output = null;
+        OutputMount view = null;
         Cgroup cgroup = null;
         LayerLease lease = null;
+        SandboxUids.Lease uid = null;
         boolean ok = false;
         try {
             Layer layer = null;
@@ -105,6 +111,8 @@ final class WarmSandbox {
                 layer = ctx.layers().find(digest)
                         .orElseThrow(() -> new IOException("layer " + digest + " is not built"));
             }
+            layout.prepareView();
+            view = OutputMount.prepareView(layout.view(), ctx.root(), ctx.config().mount(), ctx.config().umount());
             layout.prepareEmpty();
             if (probeCode != null) {
                 WorkDirLayout.writeFile(layout.mainPy(), WorkDirLayout.codeBytes(probeCode));
@@ -114,10 +122,11 @@ final class WarmSandbox {
                 if (!made.ok()) throw new IOException("mkfifo " + layout.mainPy() + " failed: " + made.output());
             }
             FileTime inputMtime = Files.getLastModifiedTime(layout.input());
-            output = OutputMount.prepare(layout.output(), outputBytes, ctx.root(), ctx.config().mount(),
+            uid = ctx.uids().lease();
+            output = OutputMount.prepare(layout.output(), outputBytes, uid.uid(), ctx.config().mount(),
                     ctx.config().umount());
             cgroup = ctx.cgroups().create(CGROUP_PREFIX + id, CgroupLimits.of(type));
-            List<String> argv = ctx.command().build(layout, cgroup.procsFiles(), ctx.root(), type.networkEnabled(),
+            List<String> argv = ctx.command().build(layout, cgroup.procsFiles(), uid.uid(), type.networkEnabled(),
                     type.environment(), type.tmpSizeBytes(), layer, interpreterFlags);
             ProcessBuilder pb = new ProcessBuilder(argv)
                     .directory(new File("/"))
@@ -126,11 +135,14 @@ final class WarmSandbox {
             pb.environment().putAll(BwrapExecutor.SPAWN_ENV);
             Process process = Spawner.start(pb);
             ok = true;
-            return new WarmSandbox(id, layout, type, output, cgroup, lease, process, inputMtime);
+            return new WarmSandbox(id, layout, type, output, view, cgroup, lease, uid, process, inputMtime);
         } finally {
             if (!ok) {
+                // Spawner.start failed or was never reached: no process ran as the uid
                 if (cgroup != null) cgroup.dispose(false, CLEANUP_TIMEOUT);
+                if (uid != null) uid.release(true);
                 if (output != null) output.close();
+                if (view != null) view.close();
                 LayerFiles.deleteQuietly(layout.root());
                 if (lease != null) lease.close();
             }
@@ -336,6 +348,8 @@ final class WarmSandbox {
         closeStreams();
         cgroup.dispose(empty, CLEANUP_TIMEOUT);
         output.close();
+        view.close();
+        uid.release(empty);
         LayerFiles.deleteQuietly(layout.root());
         closeReadEnd(); // after the FIFO is gone: a later opener fails instead of blocking
         if (lease != null) lease.close();

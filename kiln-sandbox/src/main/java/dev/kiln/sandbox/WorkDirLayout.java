@@ -14,10 +14,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The host side of one sandbox, inside the caller's work dir:
- * {@code input/} (read-only {@code /input}), {@code code/main.py} (read-only {@code /code}), {@code output/}
- * (writable {@code /output}), {@code artifacts/} (collected copies, never visible to the job) and {@code etc/}
- * (generated passwd and group).
+ * The host side of one sandbox, inside the caller's work dir: {@code sandbox/} (the view, a tmpfs of its own when
+ * Kiln is root, see {@link OutputMount#prepareView}) holding {@code input/} (read-only {@code /input}),
+ * {@code code/main.py} (read-only {@code /code}) and {@code etc/} (generated passwd and group); {@code output/}
+ * (writable {@code /output}) and {@code artifacts/} (collected copies, never visible to the job).
  */
 record WorkDirLayout(Path root, Path input, Path code, Path output, Path artifacts, Path etc) {
     static final Set<PosixFilePermission> DIR_755 = PosixFilePermissions.fromString("rwxr-xr-x");
@@ -25,6 +25,8 @@ record WorkDirLayout(Path root, Path input, Path code, Path output, Path artifac
     static final Set<PosixFilePermission> DIR_700 = PosixFilePermissions.fromString("rwx------");
     // Others may traverse but not list: bwrap resolves the bind sources as uid 65534.
     static final Set<PosixFilePermission> DIR_711 = PosixFilePermissions.fromString("rwx--x--x");
+
+    static final String VIEW = "sandbox";
 
     static final String PASSWD = """
             root:x:0:0:root:/root:/usr/sbin/nologin
@@ -37,8 +39,21 @@ record WorkDirLayout(Path root, Path input, Path code, Path output, Path artifac
 
     static WorkDirLayout of(Path workDir) {
         Path root = workDir.toAbsolutePath().normalize();
-        return new WorkDirLayout(root, root.resolve("input"), root.resolve("code"), root.resolve("output"),
-                root.resolve("artifacts"), root.resolve("etc"));
+        Path view = root.resolve(VIEW);
+        return new WorkDirLayout(root, view.resolve("input"), view.resolve("code"), root.resolve("output"),
+                root.resolve("artifacts"), view.resolve("etc"));
+    }
+
+    /** What the sandbox binds from: input/, code/, etc/. */
+    Path view() {
+        return input.getParent();
+    }
+
+    /** The work dir (0711) and the empty view directory, for its tmpfs to be mounted on before {@link #prepare}. */
+    void prepareView() throws IOException {
+        Files.createDirectories(root);
+        Files.setPosixFilePermissions(root, DIR_711);
+        if (!Files.isDirectory(view(), LinkOption.NOFOLLOW_LINKS)) mkdir(view(), DIR_755);
     }
 
     Path mainPy() {
@@ -47,8 +62,8 @@ record WorkDirLayout(Path root, Path input, Path code, Path output, Path artifac
 
     /** Writes everything except the output directory, which {@link OutputMount} prepares. */
     void prepare(String code, String inputDataJson, Map<String, byte[]> files) throws IOException {
-        Files.createDirectories(root);
-        Files.setPosixFilePermissions(root, DIR_711);
+        prepareView();
+        Files.setPosixFilePermissions(view(), DIR_755); // a fresh tmpfs: mode=0755 already, a plain dir: explicit
         mkdir(input, DIR_755);
         writeInputs(inputDataJson, files);
         mkdir(this.code, DIR_755);
@@ -63,8 +78,7 @@ record WorkDirLayout(Path root, Path input, Path code, Path output, Path artifac
      * {@code output/} mount point; no {@code artifacts/} (a warm run collects into its caller's work dir).
      */
     void prepareEmpty() throws IOException {
-        Files.createDirectory(root);
-        Files.setPosixFilePermissions(root, DIR_711);
+        prepareView();
         mkdir(input, DIR_755);
         mkdir(code, DIR_755);
         writeEtc();

@@ -41,22 +41,26 @@ class BwrapCommandTest {
     void wrapsWithCgroupJoinAndSetprivWhenRoot() {
         List<Path> procs = List.of(Path.of("/sys/fs/cgroup/memory/kiln/e 1/cgroup.procs"),
                 Path.of("/sys/fs/cgroup/pids/kiln/e1/cgroup.procs"));
-        List<String> argv = command.build(layout, procs, true, false, Map.of(), 1 << 20);
+        List<String> argv = command.build(layout, procs, 100_000_007, false, Map.of(), 1 << 20, null, List.of());
 
         assertThat(argv.subList(0, 7)).containsExactly("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "2",
                 procs.get(0).toString(), procs.get(1).toString());
         assertThat(argv.get(7)).isEqualTo("/usr/bin/setpriv");
-        assertThat(argv).contains("--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+        // the sandbox's own host uid outside, 65534 inside
+        assertThat(argv).contains("--reuid=100000007", "--regid=100000007", "--clear-groups", "--inh-caps=-all",
                 "--bounding-set=-all");
         assertThat(argv.subList(argv.indexOf("/usr/bin/bwrap"), argv.size())).startsWith("/usr/bin/bwrap", "--unshare-all",
                 "--die-with-parent", "--new-session", "--clearenv");
         assertThat(argv).doesNotContain("--share-net");
         assertThat(argv.subList(argv.size() - 3, argv.size())).containsExactly("/usr/bin/python3", "-u", "/code/main.py");
         assertThat(indexOfPair(argv, "--cap-drop", "ALL")).isPositive();
-        assertThat(indexOfPair(argv, "/data/work/e1/input", "/input")).isPositive();
-        assertThat(indexOfPair(argv, "/data/work/e1/code", "/code")).isPositive();
+        assertThat(indexOfPair(argv, "--uid", "65534")).isPositive();
+        assertThat(indexOfPair(argv, "/data/work/e1/sandbox/input", "/input")).isPositive();
+        assertThat(indexOfPair(argv, "/data/work/e1/sandbox/code", "/code")).isPositive();
         assertThat(indexOfPair(argv, "/data/work/e1/output", "/output")).isPositive();
-        assertThat(indexOfPair(argv, "/data/work/e1/etc/passwd", "/etc/passwd")).isPositive();
+        assertThat(indexOfPair(argv, "/data/work/e1/sandbox/etc/passwd", "/etc/passwd")).isPositive();
+        assertThat(Collections.indexOfSubList(argv, List.of("--ro-bind", "/usr", "/usr", "--perms", "0555", "--tmpfs",
+                "/usr/local", "--remount-ro", "/usr/local"))).as("/usr/local hidden right after /usr").isPositive();
         assertThat(indexOfPair(argv, "--size", Integer.toString(1 << 20))).isEqualTo(indexOfPair(argv, "--tmpfs", "/tmp") - 2);
         assertThat(argv).noneMatch(a -> a.startsWith("/root") || a.startsWith("/home") || a.equals("/etc/shadow"));
     }
@@ -100,5 +104,22 @@ class BwrapCommandTest {
         assertThat(ResultClassifier.setupFailure(p.exitValue(), stderr.substring(stderr.indexOf(ResultClassifier.SETUP_MARKER))))
                 .isNotNull();
         assertThat(new String(p.getInputStream().readAllBytes())).isEmpty();
+    }
+
+    @Test
+    void usrLocalStaysVisibleOnlyForAnInterpreterThatLivesThere() {
+        assertThat(BwrapCommand.livesInUsrLocal(Path.of("/usr/local/bin/python3.13"))).isTrue();
+        assertThat(BwrapCommand.livesInUsrLocal(Path.of("/usr/bin/python3"))).isFalse();
+        assertThat(BwrapCommand.livesInUsrLocal(null)).isFalse();
+        assertThat(command.hostTreeArgs(Path.of("/usr/local/bin/python3.13"))).doesNotContain("/usr/local");
+        if (java.nio.file.Files.isDirectory(Path.of("/usr/local"))) {
+            assertThat(command.hostTreeArgs(Path.of("/usr/bin/python3"))).contains("/usr/local");
+        }
+    }
+
+    @Test
+    void withoutRootThereIsNoSetpriv() {
+        List<String> argv = command.launcher(List.of(), -1, false);
+        assertThat(argv).noneMatch(a -> a.contains("setpriv") || a.startsWith("--reuid"));
     }
 }

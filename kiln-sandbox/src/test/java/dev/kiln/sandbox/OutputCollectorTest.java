@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The read-back rules on a plain directory (what a hostile job may leave in /output). */
 class OutputCollectorTest {
@@ -112,5 +113,117 @@ class OutputCollectorTest {
         for (int i = 0; i <= OutputCollector.MAX_ENTRIES; i++) Files.createDirectory(output.resolve("d" + i));
         var c = collect(OutputLimits.DEFAULTS);
         assertThat(c.limitError()).isEqualTo(ErrorType.FILE_LIMIT);
+    }
+
+    @Test
+    void aDirectorySwappedForASymlinkBetweenListingAndOpeningIsRefused() throws IOException {
+        Path outside = Files.createDirectory(temp.resolve("outside"));
+        Files.writeString(outside.resolve("f.txt"), "host secret");
+        Files.createDirectory(output.resolve("a"));
+        Files.writeString(output.resolve("a/f.txt"), "job's own");
+        var c = new OutputCollector(OutputLimits.DEFAULTS, name -> {
+            if (!name.equals("a/f.txt")) return;
+            try { // the race a live process could win: a/ listed, then replaced by a link before f.txt is opened
+                Files.move(output.resolve("a"), output.resolve("a.old"));
+                Files.createSymbolicLink(output.resolve("a"), outside);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }).collect(output, artifacts);
+
+        assertThat(c.artifacts()).isEmpty();
+        assertThat(c.warnings()).containsExactly("[kiln] skipped /output/a/f.txt: a symbolic link on its path (refused)");
+        assertThat(artifacts.resolve("a/f.txt")).doesNotExist();
+    }
+
+    @Test
+    void aDirectorySwappedBeforeItIsOpenedIsNotWalked() throws IOException {
+        Path outside = Files.createDirectory(temp.resolve("outside"));
+        Files.writeString(outside.resolve("secret-name"), "host secret");
+        Files.createDirectories(output.resolve("a"));
+        var c = new OutputCollector(OutputLimits.DEFAULTS, name -> {
+            if (!name.equals("a")) return;
+            try {
+                Files.delete(output.resolve("a"));
+                Files.createSymbolicLink(output.resolve("a"), outside);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }).collect(output, artifacts);
+
+        assertThat(c.artifacts()).isEmpty();
+        // not even the names of the outside directory reach the job's stderr
+        assertThat(String.join("\n", c.warnings())).doesNotContain("secret-name")
+                .contains("/output/a: no longer a directory when opened (refused)");
+    }
+
+    @Test
+    void aFifoIsSkippedWithoutBlocking() throws Exception {
+        Process p = new ProcessBuilder("mkfifo", output.resolve("fifo").toString()).start();
+        assertThat(p.waitFor()).isZero();
+        Files.writeString(output.resolve("ok.txt"), "ok");
+        var c = collect(OutputLimits.DEFAULTS);
+        assertThat(c.artifacts()).extracting(CollectedArtifact::name).containsExactly("ok.txt");
+        assertThat(c.warnings()).containsExactly("[kiln] skipped /output/fifo: not a regular file (device, fifo or socket)");
+    }
+
+    @Test
+    void pathsAreResolvedBeneathTheRootWithNoLinkOnAnyComponent() throws IOException {
+        Files.createDirectories(output.resolve("dir/sub"));
+        Files.writeString(output.resolve("dir/sub/f"), "x");
+        Files.writeString(temp.resolve("x"), "outside");
+        Files.createSymbolicLink(output.resolve("link"), output.resolve("dir"));
+        try (BeneathDir root = BeneathDir.openRoot(output)) {
+            try (var f = root.openFile("dir/sub/f")) {
+                assertThat(f.stat().isRegular()).isTrue();
+                assertThat(f.stat().size()).isEqualTo(1);
+            }
+            assertThatThrownBy(() -> root.openFile("dir/../../x")).isInstanceOf(BeneathDir.NativeIOException.class)
+                    .satisfies(e -> assertThat(((BeneathDir.NativeIOException) e).errno()).isEqualTo(18)); // EXDEV
+            assertThatThrownBy(() -> root.openFile("link/sub/f")).isInstanceOf(BeneathDir.NativeIOException.class)
+                    // ELOOP from openat2; ENOTDIR from the per-component O_NOFOLLOW|O_DIRECTORY walk
+                    .satisfies(e -> assertThat(((BeneathDir.NativeIOException) e).errno()).isIn(40, 20));
+            assertThatThrownBy(() -> root.openFile("/etc/passwd")).isInstanceOf(BeneathDir.NativeIOException.class);
+            assertThat(root.list()).extracting(BeneathDir.Entry::name).containsExactlyInAnyOrder("dir", "link");
+        }
+        assertThatThrownBy(() -> BeneathDir.openRoot(output.resolve("link"))).isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void withoutOpenat2EveryComponentIsOpenedWithoutFollowingLinks() throws IOException {
+        BeneathDir.forceOpenatFallback(true);
+        try {
+            pathsAreResolvedBeneathTheRootWithNoLinkOnAnyComponent();
+            aDirectorySwappedForASymlinkBetweenListingAndOpeningIsRefusedAgain();
+        } finally {
+            BeneathDir.forceOpenatFallback(false);
+        }
+    }
+
+    private void aDirectorySwappedForASymlinkBetweenListingAndOpeningIsRefusedAgain() throws IOException {
+        Path fresh = Files.createDirectory(temp.resolve("output2"));
+        Path outside = Files.createDirectory(temp.resolve("outside2"));
+        Files.writeString(outside.resolve("f.txt"), "host secret");
+        Files.createDirectory(fresh.resolve("a"));
+        Files.writeString(fresh.resolve("a/f.txt"), "job's own");
+        Path arts = Files.createDirectory(temp.resolve("artifacts2"));
+        var c = new OutputCollector(OutputLimits.DEFAULTS, name -> {
+            if (!name.equals("a/f.txt")) return;
+            try {
+                Files.move(fresh.resolve("a"), fresh.resolve("a.old"));
+                Files.createSymbolicLink(fresh.resolve("a"), outside);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }).collect(fresh, arts);
+        assertThat(c.artifacts()).isEmpty();
+        assertThat(c.warnings()).hasSize(1).first().asString().startsWith("[kiln] skipped /output/a/f.txt: ");
+    }
+
+    @Test
+    void theKernelHasOpenat2() {
+        // Linux >= 5.6; on an older kernel the per-component O_NOFOLLOW walk is used instead
+        org.junit.jupiter.api.Assumptions.assumeTrue(BeneathDir.hasOpenat2(), "kernel without openat2 (< 5.6)");
+        assertThat(BeneathDir.hasOpenat2()).isTrue();
     }
 }

@@ -232,8 +232,9 @@ public final class KilnServer implements AutoCloseable {
         boolean bwrapWanted = config.executor().equals("bwrap")
                 || config.jobTypes().stream().anyMatch(t -> "bwrap".equals(t.executor()));
         var pip = config.pip();
+        SandboxUidCheck.requireEnough(config);
         return NodeExecutors.create(bwrapWanted, NodeExecutors.bwrapConfig(Path.of(config.sandbox().bwrap()),
-                        Path.of(config.sandbox().python()), config.sandbox().cgroupParent()),
+                        Path.of(config.sandbox().python()), config.sandbox().cgroupParent(), config.sandbox().uidRange()),
                 new PipSources(pip.indexUrl(), pip.extraIndexUrls(), pip.findLinks(), pip.noIndex()),
                 visibleRoot.resolve("layers"), visibleRoot.resolve("warm"));
     }

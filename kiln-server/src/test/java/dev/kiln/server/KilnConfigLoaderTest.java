@@ -82,6 +82,25 @@ class KilnConfigLoaderTest {
     }
 
     @Test
+    void uidRangeIsReadAndCheckedAgainstTheSandboxesThatMayLiveAtOnce() {
+        assertThat(parse("port: 1").sandbox().uidRange()).isEqualTo(dev.kiln.sandbox.SandboxUidRange.DEFAULT);
+        KilnConfig c = parse("slots: 2\nsandbox: {uid_range: \"300000-300009\"}\n"
+                + "job_types: [{name: a, pool_size: 3}, {name: b, executor: noop, pool_size: 50}]");
+        assertThat(c.sandbox().uidRange()).isEqualTo(new dev.kiln.sandbox.SandboxUidRange(300000, 300009));
+        assertThat(SandboxUidCheck.sandboxesAtOnce(c)).as("2 slots + pool of a + 1 build").isEqualTo(6);
+        SandboxUidCheck.requireEnough(c);
+        assertThatThrownBy(() -> SandboxUidCheck.requireEnough(c.withSlots(7)))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.field()).isEqualTo("sandbox.uid_range"))
+                .hasMessageContaining("holds 10 uids but up to 11 sandboxes may live at once");
+        assertThatThrownBy(() -> parse("sandbox: {uid_range: \"0-100\"}"))
+                .hasMessageContaining("sandbox.uid_range: must not include uid 0");
+        assertThatThrownBy(() -> parse("sandbox: {uid_range: \"65000-66000\"}"))
+                .hasMessageContaining("sandbox.uid_range: must not include 65534");
+        assertThatThrownBy(() -> parse("sandbox: {uid_range: lots}"))
+                .hasMessageContaining("sandbox.uid_range: must look like");
+    }
+
+    @Test
     void storeIsSqliteByDefaultOrAPostgresUrl() {
         assertThat(parse("port: 1").store()).isEqualTo(StoreLocation.SQLITE);
         assertThat(parse("store: sqlite").store()).isEqualTo(StoreLocation.SQLITE);

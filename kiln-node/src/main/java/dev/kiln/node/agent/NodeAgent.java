@@ -75,7 +75,7 @@ public final class NodeAgent implements AutoCloseable {
         this.executors = executors != null ? executors : NodeExecutors.create(
                 BwrapExecutor.NAME.equals(config.executor()),
                 // The cgroup parent is this node's own: an orchestrator or other nodes on the same host keep theirs.
-                NodeExecutors.bwrapConfig(BWRAP, PYTHON, "kiln-" + nodeId),
+                NodeExecutors.bwrapConfig(BWRAP, PYTHON, "kiln-" + nodeId, config.uidRange()),
                 config.pip(), visible.resolve("layers"), visible.resolve("warm"));
         NodeEnvironments environments;
         NodePools pools;

@@ -1,6 +1,7 @@
 package dev.kiln.node.agent;
 
 import dev.kiln.sandbox.PipSources;
+import dev.kiln.sandbox.SandboxUidRange;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,10 +27,13 @@ import java.util.Objects;
  * @param typeSlots          at most this many executions of a job type at once (types not named: only slots)
  * @param pip                where this node's layer builds get packages (an index, local wheel directories)
  * @param layerTtl           a layer this node has not used for this long is removed (null: {@link LayerTtl#DEFAULT})
+ * @param uidRange           the host uids this node's sandboxes run as, one per live sandbox, when it is root
+ *                           (null: {@link SandboxUidRange#DEFAULT}); at least slots + 1 uids
  */
 public record NodeAgentConfig(List<URI> orchestrators, String token, Map<String, String> labels, int slots, String executor,
                               Path dataDir, TransportType transport, long pollIntervalMillis, List<String> jobTypes,
-                              String nodeId, Map<String, Integer> typeSlots, PipSources pip, Duration layerTtl) {
+                              String nodeId, Map<String, Integer> typeSlots, PipSources pip, Duration layerTtl,
+                              SandboxUidRange uidRange) {
     public enum TransportType {
         WS, POLL;
 
@@ -64,6 +68,19 @@ public record NodeAgentConfig(List<URI> orchestrators, String token, Map<String,
         });
         pip = pip == null ? PipSources.DEFAULT : pip;
         layerTtl = layerTtl == null ? LayerTtl.DEFAULT : LayerTtl.check(layerTtl);
+        uidRange = uidRange == null ? SandboxUidRange.DEFAULT : uidRange;
+        if (uidRange.size() < slots + 1L) {
+            throw new IllegalArgumentException("uid range " + uidRange + " holds " + uidRange.size()
+                    + " uids but the node needs at least slots + 1 (" + (slots + 1L) + ")");
+        }
+    }
+
+    public NodeAgentConfig(List<URI> orchestrators, String token, Map<String, String> labels, int slots,
+                           String executor, Path dataDir, TransportType transport, long pollIntervalMillis,
+                           List<String> jobTypes, String nodeId, Map<String, Integer> typeSlots, PipSources pip,
+                           Duration layerTtl) {
+        this(orchestrators, token, labels, slots, executor, dataDir, transport, pollIntervalMillis, jobTypes, nodeId,
+                typeSlots, pip, layerTtl, null);
     }
 
     public NodeAgentConfig(URI orchestrator, String token, Map<String, String> labels, int slots, String executor,

@@ -134,7 +134,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
     }
 
     public KilnConfig withCgroupParent(String parent) {
-        return withSandbox(new SandboxSettings(sandbox().python(), sandbox().bwrap(), parent));
+        return withSandbox(new SandboxSettings(sandbox().python(), sandbox().bwrap(), parent, sandbox().uidRange()));
     }
 
     /** A throw-away parent of its own ({@code prefix-xxxxxxxx}), so a demo or bench never meets a running server's. */

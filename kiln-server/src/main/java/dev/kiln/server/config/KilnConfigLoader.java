@@ -34,7 +34,7 @@ public final class KilnConfigLoader {
             "max_artifact_size", "max_artifacts");
     private static final Set<String> HTTP = Set.of("idle_timeout", "body_timeout", "max_connections",
             "max_connections_per_client", "max_streams", "max_streams_per_client");
-    private static final Set<String> SANDBOX = Set.of("python", "bwrap", "cgroup_parent");
+    private static final Set<String> SANDBOX = Set.of("python", "bwrap", "cgroup_parent", "uid_range");
     private static final Set<String> JOB_TYPE = Set.of("name", "memory_limit", "cpu_limit", "timeout", "max_timeout",
             "pids_limit", "network_enabled", "environment", "executor", "max_output_bytes", "tmp_size",
             "requirements", "python_version", "shared_code", "pool_size", "pool_refill_concurrency", "pool_idle_ttl",
@@ -249,7 +249,15 @@ public final class KilnConfigLoader {
         if (!SandboxSettings.CGROUP_PARENT.matcher(parent).matches()) {
             throw n.child("cgroup_parent").error("must be a simple name like 'kiln', got '" + parent + "'");
         }
-        return new SandboxSettings(n.string("python", d.python()), n.string("bwrap", d.bwrap()), parent);
+        dev.kiln.sandbox.SandboxUidRange uids = d.uidRange();
+        if (n.has("uid_range")) {
+            try {
+                uids = dev.kiln.sandbox.SandboxUidRange.parse(n.string("uid_range", null));
+            } catch (IllegalArgumentException e) {
+                throw n.child("uid_range").error(e.getMessage());
+            }
+        }
+        return new SandboxSettings(n.string("python", d.python()), n.string("bwrap", d.bwrap()), parent, uids);
     }
 
     private static List<JobType> jobTypes(ConfigNode root, Path baseDir) {
