@@ -186,6 +186,11 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
         return new SqlLiveOutputStore(this::write, jdbi, failures);
     }
 
+    /** API keys (their hashes), in the same database. */
+    public dev.kiln.core.KeyStore keys() {
+        return new SqlKeyStore(this::write, jdbi, failures);
+    }
+
     /** Nodes as every replica sees them, in the same database; written the same way as the jobs. */
     public dev.kiln.core.NodeStore nodes() {
         return new SqlNodeStore(this::write, jdbi, failures);

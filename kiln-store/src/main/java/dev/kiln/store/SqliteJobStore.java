@@ -181,6 +181,11 @@ public final class SqliteJobStore implements JobStore, SharedQueue {
         return new SqlLiveOutputStore(committer::run, reader, failures);
     }
 
+    /** API keys (their hashes), in the same database. */
+    public dev.kiln.core.KeyStore keys() {
+        return new SqlKeyStore(committer::run, reader, failures);
+    }
+
     /** Nodes as every replica sees them, in the same database; written the same way as the jobs. */
     public dev.kiln.core.NodeStore nodes() {
         return new SqlNodeStore(committer::run, reader, failures);

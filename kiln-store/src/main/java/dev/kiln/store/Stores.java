@@ -3,6 +3,7 @@ package dev.kiln.store;
 import dev.kiln.core.ArtifactStore;
 import dev.kiln.core.JobStore;
 import dev.kiln.core.JobTypeStore;
+import dev.kiln.core.KeyStore;
 import dev.kiln.core.Leadership;
 import dev.kiln.core.LiveOutputStore;
 import dev.kiln.core.NodeStore;
@@ -18,11 +19,12 @@ import java.nio.file.Path;
  * SQLite, which one process owns, {@link StoreSignals#inProcess()} and {@link Leadership#SOLE}. Closing closes all.
  */
 public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts, NodeStore nodes,
-                     LiveOutputStore liveOutput, StoreSignals signals, Leadership leadership) implements AutoCloseable {
+                     KeyStore keys, LiveOutputStore liveOutput, StoreSignals signals, Leadership leadership)
+        implements AutoCloseable {
 
     /** Stores only this process uses: in-process signals, always the leader, no followers elsewhere. */
-    public Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts, NodeStore nodes) {
-        this(jobs, jobTypes, artifacts, nodes, LiveOutputStore.NONE, StoreSignals.inProcess(), Leadership.SOLE);
+    public Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts, NodeStore nodes, KeyStore keys) {
+        this(jobs, jobTypes, artifacts, nodes, keys, LiveOutputStore.NONE, StoreSignals.inProcess(), Leadership.SOLE);
     }
 
     /**
@@ -34,7 +36,8 @@ public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifac
             case StoreLocation.Sqlite ignored -> {
                 SqliteJobStore store = SqliteJobStore.open(dataDir);
                 try {
-                    yield new Stores(store, store.jobTypes(), FileArtifactStore.open(dataDir), store.nodes());
+                    yield new Stores(store, store.jobTypes(), FileArtifactStore.open(dataDir), store.nodes(),
+                            store.keys());
                 } catch (IOException | RuntimeException e) {
                     store.close();
                     throw e;
@@ -46,8 +49,8 @@ public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifac
                 try {
                     signals = PostgresSignals.open(postgres, store.dataSource());
                     PostgresLeadership leadership = PostgresLeadership.open(postgres);
-                    yield new Stores(store, store.jobTypes(), store.artifacts(), store.nodes(), store.liveOutput(), signals,
-                            leadership);
+                    yield new Stores(store, store.jobTypes(), store.artifacts(), store.nodes(), store.keys(),
+                            store.liveOutput(), signals, leadership);
                 } catch (RuntimeException e) {
                     if (signals != null) signals.close();
                     store.close();
