@@ -36,7 +36,7 @@ final class LayerBuildCommand {
     List<String> build(Dirs dirs, List<Path> procsFiles, boolean dropPrivileges, PipSources sources,
                        List<String> command) {
         boolean network = sources.needsNetwork();
-        List<String> argv = base.launcher(procsFiles, dropPrivileges, network);
+        List<String> argv = base.launcher(procsFiles, dropPrivileges, network, SandboxRlimits.forLayerBuild(dropPrivileges));
         ENV.forEach((k, v) -> argv.addAll(List.of("--setenv", k, v)));
         argv.addAll(BwrapCommand.identityArgs("kiln-build"));
         argv.addAll(base.hostTreeArgs());

@@ -56,6 +56,7 @@ final class WarmSandbox {
     private final LayerLease lease;
     private final Process process;
     private final FileTime inputMtime;
+    private final long fileSizeLimit;
     private final AtomicBoolean destroyed = new AtomicBoolean();
     // guarded by this. A stream, not a FileChannel: an interrupt of the executing thread must not close it.
     private FileOutputStream writer;
@@ -66,7 +67,7 @@ final class WarmSandbox {
     private volatile java.util.concurrent.ScheduledFuture<?> expiry;
 
     private WarmSandbox(String id, WorkDirLayout layout, JobType type, OutputMount output, Cgroup cgroup,
-                        LayerLease lease, Process process, FileTime inputMtime) {
+                        LayerLease lease, Process process, FileTime inputMtime, long fileSizeLimit) {
         this.id = id;
         this.layout = layout;
         this.type = type;
@@ -75,6 +76,7 @@ final class WarmSandbox {
         this.lease = lease;
         this.process = process;
         this.inputMtime = inputMtime;
+        this.fileSizeLimit = fileSizeLimit;
     }
 
     /** What every sandbox of one executor is started with. */
@@ -117,8 +119,9 @@ final class WarmSandbox {
             output = OutputMount.prepare(layout.output(), outputBytes, ctx.root(), ctx.config().mount(),
                     ctx.config().umount());
             cgroup = ctx.cgroups().create(CGROUP_PREFIX + id, CgroupLimits.of(type));
+            SandboxRlimits rlimits = SandboxRlimits.forJob(outputBytes, type.tmpSizeBytes(), ctx.root());
             List<String> argv = ctx.command().build(layout, cgroup.procsFiles(), ctx.root(), type.networkEnabled(),
-                    type.environment(), type.tmpSizeBytes(), layer, interpreterFlags);
+                    type.environment(), type.tmpSizeBytes(), layer, interpreterFlags, rlimits);
             ProcessBuilder pb = new ProcessBuilder(argv)
                     .directory(new File("/"))
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
@@ -126,7 +129,8 @@ final class WarmSandbox {
             pb.environment().putAll(BwrapExecutor.SPAWN_ENV);
             Process process = Spawner.start(pb);
             ok = true;
-            return new WarmSandbox(id, layout, type, output, cgroup, lease, process, inputMtime);
+            return new WarmSandbox(id, layout, type, output, cgroup, lease, process, inputMtime,
+                    rlimits.fileSizeBytes());
         } finally {
             if (!ok) {
                 if (cgroup != null) cgroup.dispose(false, CLEANUP_TIMEOUT);
@@ -139,6 +143,11 @@ final class WarmSandbox {
 
     String id() {
         return id;
+    }
+
+    /** The RLIMIT_FSIZE it was started with (fixed for its life; a job needing more starts elsewhere). */
+    long fileSizeLimit() {
+        return fileSizeLimit;
     }
 
     JobType type() {

@@ -45,11 +45,14 @@ class BwrapCommandTest {
 
         assertThat(argv.subList(0, 7)).containsExactly("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "2",
                 procs.get(0).toString(), procs.get(1).toString());
-        assertThat(argv.get(7)).isEqualTo("/usr/bin/setpriv");
+        assertThat(argv.subList(7, 10)).containsExactly("1024", Long.toString((64L << 20) / 512), "16384");
+        assertThat(argv.get(10)).isEqualTo(SeccompFilters.shared().file(false).toString());
+        assertThat(argv.get(11)).isEqualTo("/usr/bin/setpriv");
         assertThat(argv).contains("--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
                 "--bounding-set=-all");
         assertThat(argv.subList(argv.indexOf("/usr/bin/bwrap"), argv.size())).startsWith("/usr/bin/bwrap", "--unshare-all",
-                "--die-with-parent", "--new-session", "--clearenv");
+                "--unshare-user", "--disable-userns", "--seccomp", BwrapCommand.SECCOMP_FD, "--die-with-parent",
+                "--new-session", "--clearenv");
         assertThat(argv).doesNotContain("--share-net");
         assertThat(argv.subList(argv.size() - 3, argv.size())).containsExactly("/usr/bin/python3", "-u", "/code/main.py");
         assertThat(indexOfPair(argv, "--cap-drop", "ALL")).isPositive();
@@ -65,7 +68,8 @@ class BwrapCommandTest {
     void noSetprivWhenUnprivilegedAndNetworkOnlyWhenEnabled() {
         List<String> argv = command.build(layout, List.of(), false, true, Map.of(), 1 << 20);
         assertThat(argv).doesNotContain("/usr/bin/setpriv");
-        assertThat(argv.subList(0, 6)).containsExactly("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "0", "/usr/bin/bwrap");
+        assertThat(argv.subList(0, 10)).containsExactly("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "0", "1024",
+                Long.toString((64L << 20) / 512), "-", SeccompFilters.shared().file(true).toString(), "/usr/bin/bwrap");
         assertThat(argv.get(argv.indexOf("--unshare-all") + 1)).isEqualTo("--share-net");
     }
 
@@ -82,7 +86,7 @@ class BwrapCommandTest {
         Path a = Files.writeString(temp.resolve("procs a"), "");
         Path b = Files.writeString(temp.resolve("procs;$(touch pwned)"), "");
         Process p = new ProcessBuilder("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "2", a.toString(), b.toString(),
-                "/bin/echo", "ran").directory(temp.toFile()).start();
+                "1024", "-", "-", "", "/bin/echo", "ran").directory(temp.toFile()).start();
         assertThat(p.waitFor(5, TimeUnit.SECONDS)).isTrue();
         assertThat(new String(p.getInputStream().readAllBytes())).isEqualTo("ran\n");
         assertThat(Files.readString(a).trim()).isEqualTo(Long.toString(p.pid()));
@@ -91,9 +95,37 @@ class BwrapCommandTest {
     }
 
     @Test
+    void wrapperSetsTheRlimitsHardAndOpensTheFilterOnFd3() throws Exception {
+        Path filter = Files.writeString(temp.resolve("filter;$(touch pwned).bpf"), "12345678");
+        Process p = new ProcessBuilder("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "0", "100", "2048", "-",
+                filter.toString(), "/bin/sh", "-c", "ulimit -H -c; ulimit -c; ulimit -H -n; ulimit -n; ulimit -H -f; "
+                        + "cat <&3").directory(temp.toFile()).start();
+        assertThat(p.waitFor(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(new String(p.getErrorStream().readAllBytes())).isEmpty();
+        assertThat(new String(p.getInputStream().readAllBytes())).isEqualTo("0\n0\n100\n100\n2048\n12345678");
+        assertThat(temp.resolve("pwned")).doesNotExist();
+    }
+
+    @Test
+    void wrapperFailsWithTheSetupMarkerWhenTheFilterIsUnreadableOrALimitInvalid() throws Exception {
+        for (List<String> args : List.of(List.of("1024", "-", "-", temp.resolve("missing.bpf").toString()),
+                List.of("not-a-number", "-", "-", ""))) {
+            List<String> argv = new java.util.ArrayList<>(List.of("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "0"));
+            argv.addAll(args);
+            argv.addAll(List.of("/bin/echo", "ran"));
+            Process p = new ProcessBuilder(argv).start();
+            assertThat(p.waitFor(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as(args.toString()).isEqualTo(ResultClassifier.SETUP_EXIT_CODE);
+            String stderr = new String(p.getErrorStream().readAllBytes());
+            assertThat(stderr).contains(ResultClassifier.SETUP_MARKER);
+            assertThat(new String(p.getInputStream().readAllBytes())).isEmpty();
+        }
+    }
+
+    @Test
     void wrapperFailsWithTheSetupMarkerWhenACgroupCannotBeJoined() throws Exception {
         Process p = new ProcessBuilder("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "1",
-                temp.resolve("missing/cgroup.procs").toString(), "/bin/echo", "ran").start();
+                temp.resolve("missing/cgroup.procs").toString(), "1024", "-", "-", "", "/bin/echo", "ran").start();
         assertThat(p.waitFor(5, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).isEqualTo(ResultClassifier.SETUP_EXIT_CODE);
         String stderr = new String(p.getErrorStream().readAllBytes());
