@@ -54,7 +54,8 @@ final class SeccompFilters {
             Path online = dir.resolve("sandbox-network.bpf");
             compiler.compile(SeccompPolicy.sandbox(false), offline);
             compiler.compile(SeccompPolicy.sandbox(true), online);
-            for (Path p : new Path[]{online, offline, dir}) p.toFile().deleteOnExit(); // reverse order of deletion
+            // deleteOnExit deletes in reverse order of registration: the files, then the directory
+            for (Path p : new Path[]{dir, offline, online}) p.toFile().deleteOnExit();
             log.info("seccomp filters compiled: {} ({} bytes), {} ({} bytes)", offline, Files.size(offline), online,
                     Files.size(online));
             return new SeccompFilters(offline, online);
