@@ -127,10 +127,19 @@ abstract class HostileBattery {
                 victim = os.fork()
                 if victim == 0:
                     time.sleep(30); os._exit(0)
-                r, e = sc(101, 16, victim, 0, 0); report("ptrace_attach", r, e)  # PTRACE_ATTACH
+                # a sibling of the victim tries first, then the victim's parent: PTRACE_ATTACH
+                sib_r, sib_w = os.pipe()
+                attacker = os.fork()
+                if attacker == 0:
+                    r, e = sc(101, 16, victim, 0, 0)
+                    os.write(sib_w, struct.pack("qi", r, e)); os._exit(0)
+                os.waitpid(attacker, 0)
+                r, e = struct.unpack("qi", os.read(sib_r, 12)); report("ptrace_attach_sibling", r, e)
+                r, e = sc(101, 16, victim, 0, 0); report("ptrace_attach", r, e)
                 os.kill(victim, signal.SIGKILL); os.waitpid(victim, 0)
                 """);
         assertDenied(r, "ptrace_traceme", "EPERM");
+        assertDenied(r, "ptrace_attach_sibling", "EPERM");
         assertDenied(r, "ptrace_attach", "EPERM");
     }
 

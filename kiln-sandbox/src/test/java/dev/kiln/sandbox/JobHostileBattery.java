@@ -148,7 +148,10 @@ abstract class JobHostileBattery extends HostileBattery {
         assertThat(resultA.stdout()).contains("A-INTACT");
     }
 
-    /** Host pids of A's child (its command line holds the secret); empty where the platform hides them. */
+    /**
+     * Host pids of A's child (its command line holds the secret), waited for up to 20 s; an executor whose jobs do
+     * not appear as host processes (gVisor) overrides this to return none at once.
+     */
     protected List<Long> awaitHostPids(String marker) {
         try {
             await().atMost(java.time.Duration.ofSeconds(20)).pollInterval(java.time.Duration.ofMillis(50))
