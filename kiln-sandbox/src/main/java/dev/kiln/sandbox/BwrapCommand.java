@@ -106,6 +106,7 @@ final class BwrapCommand {
      */
     List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
                        Map<String, String> jobEnvironment, long tmpBytes, Layer layer, List<String> interpreterFlags) {
+        // without a request at hand (tests): the rlimits of one with the default /output cap
         return build(layout, procsFiles, dropPrivileges, network, jobEnvironment, tmpBytes, layer, interpreterFlags,
                 SandboxRlimits.forJob(dev.kiln.core.OutputLimits.DEFAULTS.maxOutputDirBytes(), tmpBytes,
                         dropPrivileges));
