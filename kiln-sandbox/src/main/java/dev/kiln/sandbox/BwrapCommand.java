@@ -9,19 +9,33 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Builds the argv of one sandboxed run:
- * {@code /bin/sh -c <join cgroups, then exec> sh <n> <procs files...> [setpriv ...] bwrap ... python -u /code/main.py}.
- * The shell puts itself into the execution's cgroups before anything else runs, so every descendant is born
- * inside them; cgroup paths are positional arguments, never interpolated into the script.
+ * Builds the argv of one sandboxed run: {@code /bin/sh -c <join cgroups, set rlimits, open the seccomp filter,
+ * then exec> sh <n> <procs files...> <nofile> <fsize> <nproc> <filter> [setpriv ...] bwrap ... python -u
+ * /code/main.py}. The shell puts itself into the execution's cgroups before anything else runs, so every descendant
+ * is born inside them; it sets the {@link SandboxRlimits} and opens the {@link SeccompFilters} program on fd 3,
+ * which bwrap ({@code --seccomp 3}) reads, closes, and installs just before it execs the job. Paths and values are
+ * positional arguments, never interpolated into the script.
  */
 final class BwrapCommand {
-    /** Joins the cgroups named by the first $1 arguments, then execs the rest. */
+    /**
+     * Joins the cgroups named by the first $1 arguments; then sets RLIMIT_CORE 0 and the next three arguments as
+     * RLIMIT_NOFILE, RLIMIT_FSIZE (512-byte blocks) and RLIMIT_NPROC ("-": unchanged); opens the next argument (the
+     * seccomp program; empty: none) on fd 3; then execs the rest.
+     */
     static final String WRAPPER = "n=$1; shift; "
             + "while [ \"$n\" -gt 0 ]; do "
             + "echo $$ > \"$1\" || { echo \"" + ResultClassifier.SETUP_MARKER + " cannot join cgroup $1\" >&2; exit "
             + ResultClassifier.SETUP_EXIT_CODE + "; }; "
             + "shift; n=$((n-1)); done; "
-            + "exec \"$@\"";
+            + "{ ulimit -c 0 && ulimit -n \"$1\" && { [ \"$2\" = - ] || ulimit -f \"$2\"; } "
+            + "&& { [ \"$3\" = - ] || ulimit -p \"$3\"; }; } || { echo \"" + ResultClassifier.SETUP_MARKER
+            + " cannot set the resource limits\" >&2; exit " + ResultClassifier.SETUP_EXIT_CODE + "; }; "
+            + "if [ -n \"$4\" ]; then [ -r \"$4\" ] || { echo \"" + ResultClassifier.SETUP_MARKER
+            + " cannot read the seccomp filter $4\" >&2; exit " + ResultClassifier.SETUP_EXIT_CODE + "; }; "
+            + "exec 3< \"$4\"; fi; "
+            + "shift 4; exec \"$@\"";
+    /** The wrapper's fd for the seccomp program; bwrap closes it after reading. */
+    static final String SECCOMP_FD = "3";
 
     static final Map<String, String> BASE_ENV = baseEnv();
     /** Where a layer's packages and shared code appear in the sandbox. */
@@ -41,7 +55,9 @@ final class BwrapCommand {
 
     private final BwrapConfig config;
     private final Path hostRoot;
+    private final SeccompFilters seccomp;
 
+    /** @throws IllegalStateException when the seccomp filters cannot be compiled (see {@link SeccompFilters}) */
     BwrapCommand(BwrapConfig config) {
         this(config, Path.of("/"));
     }
@@ -50,6 +66,7 @@ final class BwrapCommand {
     BwrapCommand(BwrapConfig config, Path hostRoot) {
         this.config = config;
         this.hostRoot = hostRoot;
+        this.seccomp = SeccompFilters.shared();
     }
 
     /** What every sandbox starts with after --clearenv (jobs and layer builds alike). */
@@ -90,14 +107,20 @@ final class BwrapCommand {
      */
     List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
                        Map<String, String> jobEnvironment, long tmpBytes, Layer layer, List<String> interpreterFlags) {
+        // without a request at hand (tests): the rlimits of one with the default /output cap
         return build(layout, procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, network, jobEnvironment,
-                tmpBytes, layer, interpreterFlags);
+                tmpBytes, layer, interpreterFlags, SandboxRlimits.forJob(
+                        dev.kiln.core.OutputLimits.DEFAULTS.maxOutputDirBytes(), tmpBytes, 0));
     }
 
-    /** {@code hostUid}: what setpriv drops to before bwrap (the sandbox's leased uid); -1: no setpriv. */
+    /**
+     * {@code hostUid}: what setpriv drops to before bwrap (the sandbox's leased uid); -1: no setpriv.
+     * {@code rlimits}: what the wrapper sets (a job's come from its /output cap, /tmp size and pids limit).
+     */
     List<String> build(WorkDirLayout layout, List<Path> procsFiles, int hostUid, boolean network,
-                       Map<String, String> jobEnvironment, long tmpBytes, Layer layer, List<String> interpreterFlags) {
-        List<String> argv = launcher(procsFiles, hostUid, network);
+                       Map<String, String> jobEnvironment, long tmpBytes, Layer layer, List<String> interpreterFlags,
+                       SandboxRlimits rlimits) {
+        List<String> argv = launcher(procsFiles, hostUid, network, rlimits);
         Map<String, String> env = new LinkedHashMap<>(BASE_ENV);
         if (layer != null) env.put("PYTHONPATH", LAYER_PYTHONPATH);
         env.putAll(jobEnvironment);
@@ -125,17 +148,21 @@ final class BwrapCommand {
     }
 
     /**
-     * {@code /bin/sh -c <join cgroups> sh <n> <procs...> [setpriv ...] bwrap --unshare-all [--share-net]
-     * --die-with-parent --new-session --clearenv}: everything up to the environment.
+     * {@code /bin/sh -c <wrapper> sh <n> <procs...> <rlimits> <filter> [setpriv ...] bwrap --unshare-all
+     * [--share-net] --unshare-user --disable-userns [--seccomp 3] --die-with-parent --new-session --clearenv}:
+     * everything up to the environment. The same for jobs (cold and warm) and layer builds.
      */
-    List<String> launcher(List<Path> procsFiles, boolean dropPrivileges, boolean network) {
-        return launcher(procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, network);
+    List<String> launcher(List<Path> procsFiles, boolean dropPrivileges, boolean network, SandboxRlimits rlimits) {
+        return launcher(procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, network, rlimits);
     }
 
     /** {@code hostUid} (and the gid of the same number): what setpriv drops to; -1: no setpriv (Kiln is not root). */
-    List<String> launcher(List<Path> procsFiles, int hostUid, boolean network) {
+    List<String> launcher(List<Path> procsFiles, int hostUid, boolean network, SandboxRlimits rlimits) {
         List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", WRAPPER, "sh", Integer.toString(procsFiles.size())));
         for (Path p : procsFiles) argv.add(p.toString());
+        argv.addAll(rlimits.wrapperArgs());
+        Path filter = seccomp.file(network);
+        argv.add(filter == null ? "" : filter.toString());
         if (hostUid >= 0) {
             argv.addAll(List.of(config.setpriv().toString(), "--reuid=" + hostUid, "--regid=" + hostUid,
                     "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"));
@@ -143,6 +170,9 @@ final class BwrapCommand {
         argv.add(config.bwrap().toString());
         argv.add("--unshare-all");
         if (network) argv.add("--share-net");
+        // no nested user namespace (bwrap >= 0.8; --disable-userns needs --unshare-user spelled out)
+        argv.addAll(List.of("--unshare-user", "--disable-userns"));
+        if (filter != null) argv.addAll(List.of("--seccomp", SECCOMP_FD));
         argv.addAll(List.of("--die-with-parent", "--new-session", "--clearenv"));
         return argv;
     }

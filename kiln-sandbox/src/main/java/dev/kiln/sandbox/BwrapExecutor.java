@@ -270,6 +270,10 @@ public final class BwrapExecutor implements Executor {
                                     WarmSandbox s) {
         try {
             WorkDirLayout caller = WorkDirLayout.of(workDir);
+            if (s.fileSizeLimit() < rlimits(request).fileSizeBytes()) {
+                pools.discard(s, "started with a smaller RLIMIT_FSIZE than this request's /output cap needs");
+                return null; // nothing of the job ran: the next warm sandbox (spawned for this cap) or a cold start
+            }
             try {
                 caller.prepareArtifacts();
                 s.writeJob(request.spec(), request.outputLimits().maxOutputDirBytes(), config.mount());
@@ -403,7 +407,7 @@ public final class BwrapExecutor implements Executor {
         if (!handle.attach(cgroup)) return new RunOutcome(cancelled(null, "", "", false, false, entry, entry), true);
 
         List<String> argv = command.build(layout, cgroup.procsFiles(), hostUid, type.networkEnabled(),
-                type.environment(), type.tmpSizeBytes(), layer, List.of());
+                type.environment(), type.tmpSizeBytes(), layer, List.of(), rlimits(request));
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(new File("/"))
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
@@ -490,6 +494,12 @@ public final class BwrapExecutor implements Executor {
                 executionMs, collected.artifacts()), true);
     }
 
+
+    /** The rlimits of {@code request}'s sandbox (cold and warm alike). */
+    private SandboxRlimits rlimits(ExecutionRequest request) {
+        return SandboxRlimits.forJob(request.outputLimits().maxOutputDirBytes(), request.jobType().tmpSizeBytes(),
+                SandboxRlimits.processes(request.jobType().pidsLimit(), root));
+    }
 
     private static long cap(long streamLimit, long jobTypeLimit) {
         return jobTypeLimit > 0 ? Math.min(streamLimit, jobTypeLimit) : streamLimit;

@@ -51,13 +51,19 @@ final class LayerBuildCommand {
     /** Runs {@code command} (absolute paths as the sandbox sees them) in the build sandbox. */
     List<String> build(Dirs dirs, List<Path> procsFiles, boolean dropPrivileges, PipSources sources,
                        List<String> command) {
-        return build(dirs, procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, sources, command);
+        return build(dirs, procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, sources, command,
+                LayerBuildLimits.DEFAULTS.pidsMax());
     }
 
-    /** {@code hostUid}: the build's leased uid setpriv drops to; -1: none (Kiln is not root). */
-    List<String> build(Dirs dirs, List<Path> procsFiles, int hostUid, PipSources sources, List<String> command) {
+    /**
+     * {@code hostUid}: the build's leased uid setpriv drops to; -1: none (Kiln is not root). {@code pidsMax}: the
+     * build's pids limit, behind which RLIMIT_NPROC is a second line.
+     */
+    List<String> build(Dirs dirs, List<Path> procsFiles, int hostUid, PipSources sources, List<String> command,
+                       int pidsMax) {
         boolean network = sources.needsNetwork();
-        List<String> argv = base.launcher(procsFiles, hostUid, network);
+        List<String> argv = base.launcher(procsFiles, hostUid, network,
+                SandboxRlimits.forLayerBuild(SandboxRlimits.processes(pidsMax, hostUid >= 0)));
         ENV.forEach((k, v) -> argv.addAll(List.of("--setenv", k, v)));
         argv.addAll(BwrapCommand.identityArgs("kiln-build"));
         argv.addAll(base.hostTreeArgs(command.isEmpty() ? null : Path.of(command.getFirst())));

@@ -129,7 +129,8 @@ final class LayerBuildSandbox {
         processesGone[0] = false;
         try {
             if (closed) return what + " not started: the layer store is closing";
-            List<String> argv = this.command.build(dirs, cgroup.procsFiles(), hostUid, sources, command);
+            List<String> argv = this.command.build(dirs, cgroup.procsFiles(), hostUid, sources, command,
+                    limits.pidsMax());
             ProcessBuilder pb = new ProcessBuilder(argv).directory(new File("/")).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             pb.environment().clear();

@@ -78,6 +78,10 @@ final class ResultClassifier {
             return Verdict.of(JobStatus.FAILED, ErrorType.OUTPUT_LIMIT,
                     "ran out of space (/output or /tmp is full): " + (last == null ? "" : last), exec);
         }
+        if (stderr.contains("File too large")) { // EFBIG: RLIMIT_FSIZE, see SandboxRlimits
+            return Verdict.of(JobStatus.FAILED, ErrorType.OUTPUT_LIMIT,
+                    "wrote a file larger than the output limit allows: " + (last == null ? "" : last), exec);
+        }
         if (!f.networkEnabled() && NETWORK_SIGNS.stream().anyMatch(stderr::contains)) {
             return Verdict.of(JobStatus.FAILED, ErrorType.NETWORK_DENIED,
                     "network access is disabled for this job type: " + (last == null ? "" : last), exec);

@@ -58,6 +58,7 @@ final class WarmSandbox {
     private final SandboxUids.Lease uid;
     private final Process process;
     private final FileTime inputMtime;
+    private final long fileSizeLimit;
     private final AtomicBoolean destroyed = new AtomicBoolean();
     // guarded by this. A stream, not a FileChannel: an interrupt of the executing thread must not close it.
     private FileOutputStream writer;
@@ -68,7 +69,8 @@ final class WarmSandbox {
     private volatile java.util.concurrent.ScheduledFuture<?> expiry;
 
     private WarmSandbox(String id, WorkDirLayout layout, JobType type, OutputMount output, OutputMount view,
-                        Cgroup cgroup, LayerLease lease, SandboxUids.Lease uid, Process process, FileTime inputMtime) {
+                        Cgroup cgroup, LayerLease lease, SandboxUids.Lease uid, Process process, FileTime inputMtime,
+                        long fileSizeLimit) {
         this.view = view;
         this.id = id;
         this.layout = layout;
@@ -79,6 +81,7 @@ final class WarmSandbox {
         this.uid = uid;
         this.process = process;
         this.inputMtime = inputMtime;
+        this.fileSizeLimit = fileSizeLimit;
     }
 
     /** What every sandbox of one executor is started with. */
@@ -126,8 +129,10 @@ final class WarmSandbox {
             output = OutputMount.prepare(layout.output(), outputBytes, uid.uid(), ctx.config().mount(),
                     ctx.config().umount());
             cgroup = ctx.cgroups().create(CGROUP_PREFIX + id, CgroupLimits.of(type));
+            SandboxRlimits rlimits = SandboxRlimits.forJob(outputBytes, type.tmpSizeBytes(),
+                    SandboxRlimits.processes(type.pidsLimit(), ctx.root()));
             List<String> argv = ctx.command().build(layout, cgroup.procsFiles(), uid.uid(), type.networkEnabled(),
-                    type.environment(), type.tmpSizeBytes(), layer, interpreterFlags);
+                    type.environment(), type.tmpSizeBytes(), layer, interpreterFlags, rlimits);
             ProcessBuilder pb = new ProcessBuilder(argv)
                     .directory(new File("/"))
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
@@ -135,7 +140,8 @@ final class WarmSandbox {
             pb.environment().putAll(BwrapExecutor.SPAWN_ENV);
             Process process = Spawner.start(pb);
             ok = true;
-            return new WarmSandbox(id, layout, type, output, view, cgroup, lease, uid, process, inputMtime);
+            return new WarmSandbox(id, layout, type, output, view, cgroup, lease, uid, process, inputMtime,
+                    rlimits.fileSizeBytes());
         } finally {
             if (!ok) {
                 // Spawner.start failed or was never reached: no process ran as the uid
@@ -151,6 +157,11 @@ final class WarmSandbox {
 
     String id() {
         return id;
+    }
+
+    /** The RLIMIT_FSIZE it was started with (fixed for its life; a job needing more starts elsewhere). */
+    long fileSizeLimit() {
+        return fileSizeLimit;
     }
 
     JobType type() {

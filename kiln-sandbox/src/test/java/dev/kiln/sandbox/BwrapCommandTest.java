@@ -41,16 +41,21 @@ class BwrapCommandTest {
     void wrapsWithCgroupJoinAndSetprivWhenRoot() {
         List<Path> procs = List.of(Path.of("/sys/fs/cgroup/memory/kiln/e 1/cgroup.procs"),
                 Path.of("/sys/fs/cgroup/pids/kiln/e1/cgroup.procs"));
-        List<String> argv = command.build(layout, procs, 100_000_007, false, Map.of(), 1 << 20, null, List.of());
+        List<String> argv = command.build(layout, procs, 100_000_007, false, Map.of(), 1 << 20, null, List.of(),
+                SandboxRlimits.forJob(64L << 20, 1 << 20, SandboxRlimits.processes(64, true)));
 
         assertThat(argv.subList(0, 7)).containsExactly("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "2",
                 procs.get(0).toString(), procs.get(1).toString());
-        assertThat(argv.get(7)).isEqualTo("/usr/bin/setpriv");
+        // rlimits: open files, file size in 512-byte blocks, processes (the job's pids limit + bwrap's own)
+        assertThat(argv.subList(7, 10)).containsExactly("1024", Long.toString((64L << 20) / 512), "72");
+        assertThat(argv.get(10)).isEqualTo(SeccompFilters.shared().file(false).toString());
+        assertThat(argv.get(11)).isEqualTo("/usr/bin/setpriv");
         // the sandbox's own host uid outside, 65534 inside
         assertThat(argv).contains("--reuid=100000007", "--regid=100000007", "--clear-groups", "--inh-caps=-all",
                 "--bounding-set=-all");
         assertThat(argv.subList(argv.indexOf("/usr/bin/bwrap"), argv.size())).startsWith("/usr/bin/bwrap", "--unshare-all",
-                "--die-with-parent", "--new-session", "--clearenv");
+                "--unshare-user", "--disable-userns", "--seccomp", BwrapCommand.SECCOMP_FD, "--die-with-parent",
+                "--new-session", "--clearenv");
         assertThat(argv).doesNotContain("--share-net");
         assertThat(argv.subList(argv.size() - 3, argv.size())).containsExactly("/usr/bin/python3", "-u", "/code/main.py");
         assertThat(indexOfPair(argv, "--cap-drop", "ALL")).isPositive();
@@ -69,7 +74,8 @@ class BwrapCommandTest {
     void noSetprivWhenUnprivilegedAndNetworkOnlyWhenEnabled() {
         List<String> argv = command.build(layout, List.of(), false, true, Map.of(), 1 << 20);
         assertThat(argv).doesNotContain("/usr/bin/setpriv");
-        assertThat(argv.subList(0, 6)).containsExactly("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "0", "/usr/bin/bwrap");
+        assertThat(argv.subList(0, 10)).containsExactly("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "0", "1024",
+                Long.toString((64L << 20) / 512), "-", SeccompFilters.shared().file(true).toString(), "/usr/bin/bwrap");
         assertThat(argv.get(argv.indexOf("--unshare-all") + 1)).isEqualTo("--share-net");
     }
 
@@ -86,7 +92,7 @@ class BwrapCommandTest {
         Path a = Files.writeString(temp.resolve("procs a"), "");
         Path b = Files.writeString(temp.resolve("procs;$(touch pwned)"), "");
         Process p = new ProcessBuilder("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "2", a.toString(), b.toString(),
-                "/bin/echo", "ran").directory(temp.toFile()).start();
+                "1024", "-", "-", "", "/bin/echo", "ran").directory(temp.toFile()).start();
         assertThat(p.waitFor(5, TimeUnit.SECONDS)).isTrue();
         assertThat(new String(p.getInputStream().readAllBytes())).isEqualTo("ran\n");
         assertThat(Files.readString(a).trim()).isEqualTo(Long.toString(p.pid()));
@@ -95,9 +101,37 @@ class BwrapCommandTest {
     }
 
     @Test
+    void wrapperSetsTheRlimitsHardAndOpensTheFilterOnFd3() throws Exception {
+        Path filter = Files.writeString(temp.resolve("filter;$(touch pwned).bpf"), "12345678");
+        Process p = new ProcessBuilder("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "0", "100", "2048", "-",
+                filter.toString(), "/bin/sh", "-c", "ulimit -H -c; ulimit -c; ulimit -H -n; ulimit -n; ulimit -H -f; "
+                        + "cat <&3").directory(temp.toFile()).start();
+        assertThat(p.waitFor(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(new String(p.getErrorStream().readAllBytes())).isEmpty();
+        assertThat(new String(p.getInputStream().readAllBytes())).isEqualTo("0\n0\n100\n100\n2048\n12345678");
+        assertThat(temp.resolve("pwned")).doesNotExist();
+    }
+
+    @Test
+    void wrapperFailsWithTheSetupMarkerWhenTheFilterIsUnreadableOrALimitInvalid() throws Exception {
+        for (List<String> args : List.of(List.of("1024", "-", "-", temp.resolve("missing.bpf").toString()),
+                List.of("not-a-number", "-", "-", ""))) {
+            List<String> argv = new java.util.ArrayList<>(List.of("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "0"));
+            argv.addAll(args);
+            argv.addAll(List.of("/bin/echo", "ran"));
+            Process p = new ProcessBuilder(argv).start();
+            assertThat(p.waitFor(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as(args.toString()).isEqualTo(ResultClassifier.SETUP_EXIT_CODE);
+            String stderr = new String(p.getErrorStream().readAllBytes());
+            assertThat(stderr).contains(ResultClassifier.SETUP_MARKER);
+            assertThat(new String(p.getInputStream().readAllBytes())).isEmpty();
+        }
+    }
+
+    @Test
     void wrapperFailsWithTheSetupMarkerWhenACgroupCannotBeJoined() throws Exception {
         Process p = new ProcessBuilder("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "1",
-                temp.resolve("missing/cgroup.procs").toString(), "/bin/echo", "ran").start();
+                temp.resolve("missing/cgroup.procs").toString(), "1024", "-", "-", "", "/bin/echo", "ran").start();
         assertThat(p.waitFor(5, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).isEqualTo(ResultClassifier.SETUP_EXIT_CODE);
         String stderr = new String(p.getErrorStream().readAllBytes());
@@ -119,7 +153,7 @@ class BwrapCommandTest {
 
     @Test
     void withoutRootThereIsNoSetpriv() {
-        List<String> argv = command.launcher(List.of(), -1, false);
+        List<String> argv = command.launcher(List.of(), -1, false, SandboxRlimits.forJob(1 << 20, 1 << 20, 0));
         assertThat(argv).noneMatch(a -> a.contains("setpriv") || a.startsWith("--reuid"));
     }
 }
