@@ -22,6 +22,7 @@ import tools.jackson.databind.node.ObjectNode;
 public final class KilnClient {
     private final URI base;
     private final HttpClient http;
+    private final String apiKey; // null: anonymous
     private final JsonMapper json = JsonMapper.builder()
             .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -32,8 +33,39 @@ public final class KilnClient {
     }
 
     public KilnClient(String baseUrl, HttpClient http) {
+        this(baseUrl, http, null);
+    }
+
+    /** @param apiKey sent as {@code Authorization: Bearer <key>} with every request (null: none) */
+    public KilnClient(String baseUrl, HttpClient http, String apiKey) {
         this.base = URI.create(baseUrl.endsWith("/") ? baseUrl : baseUrl + "/");
         this.http = http;
+        this.apiKey = apiKey;
+    }
+
+    /** The same server with {@code key}. */
+    public KilnClient withApiKey(String key) {
+        return new KilnClient(base.toString(), http, key);
+    }
+
+    /** {@code POST /keys}: {@code {"id", "namespace", "role", "key", ...}}; the key is shown this once. */
+    public JsonNode createKey(String namespace, String role) {
+        ObjectNode o = json.createObjectNode();
+        if (namespace != null) o.put("namespace", namespace);
+        if (role != null) o.put("role", role);
+        return send(post("keys", o.toString()));
+    }
+
+    /** {@code GET /keys}. */
+    public JsonNode keys() {
+        return send(get("keys"));
+    }
+
+    /** {@code DELETE /keys/{id}}: the key stops working at once. */
+    public void revokeKey(String id) {
+        HttpResponse<String> r = exchange(HttpRequest.newBuilder(base.resolve("keys/" + enc(id))).DELETE().build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() >= 400) throw error(r.statusCode(), r.body());
     }
 
     /** Runs a job and waits for its result ({@code POST /execute}). */
@@ -211,6 +243,10 @@ public final class KilnClient {
     }
 
     private <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
+        if (apiKey != null) {
+            request = HttpRequest.newBuilder(request, (name, value) -> true)
+                    .header("Authorization", "Bearer " + apiKey).build();
+        }
         try {
             return http.send(request, handler);
         } catch (ConnectException e) {

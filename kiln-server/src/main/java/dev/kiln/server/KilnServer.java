@@ -171,6 +171,13 @@ public final class KilnServer implements AutoCloseable {
             LongPollNodeEndpoint nodePolls = new LongPollNodeEndpoint(gateway, maxNodeMessage);
             JobTypeRoutes typeRoutes = new JobTypeRoutes(registry, environments, json,
                     config.requestLimits().maxBodyBytes());
+            var apiKeys = new dev.kiln.server.auth.ApiKeys(stores.keys(), Clock.systemUTC());
+            if (config.authMode() == dev.kiln.server.auth.AuthMode.REQUIRED) {
+                dev.kiln.server.auth.AdminKeyFile.bootstrap(apiKeys, config.dataDir());
+            }
+            var authenticator = new dev.kiln.server.auth.Authenticator(config.authMode(), apiKeys);
+            var keyRoutes = new dev.kiln.server.auth.KeyRoutes(apiKeys, json,
+                    ctx -> dev.kiln.server.http.RequestBodies.read(ctx, 64 << 10));
             var connectionLimits = new dev.kiln.server.http.ConnectionLimits(config.http().maxConnections(),
                     config.http().maxConnectionsPerClient());
             Javalin http = Javalin.create(c -> {
@@ -192,7 +199,9 @@ public final class KilnServer implements AutoCloseable {
                     }
                 }));
                 c.appData(dev.kiln.server.http.RequestBodies.BODY_TIMEOUT, config.http().bodyTimeoutMillis());
+                c.routes.before(authenticator::check);
                 routes.register(c);
+                keyRoutes.register(c);
                 typeRoutes.register(c);
                 nodeRoutes.register(c);
                 new dev.kiln.server.http.LiveOutputRoute(orchestrator, json, replicaOutput,

@@ -18,7 +18,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                          boolean productionMode, PipSettings pip, java.util.Map<String, String> labels,
                          NodeSettings nodes, int queueTimeoutSeconds, int idempotencyRetentionSeconds,
                          int executionGraceSeconds, StoreLocation store, long retentionSeconds,
-                         HttpSettings http) {
+                         HttpSettings http, dev.kiln.server.auth.AuthMode authMode) {
     public static final int DEFAULT_PORT = 8000;
 
     public KilnConfig {
@@ -34,7 +34,8 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
                 (int) dev.kiln.core.OrchestratorSettings.DEFAULT_QUEUE_TIMEOUT.toSeconds(),
                 (int) dev.kiln.core.OrchestratorSettings.DEFAULT_IDEMPOTENCY_RETENTION.toSeconds(),
                 (int) dev.kiln.core.OrchestratorSettings.DEFAULT_EXECUTION_GRACE.toSeconds(), StoreLocation.SQLITE,
-                dev.kiln.core.OrchestratorSettings.DEFAULT_RETENTION.toSeconds(), HttpSettings.DEFAULTS);
+                dev.kiln.core.OrchestratorSettings.DEFAULT_RETENTION.toSeconds(), HttpSettings.DEFAULTS,
+                dev.kiln.server.auth.AuthMode.LOCAL);
     }
 
     /** A mutable copy for the with-methods; one place lists the fields. */
@@ -61,6 +62,7 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
         StoreLocation store;
         long retentionSeconds;
         HttpSettings http;
+        dev.kiln.server.auth.AuthMode authMode;
 
         Builder(KilnConfig c) {
             host = c.host;
@@ -85,13 +87,14 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
             store = c.store;
             retentionSeconds = c.retentionSeconds;
             http = c.http;
+            authMode = c.authMode;
         }
 
         KilnConfig build() {
             return new KilnConfig(host, port, dataDir, executor, slots, maxQueueSize, maxAttempts,
                     shutdownGraceSeconds, requestLimits, outputLimits, sandbox, jobTypes, productionMode, pip, labels,
                     nodes, queueTimeoutSeconds, idempotencyRetentionSeconds, executionGraceSeconds, store,
-                    retentionSeconds, http);
+                    retentionSeconds, http, authMode);
         }
     }
 
@@ -180,6 +183,10 @@ public record KilnConfig(String host, int port, Path dataDir, String executor, i
 
     public KilnConfig withNodes(NodeSettings n) {
         return with(b -> b.nodes = n);
+    }
+
+    public KilnConfig withAuthMode(dev.kiln.server.auth.AuthMode m) {
+        return with(b -> b.authMode = m);
     }
 
     public KilnConfig withHttp(HttpSettings h) {

@@ -27,7 +27,7 @@ public final class KilnConfigLoader {
     private static final Set<String> TOP = Set.of("host", "port", "data_dir", "executor", "slots", "max_queue_size",
             "max_attempts", "shutdown_grace", "limits", "sandbox", "job_types", "production_mode", "pip", "labels",
             "local_node", "node_join_token", "node_lease", "node_heartbeat", "node_reconnect_grace", "queue_timeout",
-            "idempotency_retention", "execution_grace", "store", "retention", "http");
+            "idempotency_retention", "execution_grace", "store", "retention", "http", "auth");
     private static final Set<String> PIP = Set.of("index_url", "extra_index_urls", "find_links", "no_index");
     private static final Set<String> LIMITS = Set.of("max_body_size", "max_code_size", "max_input_size", "max_files",
             "max_file_size", "max_files_total_size", "max_stdout", "max_stderr", "max_output_size",
@@ -123,7 +123,19 @@ public final class KilnConfigLoader {
                 root.integer("execution_grace", base.executionGraceSeconds(), 1, 86_400),
                 root.has("store") ? store(root) : base.store(),
                 root.has("retention") ? retention(root) : base.retentionSeconds(),
-                root.has("http") ? http(root.child("http"), base.http()) : base.http());
+                root.has("http") ? http(root.child("http"), base.http()) : base.http(),
+                root.has("auth") ? authMode(root.child("auth"), base.authMode()) : base.authMode());
+    }
+
+    /** {@code auth: {mode: local|required}}. */
+    private static dev.kiln.server.auth.AuthMode authMode(ConfigNode n, dev.kiln.server.auth.AuthMode d) {
+        n.allowOnly(Set.of("mode"));
+        if (!n.has("mode")) return d;
+        try {
+            return dev.kiln.server.auth.AuthMode.parse(n.string("mode", null));
+        } catch (IllegalArgumentException e) {
+            throw n.child("mode").error(e.getMessage());
+        }
     }
 
     /** {@code http:}: timeouts as durations ({@code 30s}, {@code 2m}), limits as counts. */

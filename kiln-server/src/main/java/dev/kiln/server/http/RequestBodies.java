@@ -36,7 +36,7 @@ public final class RequestBodies {
      */
     static final long DRAIN_ALLOWANCE = 1L << 20;
 
-    static byte[] read(Context ctx, long maxBytes) {
+    public static byte[] read(Context ctx, long maxBytes) {
         // While the body is read, the connection's idle timeout is the body timeout: a read that waits longer
         // fails, and the client gets 408. Then back to the connection's own (keep-alive) idle timeout.
         org.eclipse.jetty.io.EndPoint endPoint = endPoint(ctx);
