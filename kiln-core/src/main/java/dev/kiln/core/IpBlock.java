@@ -62,6 +62,17 @@ public record IpBlock(InetAddress address, int prefix) {
         }
     }
 
+    /** Whether {@code a} (same family) lies in this block. */
+    public boolean contains(InetAddress a) {
+        byte[] raw = a.getAddress();
+        if (raw.length != address.getAddress().length) return false;
+        try {
+            return network(InetAddress.getByAddress(raw), prefix).equals(address);
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
     @Override
     public String toString() {
         String host = address.getHostAddress();

@@ -69,16 +69,29 @@ final class BwrapCommand {
         return env;
     }
 
+    List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, UserNetwork.Setup network,
+                       Map<String, String> jobEnvironment, long tmpBytes) {
+        return build(layout, procsFiles, dropPrivileges, network, jobEnvironment, tmpBytes, null);
+    }
+
+    /** Without the network ({@code network} must be false: a sandbox with the network needs its {@link UserNetwork.Setup}). */
     List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
                        Map<String, String> jobEnvironment, long tmpBytes) {
         return build(layout, procsFiles, dropPrivileges, network, jobEnvironment, tmpBytes, null);
+    }
+
+    /** Without the network, see above. */
+    List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
+                       Map<String, String> jobEnvironment, long tmpBytes, Layer layer) {
+        if (network) throw new IllegalArgumentException("a sandbox with the network needs its UserNetwork.Setup");
+        return build(layout, procsFiles, dropPrivileges, (UserNetwork.Setup) null, jobEnvironment, tmpBytes, layer);
     }
 
     /**
      * {@code layer} (null: none) adds {@code /kiln/site} and {@code /kiln/shared} read-only, puts them on
      * {@code PYTHONPATH} after {@code /input}, and runs the layer's interpreter instead of the configured one.
      */
-    List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
+    List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, UserNetwork.Setup network,
                        Map<String, String> jobEnvironment, long tmpBytes, Layer layer) {
         return build(layout, procsFiles, dropPrivileges, network, jobEnvironment, tmpBytes, layer, List.of());
     }
@@ -87,7 +100,7 @@ final class BwrapCommand {
      * {@code interpreterFlags} go before {@code -u} (only for Kiln's own probes, e.g. {@code -vv}: a job's
      * interpreter always runs as {@code python -u /code/main.py}).
      */
-    List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
+    List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, UserNetwork.Setup network,
                        Map<String, String> jobEnvironment, long tmpBytes, Layer layer, List<String> interpreterFlags) {
         List<String> argv = launcher(procsFiles, dropPrivileges, network);
         Map<String, String> env = new LinkedHashMap<>(BASE_ENV);
@@ -99,7 +112,7 @@ final class BwrapCommand {
         // bwrap's tmpfs with size 0 would be unlimited
         argv.addAll(List.of("--size", Long.toString(Math.max(4096, tmpBytes)), "--tmpfs", "/tmp"));
         argv.addAll(hostEtcArgs());
-        if (network) argv.addAll(hostFileArgs(NETWORK_ETC));
+        argv.addAll(networkEtcArgs(network));
         argv.addAll(List.of("--ro-bind", layout.etc().resolve("passwd").toString(), "/etc/passwd"));
         argv.addAll(List.of("--ro-bind", layout.etc().resolve("group").toString(), "/etc/group"));
         argv.addAll(List.of("--ro-bind", layout.input().toString(), "/input"));
@@ -117,20 +130,30 @@ final class BwrapCommand {
         return argv;
     }
 
+    /** With the network: what name resolution and TLS need, and the sandbox's own /etc/hosts when it has one. */
+    List<String> networkEtcArgs(UserNetwork.Setup network) {
+        if (network == null) return List.of();
+        List<String> args = new ArrayList<>(hostFileArgs(NETWORK_ETC));
+        if (network.hostsFile() != null) args.addAll(List.of("--ro-bind", network.hostsFile().toString(), "/etc/hosts"));
+        return args;
+    }
+
     /**
-     * {@code /bin/sh -c <join cgroups> sh <n> <procs...> [setpriv ...] bwrap --unshare-all [--share-net]
-     * --die-with-parent --new-session --clearenv}: everything up to the environment.
+     * {@code /bin/sh -c <join cgroups> sh <n> <procs...> [<network prefix: pasta, filter>] [setpriv ...] bwrap
+     * --unshare-all [--share-net] --die-with-parent --new-session --clearenv}: everything up to the environment.
+     * With {@code network} (null: none), bwrap shares the namespace pasta made for this sandbox, never the host's.
      */
-    List<String> launcher(List<Path> procsFiles, boolean dropPrivileges, boolean network) {
+    List<String> launcher(List<Path> procsFiles, boolean dropPrivileges, UserNetwork.Setup network) {
         List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", WRAPPER, "sh", Integer.toString(procsFiles.size())));
         for (Path p : procsFiles) argv.add(p.toString());
+        if (network != null) argv.addAll(network.prefix());
         if (dropPrivileges) {
             argv.addAll(List.of(config.setpriv().toString(), "--reuid=" + Privileges.SANDBOX_UID,
                     "--regid=" + Privileges.SANDBOX_GID, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"));
         }
         argv.add(config.bwrap().toString());
         argv.add("--unshare-all");
-        if (network) argv.add("--share-net");
+        if (network != null) argv.add("--share-net");
         argv.addAll(List.of("--die-with-parent", "--new-session", "--clearenv"));
         return argv;
     }

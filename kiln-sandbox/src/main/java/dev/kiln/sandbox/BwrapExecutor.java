@@ -186,6 +186,14 @@ public final class BwrapExecutor implements Executor {
         return pools;
     }
 
+    /**
+     * Null when this executor can run network-enabled job types here, else why not and what to install (for the
+     * start-up check of the configured types).
+     */
+    public String networkUnavailable() {
+        return new UserNetwork(config.setpriv(), root).unavailable();
+    }
+
     private static void requireTool(Path path, String what) {
         if (!Files.isExecutable(path)) throw new IllegalStateException(what + " not found at " + path);
     }
@@ -368,7 +376,15 @@ public final class BwrapExecutor implements Executor {
         JobType type = request.jobType();
         if (!handle.attach(cgroup)) return new RunOutcome(cancelled(null, "", "", false, false, entry, entry), true);
 
-        List<String> argv = command.build(layout, cgroup.procsFiles(), root, type.networkEnabled(),
+        UserNetwork.Setup network = null;
+        if (type.networkEnabled()) {
+            try {
+                network = new UserNetwork(config.setpriv(), root).prepare(type.network(), List.of(), layout.etc());
+            } catch (IOException e) {
+                return new RunOutcome(sandboxError("cannot give the sandbox its network: " + e.getMessage()), true);
+            }
+        }
+        List<String> argv = command.build(layout, cgroup.procsFiles(), root, network,
                 type.environment(), type.tmpSizeBytes(), layer);
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(new File("/"))

@@ -35,13 +35,18 @@ final class LayerBuildCommand {
     /** Runs {@code command} (absolute paths as the sandbox sees them) in the build sandbox. */
     List<String> build(Dirs dirs, List<Path> procsFiles, boolean dropPrivileges, PipSources sources,
                        List<String> command) {
-        boolean network = sources.needsNetwork();
+        return build(dirs, procsFiles, dropPrivileges, sources, null, command);
+    }
+
+    /** {@code network} (null: none) as prepared for {@link PipSources#needsNetwork()} builds. */
+    List<String> build(Dirs dirs, List<Path> procsFiles, boolean dropPrivileges, PipSources sources,
+                       UserNetwork.Setup network, List<String> command) {
         List<String> argv = base.launcher(procsFiles, dropPrivileges, network);
         ENV.forEach((k, v) -> argv.addAll(List.of("--setenv", k, v)));
         argv.addAll(BwrapCommand.identityArgs("kiln-build"));
         argv.addAll(base.hostTreeArgs());
         argv.addAll(base.hostEtcArgs());
-        if (network) argv.addAll(base.hostFileArgs(BwrapCommand.NETWORK_ETC));
+        argv.addAll(base.networkEtcArgs(network));
         argv.addAll(List.of("--ro-bind", dirs.etc().resolve("passwd").toString(), "/etc/passwd"));
         argv.addAll(List.of("--ro-bind", dirs.etc().resolve("group").toString(), "/etc/group"));
         argv.addAll(List.of("--bind", dirs.tmp().toString(), "/tmp"));

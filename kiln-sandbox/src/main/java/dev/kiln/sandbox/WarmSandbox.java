@@ -117,7 +117,10 @@ final class WarmSandbox {
             output = OutputMount.prepare(layout.output(), outputBytes, ctx.root(), ctx.config().mount(),
                     ctx.config().umount());
             cgroup = ctx.cgroups().create(CGROUP_PREFIX + id, CgroupLimits.of(type));
-            List<String> argv = ctx.command().build(layout, cgroup.procsFiles(), ctx.root(), type.networkEnabled(),
+            UserNetwork.Setup network = type.networkEnabled()
+                    ? new UserNetwork(ctx.config().setpriv(), ctx.root()).prepare(type.network(), List.of(), layout.etc())
+                    : null;
+            List<String> argv = ctx.command().build(layout, cgroup.procsFiles(), ctx.root(), network,
                     type.environment(), type.tmpSizeBytes(), layer, interpreterFlags);
             ProcessBuilder pb = new ProcessBuilder(argv)
                     .directory(new File("/"))

@@ -63,10 +63,16 @@ class BwrapCommandTest {
 
     @Test
     void noSetprivWhenUnprivilegedAndNetworkOnlyWhenEnabled() {
-        List<String> argv = command.build(layout, List.of(), false, true, Map.of(), 1 << 20);
+        UserNetwork.Setup network = new UserNetwork.Setup(List.of("/usr/bin/pasta", "--"), Path.of("/data/work/e1/etc/hosts"));
+        assertThat(command.build(layout, List.of(), false, false, Map.of(), 1 << 20)).doesNotContain("--share-net");
+        List<String> argv = command.build(layout, List.of(), false, network, Map.of(), 1 << 20);
         assertThat(argv).doesNotContain("/usr/bin/setpriv");
-        assertThat(argv.subList(0, 6)).containsExactly("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "0", "/usr/bin/bwrap");
+        // the network prefix (pasta) runs first; bwrap then shares pasta's namespace, never the host's
+        assertThat(argv.subList(0, 7)).containsExactly("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "0", "/usr/bin/pasta",
+                "--");
+        assertThat(argv.get(7)).isEqualTo("/usr/bin/bwrap");
         assertThat(argv.get(argv.indexOf("--unshare-all") + 1)).isEqualTo("--share-net");
+        assertThat(indexOfPair(argv, "/data/work/e1/etc/hosts", "/etc/hosts")).isPositive();
     }
 
     @Test

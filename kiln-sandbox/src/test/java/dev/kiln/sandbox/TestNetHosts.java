@@ -1,0 +1,157 @@
+package dev.kiln.sandbox;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Test hosts of a test's own, on this machine only: one network namespace ({@code kiln-test-xxxxxx}) joined to the
+ * host by a veth pair, holding the test hosts' addresses, with a small TCP server listening on them. The host side
+ * of the veth gets an address of its own (a host address the sandbox must not reach); the host gets a /32 route
+ * to each test address via the veth, so nothing else is ever routed there. Addresses are picked per run from
+ * documentation ranges (198.51.100.0/24, 203.0.113.0/24: "public" from the sandbox's view, routed nowhere else)
+ * and from private/link-local ranges for the hosts that must stay unreachable. {@link #close} removes all of it.
+ */
+final class TestNetHosts implements AutoCloseable {
+    static final Duration TOOL_TIMEOUT = Duration.ofSeconds(10);
+    /** Ports the server listens on. */
+    static final int PORT = 18080;
+    static final int OTHER_PORT = 18081;
+
+    final String netns;
+    final String hostVeth;
+    final String nsVeth;
+    /** The host's own address on the veth (a host address: never reachable from a sandbox). */
+    final String hostSide;
+    final String publicA;
+    final String publicB;
+    final String privateHost;
+    final String linkLocal = "169.254.169.254";
+    private final List<String> hostRoutes = new ArrayList<>();
+    private Process server;
+
+    private TestNetHosts() {
+        String id = UUID.randomUUID().toString().replace("-", "").substring(0, 6);
+        netns = "kiln-test-" + id;
+        hostVeth = "kt" + id + "h";
+        nsVeth = "kt" + id + "n";
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        int a = r.nextInt(10, 120);
+        hostSide = "203.0.113." + r.nextInt(10, 250);
+        publicA = "198.51.100." + a;
+        publicB = "198.51.100." + (a + 1 + r.nextInt(0, 100));
+        privateHost = "172.31." + r.nextInt(1, 254) + "." + r.nextInt(1, 254);
+    }
+
+    static boolean toolsPresent() {
+        return java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/sbin/ip"))
+                || java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/ip"));
+    }
+
+    /** Creates the namespace, veth pair, addresses, routes and the server; on any failure removes what it made. */
+    static TestNetHosts create() throws IOException {
+        TestNetHosts h = new TestNetHosts();
+        try {
+            h.setUp();
+            return h;
+        } catch (IOException | RuntimeException e) {
+            h.close();
+            throw e;
+        }
+    }
+
+    private void setUp() throws IOException {
+        ip("netns", "add", netns);
+        ip("link", "add", hostVeth, "type", "veth", "peer", "name", nsVeth);
+        ip("link", "set", nsVeth, "netns", netns);
+        ip("addr", "add", hostSide + "/32", "dev", hostVeth);
+        ip("link", "set", hostVeth, "up");
+        inNs("ip", "link", "set", "lo", "up");
+        inNs("ip", "link", "set", nsVeth, "up");
+        for (String addr : List.of(publicA, publicB, privateHost, linkLocal)) {
+            inNs("ip", "addr", "add", addr + "/32", "dev", nsVeth);
+            ip("route", "add", addr + "/32", "dev", hostVeth, "src", hostSide);
+            hostRoutes.add(addr);
+        }
+        inNs("ip", "route", "add", hostSide + "/32", "dev", nsVeth);
+        inNs("ip", "route", "add", "default", "via", hostSide, "dev", nsVeth, "onlink");
+        // answers "<port> <address it was reached at>" and closes
+        String code = """
+                import socket, threading
+                def serve(port):
+                    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind(('0.0.0.0', port)); s.listen(64)
+                    while True:
+                        c, _ = s.accept()
+                        try: c.sendall((str(port) + ' ' + c.getsockname()[0] + '\\n').encode())
+                        finally: c.close()
+                threading.Thread(target=serve, args=(OTHER_PORT,), daemon=True).start()
+                serve(PORT)
+                """.replace("OTHER_PORT", Integer.toString(OTHER_PORT)).replace("PORT", Integer.toString(PORT));
+        server = new ProcessBuilder("ip", "netns", "exec", netns, "python3", "-c", code)
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        long deadline = System.nanoTime() + TOOL_TIMEOUT.toNanos();
+        while (!listening()) {
+            if (!server.isAlive() || System.nanoTime() > deadline) throw new IOException("test server did not start");
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
+        }
+    }
+
+    private boolean listening() {
+        HostCommand.Outcome o = HostCommand.run(List.of("ip", "netns", "exec", netns, "ss", "-ltnH"), TOOL_TIMEOUT);
+        return o.ok() && o.output().contains(":" + PORT) && o.output().contains(":" + OTHER_PORT);
+    }
+
+    private void inNs(String... cmd) throws IOException {
+        List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", netns));
+        argv.addAll(List.of(cmd));
+        run(argv);
+    }
+
+    private static void ip(String... args) throws IOException {
+        List<String> argv = new ArrayList<>(List.of("ip"));
+        argv.addAll(List.of(args));
+        run(argv);
+    }
+
+    private static void run(List<String> argv) throws IOException {
+        HostCommand.Outcome o = HostCommand.run(argv, TOOL_TIMEOUT);
+        if (!o.ok()) throw new IOException(String.join(" ", argv) + ": " + o.output());
+    }
+
+    /** Every address of the host's interfaces, from {@code ip -o addr}: {@code [address, interface]}. */
+    static List<String[]> hostAddresses() throws IOException {
+        HostCommand.Outcome o = HostCommand.run(List.of("ip", "-o", "addr"), TOOL_TIMEOUT);
+        if (!o.ok()) throw new IOException("ip -o addr: " + o.output());
+        java.util.regex.Pattern line = java.util.regex.Pattern.compile("^\\d+:\\s+(\\S+)\\s+inet6?\\s+([^/\\s]+)");
+        List<String[]> out = new ArrayList<>();
+        for (String l : o.output().split("\n")) {
+            var m = line.matcher(l);
+            if (m.find()) out.add(new String[] {m.group(2), m.group(1)});
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        if (server != null) {
+            server.destroyForcibly();
+            try {
+                server.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (String addr : hostRoutes) HostCommand.run(List.of("ip", "route", "del", addr + "/32", "dev", hostVeth), TOOL_TIMEOUT);
+        HostCommand.run(List.of("ip", "link", "del", hostVeth), TOOL_TIMEOUT);
+        HostCommand.run(List.of("ip", "netns", "del", netns), TOOL_TIMEOUT);
+    }
+}
