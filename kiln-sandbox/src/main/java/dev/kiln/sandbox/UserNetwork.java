@@ -49,8 +49,16 @@ final class UserNetwork {
     static final String NOT_ROOT = "network-enabled job types need Kiln to run as root: the sandbox's network "
             + "namespace and its egress filter are set up as root (without root Kiln refuses them rather than "
             + "give the job an unfiltered network)";
-    /** Waits up to 5 s for pasta's route, installs the rules ($1), then runs the rest and waits for it. */
-    static final String INNER = "trap 'exit 143' TERM; i=0; "
+    /**
+     * pasta writes start-up warnings to stderr before it reads {@code -l}: its stderr goes to the log ($1), the
+     * job's stays on fd 3 until {@link #INNER} restores it.
+     */
+    static final String QUIET = "exec 3>&2 2>>\"$1\"; shift; exec \"$@\"";
+    /**
+     * Restores stderr, waits up to 5 s for pasta's route, installs the rules ($1), then runs the rest and waits for
+     * it (as init of pasta's pid namespace: when this shell exits, everything in there is killed).
+     */
+    static final String INNER = "exec 2>&3 3>&-; trap 'exit 143' TERM; i=0; "
             + "while ! grep -q '^[^[:space:]]*[[:space:]]00000000[[:space:]]' /proc/net/route "
             + "&& ! grep -q '^00000000000000000000000000000000 00 ' /proc/net/ipv6_route; do "
             + "i=$((i+1)); if [ \"$i\" -gt 500 ]; then echo \"" + ResultClassifier.SETUP_MARKER
@@ -112,7 +120,8 @@ final class UserNetwork {
             WorkDirLayout.writeFile(hostsFile, hosts.toString().getBytes(StandardCharsets.US_ASCII));
         }
         String rules = EgressRules.render(policy.restricted(), allowed, hostAddresses(), resolvers(RESOLV_CONF));
-        List<String> prefix = new ArrayList<>(List.of(setpriv.toString(), "--pdeathsig", "KILL", PASTA.toString(),
+        List<String> prefix = new ArrayList<>(List.of("/bin/sh", "-c", QUIET, "sh", logFile.toString(),
+                setpriv.toString(), "--pdeathsig", "KILL", PASTA.toString(),
                 "-f", "-q", "-l", logFile.toString(), "--log-size", "65536", "--runas", "0", "--netns-only",
                 "--config-net", "-t", "none", "-u", "none", "-T", "none", "-U", "none", "--no-map-gw", "--",
                 setpriv.toString(), "--pdeathsig", "TERM", "/bin/sh", "-c", INNER, "sh", rules));

@@ -133,6 +133,7 @@ class EgressTest {
             executor.configurePool(type, null, PoolSettings.DISABLED);
         }
         assertThat(r.status()).as(r.stderr() + " " + r.error()).isEqualTo(JobStatus.SUCCEEDED);
+        assertThat(r.stderr()).as("nothing of pasta or the filter in the job's stderr").isEmpty();
         Map<String, String> out = new LinkedHashMap<>();
         for (String line : r.stdout().split("\n")) {
             String[] f = line.split(" ", 3);
@@ -249,7 +250,7 @@ class EgressTest {
             // up: pasta, the filter shell and both bwrap processes carry the work dir in their arguments
             await().atMost(WAIT).pollInterval(Duration.ofMillis(20))
                     .until(() -> processesWithMarker(marker).size() >= 4 && pythonUnder(marker));
-            assertThat(processesWithMarker(network.prefix().get(7))).as("pasta, by its log file").isNotEmpty();
+            assertThat(processesWithMarker(network.prefix().get(network.prefix().indexOf("-l") + 1))).as("pasta, by its log file").isNotEmpty();
 
             parentShell.destroyForcibly().waitFor();
 
