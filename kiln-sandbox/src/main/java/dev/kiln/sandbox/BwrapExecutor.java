@@ -401,7 +401,14 @@ public final class BwrapExecutor implements Executor {
         }
         long spawned = System.nanoTime();
         if (process == null) return new RunOutcome(cancelled(null, "", "", false, false, entry, spawned), true);
-        return supervise(request, cgroup, handle, process, entry, spawned, layout.output(), layout.artifacts());
+        RunOutcome outcome = supervise(request, cgroup, handle, process, entry, spawned, layout.output(),
+                layout.artifacts());
+        String networkFailure = network == null ? null : UserNetwork.failure(layout.etc());
+        if (networkFailure != null && outcome.result.status() == JobStatus.FAILED && outcome.result.error() != null
+                && outcome.result.error().type() != ErrorType.SANDBOX_ERROR) {
+            return new RunOutcome(sandboxError(networkFailure), outcome.cgroupEmpty);
+        }
+        return outcome;
     }
 
     /**

@@ -55,8 +55,9 @@ final class UserNetwork {
      */
     static final String QUIET = "exec 3>&2 2>>\"$1\"; shift; exec \"$@\"";
     /**
-     * Restores stderr, waits up to 5 s for pasta's route, installs the rules ($1), then runs the rest and waits for
-     * it (as init of pasta's pid namespace: when this shell exits, everything in there is killed).
+     * Restores stderr, waits up to 5 s for pasta's route, installs the rules ($1), creates the marker file ($2),
+     * then runs the rest and waits for it (as init of pasta's pid namespace: when this shell exits, everything in
+     * there is killed).
      */
     static final String INNER = "exec 2>&3 3>&-; trap 'exit 143' TERM; i=0; "
             + "while ! grep -q '^[^[:space:]]*[[:space:]]00000000[[:space:]]' /proc/net/route "
@@ -66,7 +67,9 @@ final class UserNetwork {
             + "sleep 0.01; done; "
             + "printf '%s\\n' \"$1\" | " + NFT + " -f - || { echo \"" + ResultClassifier.SETUP_MARKER
             + " cannot install the network filter (nft)\" >&2; exit " + ResultClassifier.SETUP_EXIT_CODE + "; }; "
-            + "shift; \"$@\" & wait $!";
+            + ": > \"$2\" || exit " + ResultClassifier.SETUP_EXIT_CODE + "; shift 2; \"$@\" & wait $!";
+    /** Written by {@link #INNER} once the filter is in: its absence after a run means pasta never ran the sandbox. */
+    static final String STARTED = "network.up";
 
     /** What one sandbox runs before setpriv/bwrap, and the /etc/hosts to bind (null: the host's). */
     record Setup(List<String> prefix, Path hostsFile) {
@@ -124,8 +127,25 @@ final class UserNetwork {
                 setpriv.toString(), "--pdeathsig", "KILL", PASTA.toString(),
                 "-f", "-q", "-l", logFile.toString(), "--log-size", "65536", "--runas", "0", "--netns-only",
                 "--config-net", "-t", "none", "-u", "none", "-T", "none", "-U", "none", "--no-map-gw", "--",
-                setpriv.toString(), "--pdeathsig", "TERM", "/bin/sh", "-c", INNER, "sh", rules));
+                setpriv.toString(), "--pdeathsig", "TERM", "/bin/sh", "-c", INNER, "sh", rules,
+                etcDir.resolve(STARTED).toString()));
         return new Setup(prefix, hostsFile);
+    }
+
+    /**
+     * Null when the sandbox whose network was prepared in {@code etcDir} got its network; else why not (pasta
+     * failed before running anything: the last lines of its log).
+     */
+    static String failure(Path etcDir) {
+        if (Files.exists(etcDir.resolve(STARTED))) return null;
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(etcDir.resolve("network.log"), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            lines = List.of();
+        }
+        List<String> tail = lines.subList(Math.max(0, lines.size() - 3), lines.size());
+        return "pasta did not start the sandbox's network" + (tail.isEmpty() ? "" : ": " + String.join(" / ", tail));
     }
 
     /** A name that does not resolve gets no address (so nothing of it is reachable) and a warning. */

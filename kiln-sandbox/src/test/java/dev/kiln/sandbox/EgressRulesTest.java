@@ -70,11 +70,20 @@ class EgressRulesTest {
         for (InetAddress a : InetAddress.getAllByName("localhost")) {
             assertThat(hosts).contains(a.getHostAddress() + "\tlocalhost\n");
         }
-        String rules = s.prefix().getLast();
+        String rules = s.prefix().get(s.prefix().indexOf(UserNetwork.INNER) + 2);
         assertThat(rules).contains("th dport 8080 accept").doesNotContain("dport 53");
         assertThat(new UserNetwork(BwrapConfig.defaults().setpriv(), true).prepare(NetworkPolicy.OPEN, List.of(),
                 temp.resolve("x").toFile().mkdir() ? temp.resolve("x") : temp).hostsFile()).isNull();
         assertThat(new UserNetwork(BwrapConfig.defaults().setpriv(), false).unavailable()).isEqualTo(UserNetwork.NOT_ROOT);
+    }
+
+    @Test
+    void aSandboxWhoseFilterNeverWentInReportsPastasLastLogLines() throws IOException {
+        Files.writeString(temp.resolve("network.log"), "pasta unknown version\n0.1: ERROR: No routable interface\n");
+        assertThat(UserNetwork.failure(temp)).isEqualTo("pasta did not start the sandbox's network: pasta unknown "
+                + "version / 0.1: ERROR: No routable interface");
+        Files.writeString(temp.resolve(UserNetwork.STARTED), "");
+        assertThat(UserNetwork.failure(temp)).isNull();
     }
 
     @Test

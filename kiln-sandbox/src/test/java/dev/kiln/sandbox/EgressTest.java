@@ -251,6 +251,7 @@ class EgressTest {
             await().atMost(WAIT).pollInterval(Duration.ofMillis(20))
                     .until(() -> processesWithMarker(marker).size() >= 4 && pythonUnder(marker));
             assertThat(processesWithMarker(network.prefix().get(network.prefix().indexOf("-l") + 1))).as("pasta, by its log file").isNotEmpty();
+            assertThat(UserNetwork.failure(layout.etc())).as("the filter is in").isNull();
 
             parentShell.destroyForcibly().waitFor();
 
