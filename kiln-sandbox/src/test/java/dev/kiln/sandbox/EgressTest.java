@@ -230,6 +230,40 @@ class EgressTest {
     }
 
     /**
+     * A layer build that consults an index gets the same network: public hosts reachable, the host and link-local
+     * not, and of the private ranges only its index's host and port (a mirror on the LAN).
+     */
+    @Test
+    void aLayerBuildFromAnIndexGetsTheSameNetworkWithOnlyItsIndexLetIntoPrivateRanges() throws IOException {
+        PipSources sources = new PipSources("http://" + hosts.privateHost + ":" + TestNetHosts.OTHER_PORT + "/simple",
+                List.of(), List.of(), false);
+        LayerBuildSandbox build = new LayerBuildSandbox(BwrapConfig.defaults(), executor.cgroups(), sources,
+                LayerBuildLimits.DEFAULTS.withTimeout(Duration.ofSeconds(30)), true);
+        Path staging = Files.createDirectory(temp.resolve("staging-" + runs.incrementAndGet()));
+        LayerBuildCommand.Dirs dirs = build.prepare(staging, Files.createDirectory(staging.resolve("site")));
+        List<String[]> targets = List.of(target(hosts.privateHost, TestNetHosts.OTHER_PORT),
+                target(hosts.privateHost, TestNetHosts.PORT), target(hosts.publicA, TestNetHosts.PORT),
+                target(hosts.hostSide, wildcard.getLocalPort()), target("127.0.0.1", loopback.getLocalPort()),
+                target(hosts.linkLocal, TestNetHosts.PORT));
+        StringBuilder t = new StringBuilder("TARGETS = [");
+        for (String[] target : targets) t.append("(").append(py(target[0])).append(", ").append(target[1]).append("), ");
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        String error;
+        try (BuildLog log = new BuildLog(staging.resolve("build.log"), lines::add)) {
+            error = build.run(dirs, List.of("/usr/bin/python3", "-c", t + "]\n" + PROBE), log, "the probe");
+        }
+        assertThat(error).as(String.join("\n", lines)).isNull();
+        System.out.println("layer build: " + lines);
+        assertThat(lines).containsExactly(
+                hosts.privateHost + " " + TestNetHosts.OTHER_PORT + " ok 18081 " + hosts.privateHost,
+                hosts.privateHost + " " + TestNetHosts.PORT + " no ConnectionRefusedError",
+                hosts.publicA + " " + TestNetHosts.PORT + " ok 18080 " + hosts.publicA,
+                hosts.hostSide + " " + wildcard.getLocalPort() + " no ConnectionRefusedError",
+                "127.0.0.1 " + loopback.getLocalPort() + " no ConnectionRefusedError",
+                hosts.linkLocal + " " + TestNetHosts.PORT + " no ConnectionRefusedError");
+    }
+
+    /**
      * The parent of a network sandbox dies by SIGKILL (as Kiln's JVM would): pasta, the filter shell, bwrap and the
      * job go with it. The parent here is a shell, so the JVM running the test survives to check.
      */
