@@ -54,6 +54,8 @@ final class TestNetHosts implements AutoCloseable {
     /** Creates the namespace, veth pair, addresses, routes and the server; on any failure removes what it made. */
     static TestNetHosts create() throws IOException {
         TestNetHosts h = new TestNetHosts();
+        for (int i = 0; i < 20 && !h.unused(); i++) h = new TestNetHosts();
+        if (!h.unused()) throw new IOException("no free test addresses found (this host routes them all)");
         try {
             h.setUp();
             return h;
@@ -103,6 +105,21 @@ final class TestNetHosts implements AutoCloseable {
                 throw new IOException("interrupted");
             }
         }
+    }
+
+    /**
+     * Whether none of the picked addresses is the host's or routed anywhere but by its default route (169.254.169.254
+     * aside: it is always taken, only for the life of the test): nothing real is ever taken over.
+     */
+    private boolean unused() throws IOException {
+        List<String[]> own = hostAddresses();
+        for (String addr : List.of(hostSide, publicA, publicB, privateHost, linkLocal)) {
+            HostCommand.Outcome routes = HostCommand.run(List.of("ip", "route", "show", "match", addr), TOOL_TIMEOUT);
+            if (!routes.ok()) throw new IOException("ip route show match " + addr + ": " + routes.output());
+            if (routes.output().lines().anyMatch(l -> !l.isBlank() && !l.startsWith("default "))) return false;
+            if (own.stream().anyMatch(a -> a[0].equals(addr))) return false;
+        }
+        return true;
     }
 
     private boolean listening() {
