@@ -29,11 +29,12 @@ final class TestNetHosts implements AutoCloseable {
     final String publicA;
     final String publicB;
     final String privateHost;
-    final String linkLocal = "169.254.169.254";
+    /** The metadata address when this host does not route it itself, else another link-local one. */
+    final String linkLocal;
     private final List<String> hostRoutes = new ArrayList<>();
     private Process server;
 
-    private TestNetHosts() {
+    private TestNetHosts(boolean metadataAddress) {
         String id = UUID.randomUUID().toString().replace("-", "").substring(0, 6);
         netns = "kiln-test-" + id;
         hostVeth = "kt" + id + "h";
@@ -44,6 +45,7 @@ final class TestNetHosts implements AutoCloseable {
         publicA = "198.51.100." + a;
         publicB = "198.51.100." + (a + 1 + r.nextInt(0, 100));
         privateHost = "172.31." + r.nextInt(1, 254) + "." + r.nextInt(1, 254);
+        linkLocal = metadataAddress ? "169.254.169.254" : "169.254." + r.nextInt(1, 254) + "." + r.nextInt(1, 254);
     }
 
     static boolean toolsPresent() {
@@ -53,8 +55,8 @@ final class TestNetHosts implements AutoCloseable {
 
     /** Creates the namespace, veth pair, addresses, routes and the server; on any failure removes what it made. */
     static TestNetHosts create() throws IOException {
-        TestNetHosts h = new TestNetHosts();
-        for (int i = 0; i < 20 && !h.unused(); i++) h = new TestNetHosts();
+        TestNetHosts h = new TestNetHosts(true);
+        for (int i = 0; i < 20 && !h.unused(); i++) h = new TestNetHosts(false);
         if (!h.unused()) throw new IOException("no free test addresses found (this host routes them all)");
         try {
             h.setUp();
@@ -108,8 +110,8 @@ final class TestNetHosts implements AutoCloseable {
     }
 
     /**
-     * Whether none of the picked addresses is the host's or routed anywhere but by its default route (169.254.169.254
-     * aside: it is always taken, only for the life of the test): nothing real is ever taken over.
+     * Whether none of the picked addresses is the host's or routed anywhere but by its default route: nothing real
+     * (a cloud's metadata route included) is ever taken over.
      */
     private boolean unused() throws IOException {
         List<String[]> own = hostAddresses();
