@@ -105,6 +105,15 @@ class KilnConfigLoaderTest {
                 .hasMessage("kiln.yaml: job_types[0].network.allow: needs network_enabled: true");
         assertThatThrownBy(() -> parse("job_types: [{name: a, network_enabled: true, network: {deny: [x]}}]"))
                 .hasMessageContaining("job_types[0].network.deny: unknown field");
+        var json = new tools.jackson.databind.ObjectMapper();
+        JobType runtime = KilnConfigLoader.runtimeJobType("rt", json.readTree(
+                "{\"network_enabled\": true, \"network\": {\"allow\": [\"203.0.113.0/24:443\"]}}"));
+        assertThat(runtime.network().allowTexts()).containsExactly("203.0.113.0/24:443");
+        assertThatThrownBy(() -> KilnConfigLoader.runtimeJobType("rt", json.readTree(
+                "{\"network_enabled\": true, \"network\": {\"allow\": [\"ok.example\", \"1.2.3.4:99999\"]}}")))
+                .isInstanceOfSatisfying(ConfigException.class,
+                        e -> assertThat(e.field()).isEqualTo("network.allow[1]"))
+                .hasMessageContaining("the port must be a number from 1 to 65535");
     }
 
     @Test
