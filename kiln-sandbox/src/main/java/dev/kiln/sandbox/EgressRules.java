@@ -12,7 +12,8 @@ import java.util.Set;
  * The nftables ruleset Kiln installs in a sandbox's own network namespace before the job starts (the job has no
  * CAP_NET_ADMIN there, so it cannot change it). One output chain, first match wins:
  * <ol>
- *   <li>the sandbox's own loopback (its own, not the host's: the namespace is new);</li>
+ *   <li>the sandbox's own loopback (its own, not the host's: the namespace is new), and IPv6 neighbour discovery
+ *       on its tap (answered by pasta, which forwards none of it);</li>
  *   <li>what the allow list names (an address, block or resolved domain, optionally one port) — reachable even in
  *       the ranges below;</li>
  *   <li>DNS (port 53) to the host's resolvers, only without an allow list (with one, the listed domains resolve
@@ -49,6 +50,9 @@ final class EgressRules {
         b.append("  chain output {\n");
         b.append("    type filter hook output priority 0; policy drop;\n");
         b.append("    oif \"lo\" accept\n");
+        // IPv6 neighbour discovery of pasta's gateway (link-local and multicast, so refused below otherwise); it
+        // never leaves the tap: pasta answers it itself
+        b.append("    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } accept\n");
         for (Allowed a : allowed) {
             String match = (a.block().ipv6() ? "ip6" : "ip") + " daddr " + a.block();
             if (a.port() == 0) {

@@ -161,6 +161,7 @@ class EgressTest {
             throws IOException {
         List<String[]> targets = new ArrayList<>();
         targets.add(target(hosts.publicA, TestNetHosts.PORT));
+        targets.add(target(hosts.public6, TestNetHosts.PORT));
         targets.add(target("127.0.0.1", loopback.getLocalPort()));
         for (String[] a : TestNetHosts.hostAddresses()) {
             String host = a[0].startsWith("fe80:") ? a[0] + "%" + a[1] : a[0];
@@ -173,11 +174,17 @@ class EgressTest {
         Map<String, String> out = probe(type("net-open", true, NetworkPolicy.OPEN), warm, targets);
 
         assertThat(out.get(hosts.publicA + " " + TestNetHosts.PORT)).isEqualTo("ok 18080 " + hosts.publicA);
+        assertThat(out.get(hosts.public6 + " " + TestNetHosts.PORT)).as("IPv6 (neighbour discovery passes the filter)")
+                .isEqualTo("ok 18080 " + hosts.public6);
         assertThat(out).hasSize(targets.size());
         out.forEach((k, v) -> {
-            if (!k.startsWith(hosts.publicA + " ")) assertThat(v).as(k).startsWith("no ");
+            if (!k.startsWith(hosts.publicA + " ") && !k.startsWith(hosts.public6 + " ")) {
+                assertThat(v).as(k).startsWith("no ");
+            }
         });
-        assertThat(out).containsKey(hosts.hostSide + " " + wildcard.getLocalPort()); // the veth's host address
+        // the veth's host addresses, IPv4 and IPv6
+        assertThat(out).containsKeys(hosts.hostSide + " " + wildcard.getLocalPort(),
+                hosts.hostSide6 + " " + wildcard.getLocalPort());
         assertThat(accepted.get()).as("connections that reached the host's servers").isEqualTo(acceptedBefore);
     }
 

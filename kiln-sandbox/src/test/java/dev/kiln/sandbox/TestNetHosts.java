@@ -29,9 +29,13 @@ final class TestNetHosts implements AutoCloseable {
     final String publicA;
     final String publicB;
     final String privateHost;
+    /** IPv6: the host's address on the veth, and a "public" test host (2001:db8::/32, documentation). */
+    final String hostSide6;
+    final String public6;
     /** The metadata address when this host does not route it itself, else another link-local one. */
     final String linkLocal;
     private final List<String> hostRoutes = new ArrayList<>();
+    private final List<String> hostRoutes6 = new ArrayList<>();
     private Process server;
 
     private TestNetHosts(boolean metadataAddress) {
@@ -45,6 +49,9 @@ final class TestNetHosts implements AutoCloseable {
         publicA = "198.51.100." + a;
         publicB = "198.51.100." + (a + 1 + r.nextInt(0, 100));
         privateHost = "172.31." + r.nextInt(1, 254) + "." + r.nextInt(1, 254);
+        String net6 = "2001:db8:" + Integer.toHexString(r.nextInt(1, 0xffff)) + "::";
+        hostSide6 = net6 + "1";
+        public6 = net6 + "7";
         linkLocal = metadataAddress ? "169.254.169.254" : "169.254." + r.nextInt(1, 254) + "." + r.nextInt(1, 254);
     }
 
@@ -82,17 +89,25 @@ final class TestNetHosts implements AutoCloseable {
         }
         inNs("ip", "route", "add", hostSide + "/32", "dev", nsVeth);
         inNs("ip", "route", "add", "default", "via", hostSide, "dev", nsVeth, "onlink");
+        ip("-6", "addr", "add", hostSide6 + "/128", "dev", hostVeth, "nodad");
+        inNs("ip", "-6", "addr", "add", public6 + "/128", "dev", nsVeth, "nodad");
+        ip("-6", "route", "add", public6 + "/128", "dev", hostVeth, "src", hostSide6);
+        hostRoutes6.add(public6);
+        inNs("ip", "-6", "route", "add", hostSide6 + "/128", "dev", nsVeth);
+        inNs("ip", "-6", "route", "add", "default", "via", hostSide6, "dev", nsVeth, "onlink");
         // answers "<port> <address it was reached at>" and closes
         String code = """
                 import socket, threading
-                def serve(port):
-                    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    s.bind(('0.0.0.0', port)); s.listen(64)
+                def serve(port, family=socket.AF_INET):
+                    s = socket.socket(family); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    if family == socket.AF_INET6: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                    s.bind(('::' if family == socket.AF_INET6 else '0.0.0.0', port)); s.listen(64)
                     while True:
                         c, _ = s.accept()
                         try: c.sendall((str(port) + ' ' + c.getsockname()[0] + '\\n').encode())
                         finally: c.close()
                 threading.Thread(target=serve, args=(OTHER_PORT,), daemon=True).start()
+                threading.Thread(target=serve, args=(PORT, socket.AF_INET6), daemon=True).start()
                 serve(PORT)
                 """.replace("OTHER_PORT", Integer.toString(OTHER_PORT)).replace("PORT", Integer.toString(PORT));
         server = new ProcessBuilder("ip", "netns", "exec", netns, "python3", "-c", code)
@@ -115,7 +130,7 @@ final class TestNetHosts implements AutoCloseable {
      */
     private boolean unused() throws IOException {
         List<String[]> own = hostAddresses();
-        for (String addr : List.of(hostSide, publicA, publicB, privateHost, linkLocal)) {
+        for (String addr : List.of(hostSide, publicA, publicB, privateHost, linkLocal, hostSide6, public6)) {
             HostCommand.Outcome routes = HostCommand.run(List.of("ip", "route", "show", "match", addr), TOOL_TIMEOUT);
             if (!routes.ok()) throw new IOException("ip route show match " + addr + ": " + routes.output());
             if (routes.output().lines().anyMatch(l -> !l.isBlank() && !l.startsWith("default "))) return false;
@@ -126,7 +141,8 @@ final class TestNetHosts implements AutoCloseable {
 
     private boolean listening() {
         HostCommand.Outcome o = HostCommand.run(List.of("ip", "netns", "exec", netns, "ss", "-ltnH"), TOOL_TIMEOUT);
-        return o.ok() && o.output().contains(":" + PORT) && o.output().contains(":" + OTHER_PORT);
+        return o.ok() && o.output().contains("0.0.0.0:" + PORT) && o.output().contains("[::]:" + PORT)
+                && o.output().contains(":" + OTHER_PORT);
     }
 
     private void inNs(String... cmd) throws IOException {
@@ -170,6 +186,9 @@ final class TestNetHosts implements AutoCloseable {
             }
         }
         for (String addr : hostRoutes) HostCommand.run(List.of("ip", "route", "del", addr + "/32", "dev", hostVeth), TOOL_TIMEOUT);
+        for (String addr : hostRoutes6) {
+            HostCommand.run(List.of("ip", "-6", "route", "del", addr + "/128", "dev", hostVeth), TOOL_TIMEOUT);
+        }
         HostCommand.run(List.of("ip", "link", "del", hostVeth), TOOL_TIMEOUT);
         HostCommand.run(List.of("ip", "netns", "del", netns), TOOL_TIMEOUT);
     }
