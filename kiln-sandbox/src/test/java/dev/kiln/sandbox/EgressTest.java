@@ -236,6 +236,28 @@ class EgressTest {
         assertThat(r.stdout()).as(r.stderr()).isEqualTo("flush True\nrefused\n");
     }
 
+    /** pasta and the filter shell run in the execution's cgroup (limited and killed with it). */
+    @Test
+    void pastaRunsInTheExecutionsCgroup() throws Exception {
+        Path work = Files.createDirectory(temp.resolve("work-" + runs.incrementAndGet()));
+        var result = java.util.concurrent.CompletableFuture.supplyAsync(() -> executor.execute(SandboxTestSupport.request(
+                "egress-cgroup-1", JobSpec.python("import time\ntime.sleep(30)\n"), type("net-open", true,
+                        NetworkPolicy.OPEN), 40, OutputLimits.DEFAULTS), work));
+        try {
+            String log = work.resolve("etc").resolve("network.log").toString();
+            await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).until(() -> !processesWithMarker(log).isEmpty()
+                    && executor.isRunning("egress-cgroup-1"));
+            for (long pid : processesWithMarker(log)) {
+                String cgroups = Files.readString(Path.of("/proc", Long.toString(pid), "cgroup"));
+                assertThat(cgroups).as("pid " + pid).contains("/" + parent + "/egress-cgroup-1");
+            }
+        } finally {
+            executor.cancel("egress-cgroup-1");
+        }
+        assertThat(result.get(20, java.util.concurrent.TimeUnit.SECONDS).status()).isEqualTo(JobStatus.CANCELLED);
+        assertThat(processesWithMarker(work.toString())).isEmpty();
+    }
+
     /**
      * A layer build that consults an index gets the same network: public hosts reachable, the host and link-local
      * not, and of the private ranges only its index's host and port (a mirror on the LAN).
