@@ -244,7 +244,7 @@ class EgressTest {
                 "egress-cgroup-1", JobSpec.python("import time\ntime.sleep(30)\n"), type("net-open", true,
                         NetworkPolicy.OPEN), 40, OutputLimits.DEFAULTS), work));
         try {
-            String log = work.resolve("etc").resolve("network.log").toString();
+            String log = work.resolve(WorkDirLayout.VIEW).resolve("etc").resolve("network.log").toString();
             await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).until(() -> !processesWithMarker(log).isEmpty()
                     && executor.isRunning("egress-cgroup-1"));
             for (long pid : processesWithMarker(log)) {
