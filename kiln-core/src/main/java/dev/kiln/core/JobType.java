@@ -8,12 +8,13 @@ import java.util.TreeMap;
  * A named execution environment with its limits. {@code executor} is null to use the node's default executor.
  * Sizes are bytes, times seconds. {@code packages} says what its pre-built layer holds ({@link PackageSpec#NONE}:
  * no layer); {@code pool} how many warm sandboxes nodes keep for it; {@code queueTimeoutSeconds} (null: the server's
- * default) how long its jobs may wait for a node unless a job says otherwise.
+ * default) how long its jobs may wait for a node unless a job says otherwise; {@code network} (with
+ * {@code networkEnabled}) what the sandbox may reach ({@link NetworkPolicy#OPEN}: no allow list).
  */
 public record JobType(String name, long memoryLimitBytes, double cpuLimit, int timeoutSeconds, int maxTimeoutSeconds,
                       int pidsLimit, boolean networkEnabled, Map<String, String> environment, String executor,
                       long maxOutputBytes, long tmpSizeBytes, PackageSpec packages, WarmPoolSpec pool,
-                      Integer queueTimeoutSeconds) {
+                      Integer queueTimeoutSeconds, NetworkPolicy network) {
 
     public static final long DEFAULT_MEMORY = 512L << 20;
     public static final double DEFAULT_CPU = 1.0;
@@ -28,6 +29,23 @@ public record JobType(String name, long memoryLimitBytes, double cpuLimit, int t
         environment = environment == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(environment));
         packages = packages == null ? PackageSpec.NONE : packages;
         pool = pool == null ? WarmPoolSpec.DEFAULT : pool;
+        network = network == null ? NetworkPolicy.OPEN : network;
+    }
+
+    /** Without an allow list. */
+    public JobType(String name, long memoryLimitBytes, double cpuLimit, int timeoutSeconds, int maxTimeoutSeconds,
+                   int pidsLimit, boolean networkEnabled, Map<String, String> environment, String executor,
+                   long maxOutputBytes, long tmpSizeBytes, PackageSpec packages, WarmPoolSpec pool,
+                   Integer queueTimeoutSeconds) {
+        this(name, memoryLimitBytes, cpuLimit, timeoutSeconds, maxTimeoutSeconds, pidsLimit, networkEnabled,
+                environment, executor, maxOutputBytes, tmpSizeBytes, packages, pool, queueTimeoutSeconds, null);
+    }
+
+    /** This type with {@code network} as its network policy. */
+    public JobType withNetwork(NetworkPolicy network) {
+        return new JobType(name, memoryLimitBytes, cpuLimit, timeoutSeconds, maxTimeoutSeconds, pidsLimit,
+                networkEnabled, environment, executor, maxOutputBytes, tmpSizeBytes, packages, pool,
+                queueTimeoutSeconds, network);
     }
 
     public JobType(String name, long memoryLimitBytes, double cpuLimit, int timeoutSeconds, int maxTimeoutSeconds,

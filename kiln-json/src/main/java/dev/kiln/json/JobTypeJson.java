@@ -11,6 +11,7 @@ import static dev.kiln.json.JsonFields.stringMap;
 import static dev.kiln.json.JsonFields.text;
 
 import dev.kiln.core.JobType;
+import dev.kiln.core.NetworkPolicy;
 import dev.kiln.core.PackageSpec;
 import dev.kiln.core.WarmPoolSpec;
 import tools.jackson.databind.JsonNode;
@@ -49,6 +50,10 @@ public final class JobTypeJson {
         n.put("pool_refill_concurrency", t.pool().refillConcurrency());
         n.put("pool_idle_ttl", t.pool().idleTtlSeconds());
         if (t.queueTimeoutSeconds() != null) n.put("queue_timeout", t.queueTimeoutSeconds());
+        if (t.network().restricted()) {
+            var allow = n.putObject("network").putArray("allow");
+            t.network().allowTexts().forEach(allow::add);
+        }
         return n;
     }
 
@@ -59,7 +64,20 @@ public final class JobTypeJson {
                 longInteger(n, "max_output_bytes"), longInteger(n, "tmp_size_bytes"),
                 new PackageSpec(optText(n, "python_version"), optStrings(n, "requirements"),
                         optStrings(n, "shared_code")),
-                pool(n), optInteger(n, "queue_timeout"));
+                pool(n), optInteger(n, "queue_timeout"), network(n));
+    }
+
+    /** {@code network: {allow: [...]}}; absent (older peers and stores): no allow list. */
+    private static NetworkPolicy network(JsonNode n) {
+        JsonNode net = n.get("network");
+        if (net == null || net.isNull()) return NetworkPolicy.OPEN;
+        if (!net.isObject()) throw new JsonFieldException("network", "must be an object");
+        if (!net.has("allow") || net.get("allow").isNull()) return NetworkPolicy.OPEN;
+        try {
+            return NetworkPolicy.parse(optStrings(net, "allow"));
+        } catch (NetworkPolicy.InvalidEntry e) {
+            throw new JsonFieldException("network.allow[" + e.index() + "]", e.getMessage());
+        }
     }
 
     private static WarmPoolSpec pool(JsonNode n) {

@@ -1,6 +1,7 @@
 package dev.kiln.json;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.core.Artifact;
 import dev.kiln.core.ErrorType;
@@ -88,6 +89,20 @@ class StoredFormatTest {
         assertThat(json.writeValueAsString(JobTypeJson.toTree(TYPE_VALUE))).isEqualTo(TYPE);
         assertThat(JobTypeJson.fromTree(json.readTree(DEFAULT_TYPE))).isEqualTo(JobType.defaults("default"));
         assertThat(json.writeValueAsString(JobTypeJson.toTree(JobType.defaults("default")))).isEqualTo(DEFAULT_TYPE);
+    }
+
+    @Test
+    void aNetworkAllowListIsWrittenOnlyWhenThereIsOneAndReadBack() {
+        JobType listed = TYPE_VALUE.withNetwork(dev.kiln.core.NetworkPolicy.parse(List.of("pypi.org",
+                "10.1.2.0/24", "example.com:443")));
+        String text = json.writeValueAsString(JobTypeJson.toTree(listed));
+        assertThat(text).endsWith(",\"network\":{\"allow\":[\"pypi.org\",\"10.1.2.0/24\",\"example.com:443\"]}}");
+        assertThat(JobTypeJson.fromTree(json.readTree(text))).isEqualTo(listed);
+        JobType none = TYPE_VALUE.withNetwork(dev.kiln.core.NetworkPolicy.parse(List.of()));
+        assertThat(JobTypeJson.fromTree(json.readTree(json.writeValueAsString(JobTypeJson.toTree(none))))).isEqualTo(none);
+        String bad = text.replace("10.1.2.0/24", "10.1.2.0/99");
+        assertThatThrownBy(() -> JobTypeJson.fromTree(json.readTree(bad)))
+                .isInstanceOfSatisfying(JsonFieldException.class, e -> assertThat(e.field()).isEqualTo("network.allow[1]"));
     }
 
     @Test

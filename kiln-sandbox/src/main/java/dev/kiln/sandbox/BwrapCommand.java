@@ -11,29 +11,37 @@ import java.util.Map;
 /**
  * Builds the argv of one sandboxed run: {@code /bin/sh -c <join cgroups, set rlimits, open the seccomp filter,
  * then exec> sh <n> <procs files...> <nofile> <fsize> <nproc> <filter> [setpriv ...] bwrap ... python -u
- * /code/main.py}. The shell puts itself into the execution's cgroups before anything else runs, so every descendant
+ * /code/main.py}; with the network, the cgroups are joined first, then pasta makes the sandbox's network namespace
+ * ({@link UserNetwork}) and the rest runs in it. The shell puts itself into the execution's cgroups before anything else runs, so every descendant
  * is born inside them; it sets the {@link SandboxRlimits} and opens the {@link SeccompFilters} program on fd 3,
  * which bwrap ({@code --seccomp 3}) reads, closes, and installs just before it execs the job. Paths and values are
  * positional arguments, never interpolated into the script.
  */
 final class BwrapCommand {
-    /**
-     * Joins the cgroups named by the first $1 arguments; then sets RLIMIT_CORE 0 and the next three arguments as
-     * RLIMIT_NOFILE, RLIMIT_FSIZE (512-byte blocks) and RLIMIT_NPROC ("-": unchanged); opens the next argument (the
-     * seccomp program; empty: none) on fd 3; then execs the rest.
-     */
-    static final String WRAPPER = "n=$1; shift; "
+    /** Joins the cgroups named by the first $1 arguments, then shifts them away. */
+    private static final String JOIN = "n=$1; shift; "
             + "while [ \"$n\" -gt 0 ]; do "
             + "echo $$ > \"$1\" || { echo \"" + ResultClassifier.SETUP_MARKER + " cannot join cgroup $1\" >&2; exit "
             + ResultClassifier.SETUP_EXIT_CODE + "; }; "
-            + "shift; n=$((n-1)); done; "
-            + "{ ulimit -c 0 && ulimit -n \"$1\" && { [ \"$2\" = - ] || ulimit -f \"$2\"; } "
+            + "shift; n=$((n-1)); done; ";
+    /**
+     * Sets RLIMIT_CORE 0 and $1..$3 as RLIMIT_NOFILE, RLIMIT_FSIZE (512-byte blocks) and RLIMIT_NPROC ("-":
+     * unchanged); opens $4 (the seccomp program; empty: none) on fd 3; then execs the rest.
+     */
+    static final String LIMITS = "{ ulimit -c 0 && ulimit -n \"$1\" && { [ \"$2\" = - ] || ulimit -f \"$2\"; } "
             + "&& { [ \"$3\" = - ] || ulimit -p \"$3\"; }; } || { echo \"" + ResultClassifier.SETUP_MARKER
             + " cannot set the resource limits\" >&2; exit " + ResultClassifier.SETUP_EXIT_CODE + "; }; "
             + "if [ -n \"$4\" ]; then [ -r \"$4\" ] || { echo \"" + ResultClassifier.SETUP_MARKER
             + " cannot read the seccomp filter $4\" >&2; exit " + ResultClassifier.SETUP_EXIT_CODE + "; }; "
             + "exec 3< \"$4\"; fi; "
             + "shift 4; exec \"$@\"";
+    /** Without the network: joins the cgroups, then {@link #LIMITS}, in one shell. */
+    static final String WRAPPER = JOIN + LIMITS;
+    /**
+     * With the network: joins the cgroups and execs the network's prefix (pasta and its filter shell,
+     * {@link UserNetwork}), which runs {@link #LIMITS} in the sandbox's network namespace.
+     */
+    static final String JOIN_ONLY = JOIN + "exec \"$@\"";
     /** The wrapper's fd for the seccomp program; bwrap closes it after reading. */
     static final String SECCOMP_FD = "3";
 
@@ -87,6 +95,25 @@ final class BwrapCommand {
         return env;
     }
 
+    List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, UserNetwork.Setup network,
+                       Map<String, String> jobEnvironment, long tmpBytes) {
+        return build(layout, procsFiles, dropPrivileges, network, jobEnvironment, tmpBytes, null, List.of());
+    }
+
+    List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, UserNetwork.Setup network,
+                       Map<String, String> jobEnvironment, long tmpBytes, Layer layer) {
+        return build(layout, procsFiles, dropPrivileges, network, jobEnvironment, tmpBytes, layer, List.of());
+    }
+
+    /** As uid 65534 (or without setpriv), with the rlimits of a request with the default /output cap (tests). */
+    List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, UserNetwork.Setup network,
+                       Map<String, String> jobEnvironment, long tmpBytes, Layer layer, List<String> interpreterFlags) {
+        return build(layout, procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, network, jobEnvironment,
+                tmpBytes, layer, interpreterFlags, SandboxRlimits.forJob(
+                        dev.kiln.core.OutputLimits.DEFAULTS.maxOutputDirBytes(), tmpBytes, 0));
+    }
+
+    /** Without the network ({@code network} must be false: a sandbox with the network needs its {@link UserNetwork.Setup}). */
     List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
                        Map<String, String> jobEnvironment, long tmpBytes) {
         return build(layout, procsFiles, dropPrivileges, network, jobEnvironment, tmpBytes, null);
@@ -107,17 +134,16 @@ final class BwrapCommand {
      */
     List<String> build(WorkDirLayout layout, List<Path> procsFiles, boolean dropPrivileges, boolean network,
                        Map<String, String> jobEnvironment, long tmpBytes, Layer layer, List<String> interpreterFlags) {
-        // without a request at hand (tests): the rlimits of one with the default /output cap
-        return build(layout, procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, network, jobEnvironment,
-                tmpBytes, layer, interpreterFlags, SandboxRlimits.forJob(
-                        dev.kiln.core.OutputLimits.DEFAULTS.maxOutputDirBytes(), tmpBytes, 0));
+        if (network) throw new IllegalArgumentException("a sandbox with the network needs its UserNetwork.Setup");
+        return build(layout, procsFiles, dropPrivileges, (UserNetwork.Setup) null, jobEnvironment, tmpBytes, layer,
+                interpreterFlags);
     }
 
     /**
      * {@code hostUid}: what setpriv drops to before bwrap (the sandbox's leased uid); -1: no setpriv.
      * {@code rlimits}: what the wrapper sets (a job's come from its /output cap, /tmp size and pids limit).
      */
-    List<String> build(WorkDirLayout layout, List<Path> procsFiles, int hostUid, boolean network,
+    List<String> build(WorkDirLayout layout, List<Path> procsFiles, int hostUid, UserNetwork.Setup network,
                        Map<String, String> jobEnvironment, long tmpBytes, Layer layer, List<String> interpreterFlags,
                        SandboxRlimits rlimits) {
         List<String> argv = launcher(procsFiles, hostUid, network, rlimits);
@@ -131,7 +157,7 @@ final class BwrapCommand {
         // bwrap's tmpfs with size 0 would be unlimited
         argv.addAll(List.of("--size", Long.toString(Math.max(4096, tmpBytes)), "--tmpfs", "/tmp"));
         argv.addAll(hostEtcArgs());
-        if (network) argv.addAll(hostFileArgs(NETWORK_ETC));
+        argv.addAll(networkEtcArgs(network));
         argv.addAll(List.of("--ro-bind", layout.etc().resolve("passwd").toString(), "/etc/passwd"));
         argv.addAll(List.of("--ro-bind", layout.etc().resolve("group").toString(), "/etc/group"));
         argv.addAll(List.of("--ro-bind", layout.input().toString(), "/input"));
@@ -147,21 +173,38 @@ final class BwrapCommand {
         return argv;
     }
 
+    /** With the network: what name resolution and TLS need, and the sandbox's own /etc/hosts when it has one. */
+    List<String> networkEtcArgs(UserNetwork.Setup network) {
+        if (network == null) return List.of();
+        List<String> args = new ArrayList<>(hostFileArgs(NETWORK_ETC));
+        if (network.hostsFile() != null) args.addAll(List.of("--ro-bind", network.hostsFile().toString(), "/etc/hosts"));
+        return args;
+    }
+
     /**
      * {@code /bin/sh -c <wrapper> sh <n> <procs...> <rlimits> <filter> [setpriv ...] bwrap --unshare-all
-     * [--share-net] --unshare-user --disable-userns [--seccomp 3] --die-with-parent --new-session --clearenv}:
-     * everything up to the environment. The same for jobs (cold and warm) and layer builds.
+     * --unshare-user --disable-userns [--seccomp 3] --die-with-parent --new-session --clearenv}: everything up to the
+     * environment. The same for jobs (cold and warm) and layer builds. With {@code network} (null: none):
+     * {@code /bin/sh -c <join> sh <n> <procs...> <network prefix: pasta, filter> /bin/sh -c <limits> sh <rlimits>
+     * <filter> [setpriv ...] bwrap ... --share-net ...}: bwrap shares the namespace pasta made for this sandbox, never
+     * the host's.
      */
-    List<String> launcher(List<Path> procsFiles, boolean dropPrivileges, boolean network, SandboxRlimits rlimits) {
+    List<String> launcher(List<Path> procsFiles, boolean dropPrivileges, UserNetwork.Setup network,
+                          SandboxRlimits rlimits) {
         return launcher(procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, network, rlimits);
     }
 
     /** {@code hostUid} (and the gid of the same number): what setpriv drops to; -1: no setpriv (Kiln is not root). */
-    List<String> launcher(List<Path> procsFiles, int hostUid, boolean network, SandboxRlimits rlimits) {
-        List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", WRAPPER, "sh", Integer.toString(procsFiles.size())));
+    List<String> launcher(List<Path> procsFiles, int hostUid, UserNetwork.Setup network, SandboxRlimits rlimits) {
+        List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", network == null ? WRAPPER : JOIN_ONLY, "sh",
+                Integer.toString(procsFiles.size())));
         for (Path p : procsFiles) argv.add(p.toString());
+        if (network != null) {
+            argv.addAll(network.prefix());
+            argv.addAll(List.of("/bin/sh", "-c", LIMITS, "sh"));
+        }
         argv.addAll(rlimits.wrapperArgs());
-        Path filter = seccomp.file(network);
+        Path filter = seccomp.file(network != null);
         argv.add(filter == null ? "" : filter.toString());
         if (hostUid >= 0) {
             argv.addAll(List.of(config.setpriv().toString(), "--reuid=" + hostUid, "--regid=" + hostUid,
@@ -169,7 +212,7 @@ final class BwrapCommand {
         }
         argv.add(config.bwrap().toString());
         argv.add("--unshare-all");
-        if (network) argv.add("--share-net");
+        if (network != null) argv.add("--share-net");
         // no nested user namespace (bwrap >= 0.8; --disable-userns needs --unshare-user spelled out)
         argv.addAll(List.of("--unshare-user", "--disable-userns"));
         if (filter != null) argv.addAll(List.of("--seccomp", SECCOMP_FD));

@@ -189,6 +189,14 @@ public final class BwrapExecutor implements Executor {
         return pools;
     }
 
+    /**
+     * Null when this executor can run network-enabled job types here, else why not and what to install (for the
+     * start-up check of the configured types).
+     */
+    public String networkUnavailable() {
+        return new UserNetwork(config.setpriv(), root).unavailable();
+    }
+
     private static void requireTool(Path path, String what) {
         if (!Files.isExecutable(path)) throw new IllegalStateException(what + " not found at " + path);
     }
@@ -406,7 +414,15 @@ public final class BwrapExecutor implements Executor {
         JobType type = request.jobType();
         if (!handle.attach(cgroup)) return new RunOutcome(cancelled(null, "", "", false, false, entry, entry), true);
 
-        List<String> argv = command.build(layout, cgroup.procsFiles(), hostUid, type.networkEnabled(),
+        UserNetwork.Setup network = null;
+        if (type.networkEnabled()) {
+            try {
+                network = new UserNetwork(config.setpriv(), root).prepare(type.network(), List.of(), layout.etc());
+            } catch (IOException e) {
+                return new RunOutcome(sandboxError("cannot give the sandbox its network: " + e.getMessage()), true);
+            }
+        }
+        List<String> argv = command.build(layout, cgroup.procsFiles(), hostUid, network,
                 type.environment(), type.tmpSizeBytes(), layer, List.of(), rlimits(request));
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(new File("/"))
@@ -423,7 +439,14 @@ public final class BwrapExecutor implements Executor {
         }
         long spawned = System.nanoTime();
         if (process == null) return new RunOutcome(cancelled(null, "", "", false, false, entry, spawned), true);
-        return supervise(request, cgroup, handle, process, entry, spawned, layout.output(), layout.artifacts());
+        RunOutcome outcome = supervise(request, cgroup, handle, process, entry, spawned, layout.output(),
+                layout.artifacts());
+        String networkFailure = network == null ? null : UserNetwork.failure(layout.etc());
+        if (networkFailure != null && outcome.result.status() == JobStatus.FAILED && outcome.result.error() != null
+                && outcome.result.error().type() != ErrorType.SANDBOX_ERROR) {
+            return new RunOutcome(sandboxError(networkFailure), outcome.cgroupEmpty);
+        }
+        return outcome;
     }
 
     /**

@@ -51,24 +51,31 @@ final class LayerBuildCommand {
     /** Runs {@code command} (absolute paths as the sandbox sees them) in the build sandbox. */
     List<String> build(Dirs dirs, List<Path> procsFiles, boolean dropPrivileges, PipSources sources,
                        List<String> command) {
-        return build(dirs, procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, sources, command,
+        return build(dirs, procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, sources, null, command,
+                LayerBuildLimits.DEFAULTS.pidsMax());
+    }
+
+    /** As uid 65534 (or without setpriv), with the default build limits (tests). */
+    List<String> build(Dirs dirs, List<Path> procsFiles, boolean dropPrivileges, PipSources sources,
+                       UserNetwork.Setup network, List<String> command) {
+        return build(dirs, procsFiles, dropPrivileges ? Privileges.SANDBOX_UID : -1, sources, network, command,
                 LayerBuildLimits.DEFAULTS.pidsMax());
     }
 
     /**
-     * {@code hostUid}: the build's leased uid setpriv drops to; -1: none (Kiln is not root). {@code pidsMax}: the
-     * build's pids limit, behind which RLIMIT_NPROC is a second line.
+     * {@code hostUid}: the build's leased uid setpriv drops to; -1: none (Kiln is not root). {@code network} (null:
+     * none) as prepared for {@link PipSources#needsNetwork()} builds. {@code pidsMax}: the build's pids limit, behind
+     * which RLIMIT_NPROC is a second line.
      */
-    List<String> build(Dirs dirs, List<Path> procsFiles, int hostUid, PipSources sources, List<String> command,
-                       int pidsMax) {
-        boolean network = sources.needsNetwork();
+    List<String> build(Dirs dirs, List<Path> procsFiles, int hostUid, PipSources sources, UserNetwork.Setup network,
+                       List<String> command, int pidsMax) {
         List<String> argv = base.launcher(procsFiles, hostUid, network,
                 SandboxRlimits.forLayerBuild(SandboxRlimits.processes(pidsMax, hostUid >= 0)));
         ENV.forEach((k, v) -> argv.addAll(List.of("--setenv", k, v)));
         argv.addAll(BwrapCommand.identityArgs("kiln-build"));
         argv.addAll(base.hostTreeArgs(command.isEmpty() ? null : Path.of(command.getFirst())));
         argv.addAll(base.hostEtcArgs());
-        if (network) argv.addAll(base.hostFileArgs(BwrapCommand.NETWORK_ETC));
+        argv.addAll(base.networkEtcArgs(network));
         argv.addAll(List.of("--ro-bind", dirs.etc().resolve("passwd").toString(), "/etc/passwd"));
         argv.addAll(List.of("--ro-bind", dirs.etc().resolve("group").toString(), "/etc/group"));
         argv.addAll(List.of("--bind", dirs.tmp().toString(), "/tmp"));

@@ -1,6 +1,8 @@
 package dev.kiln.sandbox;
 
 import dev.kiln.core.ByteSize;
+import dev.kiln.core.NetworkAllowEntry;
+import dev.kiln.core.NetworkPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +43,7 @@ final class LayerBuildSandbox {
     private final LayerBuildLimits limits;
     private final boolean privileged;
     private final SandboxUids uids;
+    private final UserNetwork network;
     private final Set<Cgroup> active = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
@@ -52,6 +55,26 @@ final class LayerBuildSandbox {
         this.sources = sources;
         this.limits = limits;
         this.privileged = privileged;
+        this.network = new UserNetwork(config.setpriv(), privileged);
+    }
+
+    /** The index hosts of {@code sources}: reachable from the build even when private (a mirror on the LAN). */
+    static List<NetworkAllowEntry> indexHosts(PipSources sources) {
+        List<String> urls = new java.util.ArrayList<>();
+        if (sources.indexUrl() != null) urls.add(sources.indexUrl());
+        urls.addAll(sources.extraIndexUrls());
+        List<NetworkAllowEntry> out = new java.util.ArrayList<>();
+        for (String url : urls) {
+            try {
+                java.net.URI u = java.net.URI.create(url);
+                if (u.getHost() == null) continue;
+                int port = u.getPort() > 0 ? u.getPort() : "http".equalsIgnoreCase(u.getScheme()) ? 80 : 443;
+                out.add(NetworkAllowEntry.parse(u.getHost() + ":" + port));
+            } catch (IllegalArgumentException e) {
+                log.warn("index URL host not usable for the build network: {}", e.getMessage());
+            }
+        }
+        return out;
     }
 
     /** Kills and removes the build cgroups a crashed run left. */
@@ -129,7 +152,15 @@ final class LayerBuildSandbox {
         processesGone[0] = false;
         try {
             if (closed) return what + " not started: the layer store is closing";
-            List<String> argv = this.command.build(dirs, cgroup.procsFiles(), hostUid, sources, command,
+            UserNetwork.Setup network = null;
+            if (sources.needsNetwork()) {
+                try {
+                    network = this.network.prepare(NetworkPolicy.OPEN, indexHosts(sources), dirs.etc());
+                } catch (IOException e) {
+                    return "cannot give the build sandbox its network: " + e.getMessage();
+                }
+            }
+            List<String> argv = this.command.build(dirs, cgroup.procsFiles(), hostUid, sources, network, command,
                     limits.pidsMax());
             ProcessBuilder pb = new ProcessBuilder(argv).directory(new File("/")).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));

@@ -131,7 +131,10 @@ final class WarmSandbox {
             cgroup = ctx.cgroups().create(CGROUP_PREFIX + id, CgroupLimits.of(type));
             SandboxRlimits rlimits = SandboxRlimits.forJob(outputBytes, type.tmpSizeBytes(),
                     SandboxRlimits.processes(type.pidsLimit(), ctx.root()));
-            List<String> argv = ctx.command().build(layout, cgroup.procsFiles(), uid.uid(), type.networkEnabled(),
+            UserNetwork.Setup network = type.networkEnabled()
+                    ? new UserNetwork(ctx.config().setpriv(), ctx.root()).prepare(type.network(), List.of(), layout.etc())
+                    : null;
+            List<String> argv = ctx.command().build(layout, cgroup.procsFiles(), uid.uid(), network,
                     type.environment(), type.tmpSizeBytes(), layer, interpreterFlags, rlimits);
             ProcessBuilder pb = new ProcessBuilder(argv)
                     .directory(new File("/"))

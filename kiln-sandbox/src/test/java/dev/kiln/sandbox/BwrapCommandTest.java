@@ -41,7 +41,8 @@ class BwrapCommandTest {
     void wrapsWithCgroupJoinAndSetprivWhenRoot() {
         List<Path> procs = List.of(Path.of("/sys/fs/cgroup/memory/kiln/e 1/cgroup.procs"),
                 Path.of("/sys/fs/cgroup/pids/kiln/e1/cgroup.procs"));
-        List<String> argv = command.build(layout, procs, 100_000_007, false, Map.of(), 1 << 20, null, List.of(),
+        List<String> argv = command.build(layout, procs, 100_000_007, (UserNetwork.Setup) null, Map.of(), 1 << 20, null,
+                List.of(),
                 SandboxRlimits.forJob(64L << 20, 1 << 20, SandboxRlimits.processes(64, true)));
 
         assertThat(argv.subList(0, 7)).containsExactly("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "2",
@@ -72,11 +73,18 @@ class BwrapCommandTest {
 
     @Test
     void noSetprivWhenUnprivilegedAndNetworkOnlyWhenEnabled() {
-        List<String> argv = command.build(layout, List.of(), false, true, Map.of(), 1 << 20);
+        UserNetwork.Setup network = new UserNetwork.Setup(List.of("/usr/bin/pasta", "--"), Path.of("/data/work/e1/etc/hosts"));
+        assertThat(command.build(layout, List.of(), false, false, Map.of(), 1 << 20)).doesNotContain("--share-net");
+        List<String> argv = command.build(layout, List.of(), false, network, Map.of(), 1 << 20);
         assertThat(argv).doesNotContain("/usr/bin/setpriv");
-        assertThat(argv.subList(0, 10)).containsExactly("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh", "0", "1024",
+        // the cgroups are joined, the network prefix (pasta) runs, then the limits in pasta's namespace; bwrap
+        // shares that namespace, never the host's
+        assertThat(argv.subList(0, 7)).containsExactly("/bin/sh", "-c", BwrapCommand.JOIN_ONLY, "sh", "0",
+                "/usr/bin/pasta", "--");
+        assertThat(argv.subList(7, 16)).containsExactly("/bin/sh", "-c", BwrapCommand.LIMITS, "sh", "1024",
                 Long.toString((64L << 20) / 512), "-", SeccompFilters.shared().file(true).toString(), "/usr/bin/bwrap");
         assertThat(argv.get(argv.indexOf("--unshare-all") + 1)).isEqualTo("--share-net");
+        assertThat(indexOfPair(argv, "/data/work/e1/etc/hosts", "/etc/hosts")).isPositive();
     }
 
     @Test
@@ -153,7 +161,7 @@ class BwrapCommandTest {
 
     @Test
     void withoutRootThereIsNoSetpriv() {
-        List<String> argv = command.launcher(List.of(), -1, false, SandboxRlimits.forJob(1 << 20, 1 << 20, 0));
+        List<String> argv = command.launcher(List.of(), -1, null, SandboxRlimits.forJob(1 << 20, 1 << 20, 0));
         assertThat(argv).noneMatch(a -> a.contains("setpriv") || a.startsWith("--reuid"));
     }
 }

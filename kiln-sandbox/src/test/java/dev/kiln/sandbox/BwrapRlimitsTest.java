@@ -54,8 +54,10 @@ class BwrapRlimitsTest {
                 """, OutputLimits.DEFAULTS);
         assertThat(r.status()).as(r.stderr()).isEqualTo(JobStatus.SUCCEEDED);
         long fsize = Math.max(OutputLimits.DEFAULTS.maxOutputDirBytes(), JobType.DEFAULT_TMP_SIZE);
+        // NPROC: the sandbox's pids limit and bubblewrap's own, for the host uid that is this sandbox's alone
+        long nproc = JobType.defaults("x").pidsLimit() + SandboxRlimits.BWRAP_PROCESSES;
         assertThat(r.stdout()).isEqualTo("RLIMIT_CORE 0 0\nRLIMIT_NOFILE 1024 1024\nRLIMIT_FSIZE " + fsize + " "
-                + fsize + "\nRLIMIT_NPROC 16384 16384\n");
+                + fsize + "\nRLIMIT_NPROC " + nproc + " " + nproc + "\n");
     }
 
     @Test

@@ -70,10 +70,13 @@ class LayerBuildCommandTest {
     @Test
     void indexBuildsGetTheNetworkAndNameResolution() {
         PipSources sources = new PipSources("https://pypi.example/simple", List.of(), List.of(), false);
-        List<String> argv = command.build(dirs, List.of(), false, sources, List.of("/usr/bin/python3", "-V"));
+        UserNetwork.Setup network = new UserNetwork.Setup(List.of("/usr/bin/pasta", "--"), null);
+        List<String> argv = command.build(dirs, List.of(), false, sources, network, List.of("/usr/bin/python3", "-V"));
 
         assertThat(argv).doesNotContain("/usr/bin/setpriv");
+        assertThat(argv.subList(5, 7)).containsExactly("/usr/bin/pasta", "--");
         assertThat(argv.get(argv.indexOf("--unshare-all") + 1)).isEqualTo("--share-net");
+        assertThat(LayerBuildSandbox.indexHosts(sources)).extracting(Object::toString).containsExactly("pypi.example:443");
         if (Files.exists(Path.of("/etc/resolv.conf"))) {
             assertThat(indexOfPair(argv, "/etc/resolv.conf", "/etc/resolv.conf")).isPositive();
         }

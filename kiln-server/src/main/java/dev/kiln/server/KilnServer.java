@@ -1,5 +1,7 @@
 package dev.kiln.server;
 
+import dev.kiln.core.JobType;
+
 import dev.kiln.core.ArtifactStore;
 import dev.kiln.core.CompositeEvents;
 import dev.kiln.core.JobStore;
@@ -242,10 +244,42 @@ public final class KilnServer implements AutoCloseable {
                 || config.jobTypes().stream().anyMatch(t -> "bwrap".equals(t.executor()));
         var pip = config.pip();
         SandboxUidCheck.requireEnough(config);
-        return NodeExecutors.create(bwrapWanted, NodeExecutors.bwrapConfig(Path.of(config.sandbox().bwrap()),
+        NodeExecutors executors = NodeExecutors.create(bwrapWanted,
+                NodeExecutors.bwrapConfig(Path.of(config.sandbox().bwrap()),
                         Path.of(config.sandbox().python()), config.sandbox().cgroupParent(), config.sandbox().uidRange()),
                 new PipSources(pip.indexUrl(), pip.extraIndexUrls(), pip.findLinks(), pip.noIndex()),
                 visibleRoot.resolve("layers"), visibleRoot.resolve("warm"));
+        refuseUnservableNetworks(config, executors);
+        return executors;
+    }
+
+    /**
+     * A network-enabled type (or a layer built from an index) the bwrap executor cannot give its filtered network
+     * (pasta, nft, root) stops start-up with what to install, instead of failing each job.
+     */
+    private static void refuseUnservableNetworks(KilnConfig config, NodeExecutors executors) {
+        if (executors.bwrap() == null) return;
+        String why = executors.bwrap().networkUnavailable();
+        if (why == null) return;
+        List<JobType> types = config.jobTypes();
+        for (int i = 0; i < types.size(); i++) {
+            JobType t = types.get(i);
+            boolean onBwrap = t.executor() == null ? config.executor().equals("bwrap") : t.executor().equals("bwrap");
+            if (!onBwrap) continue;
+            String field = t.networkEnabled() ? "network_enabled" : t.needsLayer() && !config.pip().noIndex()
+                    ? "requirements" : null;
+            if (field == null) continue;
+            executors.executors().values().forEach(e -> {
+                try {
+                    e.close();
+                } catch (Exception ignored) {
+                    // closing on the way out
+                }
+            });
+            if (executors.layers() != null) executors.layers().close();
+            String path = "job_types[" + i + "]." + field;
+            throw new ConfigException("job type '" + t.name() + "' needs the sandbox network: " + why, path, why);
+        }
     }
 
     private static void closeAll(List<AutoCloseable> opened) {

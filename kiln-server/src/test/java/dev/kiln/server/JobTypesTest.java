@@ -114,7 +114,7 @@ class JobTypesTest {
     }
 
     @Test
-    void networkDisabledCannotReachEvenLoopbackWhileEnabledCan() {
+    void neitherANetworkDisabledNorANetworkEnabledTypeReachesKilnsApiOnTheHostsLoopback() {
         String probe = """
                 import urllib.request
                 print(urllib.request.urlopen('http://127.0.0.1:%d/health', timeout=5).status)
@@ -122,9 +122,10 @@ class JobTypesTest {
         JobResponse closed = run("plain", probe);
         assertThat(closed.status()).isEqualTo("failed");
         assertThat(closed.stderr()).contains("Connection refused");
+        // its own network namespace (pasta): 127.0.0.1 there is the sandbox's own loopback, not the host's
         JobResponse open = run("net", probe);
-        assertThat(open.status()).as(open.stderr()).isEqualTo("succeeded");
-        assertThat(open.stdout()).isEqualTo("200\n");
+        assertThat(open.status()).as(open.stderr()).isEqualTo("failed");
+        assertThat(open.stderr()).contains("Connection refused");
     }
 
     @Test

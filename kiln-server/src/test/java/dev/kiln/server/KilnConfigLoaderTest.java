@@ -101,6 +101,41 @@ class KilnConfigLoaderTest {
     }
 
     @Test
+    void networkAllowListsAreParsedAndEachBadEntryIsNamed() {
+        KilnConfig c = parse("""
+                job_types:
+                  - name: web
+                    network_enabled: true
+                    network: {allow: [pypi.org, "10.1.2.0/24", "example.com:443"]}
+                  - name: open
+                    network_enabled: true
+                """);
+        assertThat(c.jobTypes().get(0).network().allowTexts()).containsExactly("pypi.org", "10.1.2.0/24",
+                "example.com:443");
+        assertThat(c.jobTypes().get(1).network().restricted()).isFalse();
+        assertThatThrownBy(() -> parse("job_types: [{name: a, network_enabled: true, "
+                + "network: {allow: [pypi.org, '10.0.0.0/8', '*.example.com']}}]"))
+                .isInstanceOfSatisfying(ConfigException.class,
+                        e -> assertThat(e.field()).isEqualTo("job_types[0].network.allow[2]"))
+                .hasMessageStartingWith("kiln.yaml: job_types[0].network.allow[2]: '*.example.com' is not allowed: "
+                        + "wildcards are not supported")
+                .hasMessageContaining("use a domain (pypi.org), an IP address or CIDR block");
+        assertThatThrownBy(() -> parse("job_types: [{name: a, network: {allow: [pypi.org]}}]"))
+                .hasMessage("kiln.yaml: job_types[0].network.allow: needs network_enabled: true");
+        assertThatThrownBy(() -> parse("job_types: [{name: a, network_enabled: true, network: {deny: [x]}}]"))
+                .hasMessageContaining("job_types[0].network.deny: unknown field");
+        var json = new tools.jackson.databind.ObjectMapper();
+        JobType runtime = KilnConfigLoader.runtimeJobType("rt", json.readTree(
+                "{\"network_enabled\": true, \"network\": {\"allow\": [\"203.0.113.0/24:443\"]}}"));
+        assertThat(runtime.network().allowTexts()).containsExactly("203.0.113.0/24:443");
+        assertThatThrownBy(() -> KilnConfigLoader.runtimeJobType("rt", json.readTree(
+                "{\"network_enabled\": true, \"network\": {\"allow\": [\"ok.example\", \"1.2.3.4:99999\"]}}")))
+                .isInstanceOfSatisfying(ConfigException.class,
+                        e -> assertThat(e.field()).isEqualTo("network.allow[1]"))
+                .hasMessageContaining("the port must be a number from 1 to 65535");
+    }
+
+    @Test
     void storeIsSqliteByDefaultOrAPostgresUrl() {
         assertThat(parse("port: 1").store()).isEqualTo(StoreLocation.SQLITE);
         assertThat(parse("store: sqlite").store()).isEqualTo(StoreLocation.SQLITE);

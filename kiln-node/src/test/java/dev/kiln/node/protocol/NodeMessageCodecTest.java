@@ -114,7 +114,8 @@ class NodeMessageCodecTest {
     void executeWithFilesRoundTrips() {
         JobType type = new JobType("ml", 256L << 20, 0.5, 20, 60, 32, true, Map.of("MODE", "fast"), "bwrap",
                 1 << 16, 1 << 20, new PackageSpec("3.11", List.of("numpy==2.0"), List.of("/srv/shared")),
-                new WarmPoolSpec(2, 1, 300));
+                new WarmPoolSpec(2, 1, 300)).withNetwork(dev.kiln.core.NetworkPolicy.parse(
+                List.of("pypi.org", "10.1.2.0/24", "example.com:443")));
         JobSpec spec = new JobSpec("print(open('/input/data.bin','rb').read())", "{\"n\": 3}",
                 Map.of("data.bin", new byte[]{0, 1, 2, (byte) 255}, "dir/notes.txt",
                         "hé".getBytes(StandardCharsets.UTF_8)), "ml", 15, List.of("zone=a", "gpu exists"));
@@ -128,6 +129,7 @@ class NodeMessageCodecTest {
         assertThat(back.executionId()).isEqualTo("job-1-2");
         assertThat(back.executor()).isEqualTo("bwrap");
         assertThat(back.request()).isEqualTo(request); // JobSpec compares file contents
+        assertThat(back.request().jobType().network()).isEqualTo(type.network()); // the allow list reaches the node
         assertThat(back.request().spec().files().get("data.bin")).containsExactly(0, 1, 2, 255);
     }
 

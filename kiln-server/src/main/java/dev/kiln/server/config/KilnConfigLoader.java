@@ -1,6 +1,7 @@
 package dev.kiln.server.config;
 
 import dev.kiln.core.JobType;
+import dev.kiln.core.NetworkPolicy;
 import dev.kiln.core.PackageSpec;
 import dev.kiln.core.WarmPoolSpec;
 import dev.kiln.sandbox.PythonInterpreters;
@@ -38,7 +39,7 @@ public final class KilnConfigLoader {
     private static final Set<String> JOB_TYPE = Set.of("name", "memory_limit", "cpu_limit", "timeout", "max_timeout",
             "pids_limit", "network_enabled", "environment", "executor", "max_output_bytes", "tmp_size",
             "requirements", "python_version", "shared_code", "pool_size", "pool_refill_concurrency", "pool_idle_ttl",
-            "queue_timeout");
+            "queue_timeout", "network");
     // A PEP 508 requirement: a name, optional extras, version specifiers, markers. Never an option ("-r", "--index").
     private static final Pattern REQUIREMENT = Pattern.compile(
             "[A-Za-z0-9][A-Za-z0-9._-]*(\\[[A-Za-z0-9._, -]+])?\\s*([<>=!~]=?=?\\s*[A-Za-z0-9.*+!_-]+"
@@ -309,12 +310,14 @@ public final class KilnConfigLoader {
         if (executor != null && !executor.equals("bwrap") && !executor.equals("noop")) {
             throw t.child("executor").error("must be bwrap or noop, got '" + executor + "'");
         }
+        boolean networkEnabled = t.bool("network_enabled", false);
+        NetworkPolicy network = network(t, networkEnabled);
         return new JobType(name,
                 t.size("memory_limit", JobType.DEFAULT_MEMORY, 16L << 20, 1L << 40),
                 t.decimal("cpu_limit", JobType.DEFAULT_CPU, 0.01, 1024),
                 timeout, maxTimeout,
                 t.integer("pids_limit", JobType.DEFAULT_PIDS, 8, 1_000_000),
-                t.bool("network_enabled", false),
+                networkEnabled,
                 env, executor,
                 t.size("max_output_bytes", JobType.DEFAULT_MAX_OUTPUT, 0, GIB),
                 t.size("tmp_size", JobType.DEFAULT_TMP_SIZE, 1L << 20, 64 * GIB),
@@ -322,7 +325,24 @@ public final class KilnConfigLoader {
                 new WarmPoolSpec(t.has("pool_size") ? t.integer("pool_size", 0, 0, 1024) : null,
                         t.integer("pool_refill_concurrency", WarmPoolSpec.DEFAULT.refillConcurrency(), 1, 64),
                         t.integer("pool_idle_ttl", WarmPoolSpec.DEFAULT.idleTtlSeconds(), 1, 86_400)),
-                t.has("queue_timeout") ? t.integer("queue_timeout", 0, 1, MAX_QUEUE_TIMEOUT) : null);
+                t.has("queue_timeout") ? t.integer("queue_timeout", 0, 1, MAX_QUEUE_TIMEOUT) : null,
+                network);
+    }
+
+    /** {@code network: {allow: [...]}}: each entry checked here, so the error names {@code network.allow[i]}. */
+    private static NetworkPolicy network(ConfigNode t, boolean networkEnabled) {
+        if (!t.has("network")) return NetworkPolicy.OPEN;
+        ConfigNode n = t.child("network");
+        n.allowOnly(Set.of("allow"));
+        if (!n.has("allow")) return NetworkPolicy.OPEN;
+        if (!networkEnabled) throw n.child("allow").error("needs network_enabled: true");
+        List<ConfigNode> items = n.list("allow");
+        List<String> texts = n.stringList("allow");
+        try {
+            return NetworkPolicy.parse(texts);
+        } catch (NetworkPolicy.InvalidEntry e) {
+            throw items.get(e.index()).error(e.getMessage());
+        }
     }
 
     private static PackageSpec packages(ConfigNode t, Path baseDir) {

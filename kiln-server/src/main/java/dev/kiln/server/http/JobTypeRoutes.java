@@ -113,6 +113,9 @@ public final class JobTypeRoutes {
         if (t.queueTimeoutSeconds() == null) o.putNull("queue_timeout"); else o.put("queue_timeout", t.queueTimeoutSeconds());
         o.put("pids_limit", t.pidsLimit());
         o.put("network_enabled", t.networkEnabled());
+        ObjectNode network = o.putObject("network");
+        if (t.network().restricted()) t.network().allowTexts().forEach(network.putArray("allow")::add);
+        else network.putNull("allow");
         ObjectNode env = o.putObject("environment");
         t.environment().forEach(env::put);
         o.put("executor", t.executor());
