@@ -42,6 +42,14 @@ class GvisorExecutorTest extends GvisorTestBase {
     }
 
     @Test
+    void withoutRunscTheExecutorIsRefusedNamingThePackage() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new GvisorExecutor(
+                        BwrapConfig.defaults().withCgroupParent(parent + "-x"), temp.resolve("no-runsc"), null))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("apt-get install -y runsc");
+    }
+
+    @Test
     void printsAndReportsTheExitCode() throws IOException {
         ExecutionResult r = run("import sys\nprint(\"hi\")\nsys.exit(3)\n");
 

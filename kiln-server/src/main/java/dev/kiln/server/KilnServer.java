@@ -4,6 +4,7 @@ import dev.kiln.core.ArtifactStore;
 import dev.kiln.core.CompositeEvents;
 import dev.kiln.core.JobStore;
 import dev.kiln.core.JobTypeRegistry;
+import dev.kiln.sandbox.GvisorExecutor;
 import dev.kiln.sandbox.LayerStore;
 import dev.kiln.server.http.JobTypeRoutes;
 import dev.kiln.server.http.NodeRoutes;
@@ -196,8 +197,10 @@ public final class KilnServer implements AutoCloseable {
     private static NodeExecutors createExecutors(KilnConfig config, Path visibleRoot) {
         boolean bwrapWanted = config.executor().equals("bwrap")
                 || config.jobTypes().stream().anyMatch(t -> "bwrap".equals(t.executor()));
+        boolean gvisorWanted = config.executor().equals(GvisorExecutor.NAME)
+                || config.jobTypes().stream().anyMatch(t -> GvisorExecutor.NAME.equals(t.executor()));
         var pip = config.pip();
-        return NodeExecutors.create(bwrapWanted, NodeExecutors.bwrapConfig(Path.of(config.sandbox().bwrap()),
+        return NodeExecutors.create(bwrapWanted, gvisorWanted, NodeExecutors.bwrapConfig(Path.of(config.sandbox().bwrap()),
                         Path.of(config.sandbox().python()), config.sandbox().cgroupParent()),
                 new PipSources(pip.indexUrl(), pip.extraIndexUrls(), pip.findLinks(), pip.noIndex()),
                 visibleRoot.resolve("layers"), visibleRoot.resolve("warm"));
