@@ -146,7 +146,8 @@ public final class KilnServer implements AutoCloseable {
             WebSocketNodeEndpoint nodeSockets = new WebSocketNodeEndpoint(gateway, maxNodeMessage);
             LongPollNodeEndpoint nodePolls = new LongPollNodeEndpoint(gateway, maxNodeMessage);
             JobTypeRoutes typeRoutes = new JobTypeRoutes(registry, environments, json,
-                    config.requestLimits().maxBodyBytes());
+                    config.requestLimits().maxBodyBytes(), () -> orchestrator.nodes().stream()
+                    .flatMap(n -> n.executors().stream()).collect(java.util.stream.Collectors.toSet()));
             Javalin http = Javalin.create(c -> {
                 c.concurrency.useVirtualThreads = true;
                 c.startup.showJavalinBanner = false;

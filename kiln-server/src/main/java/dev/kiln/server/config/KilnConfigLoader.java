@@ -87,6 +87,9 @@ public final class KilnConfigLoader {
         if (body.isObject() && !body.has("name")) ((tools.jackson.databind.node.ObjectNode) body).put("name", name);
         JobType type = jobType(t, Path.of("/"));
         if (!type.name().equals(name)) throw t.child("name").error("must match the path ('" + name + "')");
+        if (type.networkEnabled() && dev.kiln.sandbox.GvisorExecutor.NAME.equals(type.executor())) {
+            throw t.child("network_enabled").error(GVISOR_NETWORK);
+        }
         return type;
     }
 
@@ -171,6 +174,9 @@ public final class KilnConfigLoader {
         return labels;
     }
 
+    static final String GVISOR_NETWORK = "cannot be true on the gvisor executor yet (it runs with --network=none; "
+            + "--network=host would reach the host's loopback): use executor: bwrap for this type";
+
     /** gVisor runs with --network=none for now (docs/sandbox.md): a network-enabled type on it is refused. */
     private static void checkGvisorNetwork(ConfigNode root, List<JobType> types, String defaultExecutor) {
         if (!root.has("job_types")) return;
@@ -178,9 +184,7 @@ public final class KilnConfigLoader {
             JobType t = types.get(i);
             String executor = t.executor() != null ? t.executor() : defaultExecutor;
             if (t.networkEnabled() && dev.kiln.sandbox.GvisorExecutor.NAME.equals(executor)) {
-                throw root.list("job_types").get(i).child("network_enabled").error("cannot be true on the gvisor "
-                        + "executor yet (it runs with --network=none; --network=host would reach the host's "
-                        + "loopback): use executor: bwrap for this type");
+                throw root.list("job_types").get(i).child("network_enabled").error(GVISOR_NETWORK);
             }
         }
     }
