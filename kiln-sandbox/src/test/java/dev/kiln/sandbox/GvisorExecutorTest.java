@@ -180,6 +180,36 @@ class GvisorExecutorTest extends GvisorTestBase {
     }
 
     @Test
+    void outputBeyondAPipeBufferArrivesWhole() throws IOException {
+        // runsc 2022 drops what does not fit into a full host pipe; through the relay every byte arrives
+        OutputLimits limits = new OutputLimits(4 << 20, 1 << 16, 1 << 20, 1 << 20, 10);
+        JobType big = new JobType("big", JobType.DEFAULT_MEMORY, 1.0, 30, 300, 64, false, Map.of(), null, 4L << 20,
+                JobType.DEFAULT_TMP_SIZE);
+        ExecutionResult r = run(spec("import sys\nsys.stdout.write('y' * (3 << 20))\n"), big, 20, limits);
+
+        assertThat(r.status()).as(describe(r)).isEqualTo(JobStatus.SUCCEEDED);
+        assertThat(r.stdoutTruncated()).isFalse();
+        assertThat(r.stdout()).hasSize(3 << 20).matches("y+");
+    }
+
+    @Test
+    void anInterruptedCallerGetsASandboxErrorAndNothingIsLeft() throws Exception {
+        String id = newId();
+        Path workDir = newWorkDir();
+        ExecutionRequest req = request(id, spec("import time\ntime.sleep(30)\n"), JobType.defaults("default"), 30,
+                OutputLimits.DEFAULTS);
+        CompletableFuture<ExecutionResult> result = new CompletableFuture<>();
+        Thread caller = Thread.ofVirtual().start(() -> result.complete(executor.execute(req, workDir)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> executor.isRunning(id));
+        caller.interrupt();
+        ExecutionResult r = logged(result.get(10, TimeUnit.SECONDS));
+
+        assertError(r, JobStatus.FAILED, ErrorType.SANDBOX_ERROR, JobError.PHASE_EXECUTION);
+        assertThat(runscProcesses()).isEmpty();
+        assertThat(workDir.resolve("output")).isEmptyDirectory();
+    }
+
+    @Test
     void fillingOutputHitsTheOutputLimitWhileRunning() throws IOException {
         OutputLimits limits = new OutputLimits(1 << 16, 1 << 16, 64 << 10, 1 << 20, 10);
         ExecutionResult r = run(spec("open('/output/big.bin', 'wb').write(b'x' * (1 << 20))\n"),
