@@ -52,9 +52,7 @@ public record RunscPlatform(String version, String platform, String why) {
         if (!version.ok()) throw new IllegalStateException("`" + runsc + " --version` failed: " + version.output());
         String v = version.output().lines().findFirst().orElse("").trim();
         var flags = HostCommand.run(List.of(runsc.toString(), "flags"), TOOL_TIMEOUT);
-        Matcher m = PLATFORM_FLAG.matcher(flags.output());
-        String platforms = m.find() ? m.group(1) : "";
-        boolean systrap = platforms.contains("systrap");
+        boolean systrap = offersSystrap(flags.output());
         String kvmWhy = kvmUsable(runsc, scratch);
         RunscPlatform p;
         if (kvmWhy == null) {
@@ -66,6 +64,12 @@ public record RunscPlatform(String version, String platform, String why) {
         }
         log.info("gVisor {}: platform {} ({})", v, p.platform(), p.why());
         return p;
+    }
+
+    /** Whether {@code runsc flags} lists systrap among the platforms (the 2022 build: "ptrace (default), kvm"). */
+    static boolean offersSystrap(String flagsOutput) {
+        Matcher m = PLATFORM_FLAG.matcher(flagsOutput);
+        return m.find() && m.group(1).contains("systrap");
     }
 
     /** Null when a container starts on KVM within the timeout, else why not. */
