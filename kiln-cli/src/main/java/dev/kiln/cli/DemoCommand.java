@@ -35,7 +35,7 @@ final class DemoCommand implements Callable<Integer> {
             + "or a free one when taken)")
     int port;
 
-    @Option(names = "--executor", defaultValue = "${env:KILN_EXECUTOR:-bwrap}", description = "bwrap or noop")
+    @Option(names = "--executor", defaultValue = "${env:KILN_EXECUTOR:-bwrap}", description = "bwrap, gvisor or noop")
     String executor;
 
     @Spec

@@ -29,8 +29,8 @@ final class DevstackCommand implements Callable<Integer> {
     @Option(names = "--nodes", paramLabel = "N", defaultValue = "3", description = "Node agents (default 3)")
     int nodes;
 
-    @Option(names = "--executor", paramLabel = "noop|bwrap", defaultValue = "noop",
-            description = "The nodes' executor: noop (runs nothing for real, default) or bwrap")
+    @Option(names = "--executor", paramLabel = "noop|bwrap|gvisor", defaultValue = "noop",
+            description = "The nodes' executor: noop (runs nothing for real, default), bwrap or gvisor")
     String executor;
 
     @Option(names = "--port", paramLabel = "P", defaultValue = "8000",
@@ -56,8 +56,8 @@ final class DevstackCommand implements Callable<Integer> {
         if (nodes < 1) throw bad("--nodes must be at least 1, got " + nodes);
         if (slots < 1) throw bad("--slots must be at least 1, got " + slots);
         if (port < 0 || port > 65_535) throw bad("--port must be 0 to 65535, got " + port);
-        if (!executor.equals("noop") && !executor.equals("bwrap")) {
-            throw bad("--executor must be noop or bwrap, got '" + executor + "'");
+        if (!dev.kiln.sandbox.ExecutorNames.isKnown(executor)) {
+            throw bad("--executor must be " + dev.kiln.sandbox.ExecutorNames.CHOICES + ", got '" + executor + "'");
         }
         TransportType type;
         try {

@@ -46,7 +46,7 @@ final class NodeCommand implements Callable<Integer> {
     String orchestrator;
 
     @Option(names = "--executor", paramLabel = "NAME",
-            description = "Default executor: bwrap or noop (default: bwrap when this machine can run it, else noop)")
+            description = "Default executor: bwrap, gvisor or noop (default: bwrap when this machine can run it, else noop; gvisor is offered only when it is the default)")
     String executor;
 
     @Option(names = "--labels", paramLabel = "K=V[,K=V...]", description = "Labels job constraints can match")
@@ -130,8 +130,8 @@ final class NodeCommand implements Callable<Integer> {
     /** The agent's configuration; a bad flag is a usage error naming it. */
     NodeAgentConfig config() {
         List<URI> urls = parseOrchestrators();
-        if (executor != null && !executor.equals("bwrap") && !executor.equals("noop")) {
-            throw bad("--executor must be bwrap or noop, got '" + executor + "'");
+        if (executor != null && !dev.kiln.sandbox.ExecutorNames.isKnown(executor)) {
+            throw bad("--executor must be " + dev.kiln.sandbox.ExecutorNames.CHOICES + ", got '" + executor + "'");
         }
         int n = slots != null ? slots : Runtime.getRuntime().availableProcessors();
         if (n < 1) throw bad("--slots must be at least 1, got " + n);

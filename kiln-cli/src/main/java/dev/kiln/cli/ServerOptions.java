@@ -25,7 +25,7 @@ final class ServerOptions {
     Path config;
 
     @Option(names = "--executor", defaultValue = "${env:KILN_EXECUTOR}",
-            description = "Default executor: bwrap or noop (env KILN_EXECUTOR; default bwrap)")
+            description = "Default executor: bwrap, gvisor or noop (env KILN_EXECUTOR; default bwrap)")
     String executor;
 
     @Option(names = "--slots", description = "Concurrent executions of the in-process node (default: CPU count)")
@@ -62,8 +62,9 @@ final class ServerOptions {
         if (host != null) c = c.withHost(host);
         if (dataDir != null) c = c.withDataDir(dataDir);
         if (executor != null) {
-            if (!executor.equals("bwrap") && !executor.equals("noop")) {
-                throw new IllegalArgumentException("--executor must be bwrap or noop, got '" + executor + "'");
+            if (!dev.kiln.sandbox.ExecutorNames.isKnown(executor)) {
+                throw new IllegalArgumentException("--executor must be " + dev.kiln.sandbox.ExecutorNames.CHOICES
+                        + ", got '" + executor + "'");
             }
             c = c.withExecutor(executor);
         }

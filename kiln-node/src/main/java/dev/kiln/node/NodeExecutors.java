@@ -3,6 +3,7 @@ package dev.kiln.node;
 import dev.kiln.core.Executor;
 import dev.kiln.sandbox.BwrapConfig;
 import dev.kiln.sandbox.BwrapExecutor;
+import dev.kiln.sandbox.GvisorExecutor;
 import dev.kiln.sandbox.LayerStore;
 import dev.kiln.sandbox.NoopExecutor;
 import dev.kiln.sandbox.PipSources;
@@ -14,7 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The executors a node offers (noop always; bwrap when the machine can run it) and the layer store bwrap mounts
+ * The executors a node offers (noop always; bwrap when the machine can run it; gvisor when asked for) and the layer store bwrap mounts
  * job-type layers from. {@code layers} and {@code bwrap} are null without bwrap. The executors are closed by the
  * {@link LocalComputeNode} that runs them; {@code layers} is closed by whoever created this.
  */
@@ -56,6 +57,16 @@ public record NodeExecutors(Map<String, Executor> executors, LayerStore layers, 
      */
     public static NodeExecutors create(boolean bwrapRequired, BwrapConfig bwrapConfig, PipSources pip,
                                        Path layerRoot, Path warmRoot) {
+        return create(bwrapRequired, false, bwrapConfig, pip, layerRoot, warmRoot);
+    }
+
+    /**
+     * Like {@link #create(boolean, BwrapConfig, PipSources, Path, Path)}, and with {@code gvisorRequired} the gVisor
+     * executor too (on bwrap's layers when bwrap is there); a machine that cannot run it is an error naming the
+     * package to install. Without it no gVisor executor is made (its platform probe costs up to 4 s).
+     */
+    public static NodeExecutors create(boolean bwrapRequired, boolean gvisorRequired, BwrapConfig bwrapConfig,
+                                       PipSources pip, Path layerRoot, Path warmRoot) {
         Map<String, Executor> executors = new LinkedHashMap<>();
         executors.put(NoopExecutor.NAME, new NoopExecutor());
         LayerStore layers = null;
@@ -69,6 +80,15 @@ public record NodeExecutors(Map<String, Executor> executors, LayerStore layers, 
             if (bwrapRequired) throw e;
             log.info("bwrap executor unavailable ({}); running with noop only", e.getMessage());
             layers = null;
+        }
+        if (gvisorRequired) {
+            try {
+                executors.put(GvisorExecutor.NAME, new GvisorExecutor(bwrapConfig, layers));
+            } catch (RuntimeException e) {
+                executors.values().forEach(Executor::close);
+                if (layers != null) layers.close();
+                throw e;
+            }
         }
         return new NodeExecutors(executors, layers, bwrap);
     }

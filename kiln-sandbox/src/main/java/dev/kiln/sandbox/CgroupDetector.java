@@ -45,4 +45,29 @@ final class CgroupDetector {
                 + "controllers (" + controllers + ") or cgroup v1 memory and pids hierarchies (" + root.resolve("memory")
                 + ", " + root.resolve("pids") + ")");
     }
+
+    /**
+     * Read-only, for {@code kiln doctor}: what {@link #detect} would pick at {@code root} ("v2" or "v1") and the
+     * controllers it offers, or null when neither is usable. Creates nothing.
+     */
+    static Detected inspect(Path root) {
+        Path controllers = root.resolve("cgroup.controllers");
+        try {
+            if (Files.isRegularFile(controllers)) {
+                Set<String> available = CgroupV2.controllers(controllers);
+                if (available.containsAll(CgroupV2.REQUIRED)) return new Detected("v2", new java.util.TreeSet<>(available));
+            }
+        } catch (IOException e) {
+            // unreadable: fall through to v1
+        }
+        Set<String> v1 = new java.util.TreeSet<>();
+        for (String c : java.util.List.of("memory", "pids", "cpu", "freezer")) {
+            if (Files.isRegularFile(root.resolve(c).resolve("cgroup.procs"))) v1.add(c);
+        }
+        return v1.containsAll(Set.of("memory", "pids")) ? new Detected("v1", v1) : new Detected(null, v1);
+    }
+
+    /** {@code version} null: no usable hierarchy ({@code controllers}: the v1 ones found anyway). */
+    record Detected(String version, Set<String> controllers) {
+    }
 }

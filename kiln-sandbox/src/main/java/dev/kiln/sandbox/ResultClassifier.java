@@ -20,7 +20,7 @@ final class ResultClassifier {
     private static final Pattern SYNTAX = Pattern.compile("^(SyntaxError|IndentationError|TabError): .*");
     private static final String TRACEBACK = "Traceback (most recent call last):";
     private static final List<String> NETWORK_SIGNS = List.of("Network is unreachable", "[Errno 101]", "[Errno 99]",
-            "Temporary failure in name resolution", "Name or service not known");
+            "Temporary failure in name resolution", "Name or service not known", "[Errno 113] No route to host");
 
     /** Everything the classification depends on. {@code exitCode} is null when no exit code was observed. */
     record RunFacts(boolean cancelled, boolean timedOut, int timeoutSeconds, Integer exitCode, String stderr,

@@ -6,6 +6,7 @@ import dev.kiln.core.ArtifactStore;
 import dev.kiln.core.CompositeEvents;
 import dev.kiln.core.JobStore;
 import dev.kiln.core.JobTypeRegistry;
+import dev.kiln.sandbox.GvisorExecutor;
 import dev.kiln.sandbox.LayerStore;
 import dev.kiln.server.http.JobTypeRoutes;
 import dev.kiln.server.http.NodeRoutes;
@@ -172,7 +173,8 @@ public final class KilnServer implements AutoCloseable {
             WebSocketNodeEndpoint nodeSockets = new WebSocketNodeEndpoint(gateway, maxNodeMessage);
             LongPollNodeEndpoint nodePolls = new LongPollNodeEndpoint(gateway, maxNodeMessage);
             JobTypeRoutes typeRoutes = new JobTypeRoutes(registry, environments, json,
-                    config.requestLimits().maxBodyBytes());
+                    config.requestLimits().maxBodyBytes(), () -> orchestrator.nodes().stream()
+                    .flatMap(n -> n.executors().stream()).collect(java.util.stream.Collectors.toSet()));
             var apiKeys = new dev.kiln.server.auth.ApiKeys(stores.keys(), Clock.systemUTC());
             if (config.authMode() == dev.kiln.server.auth.AuthMode.REQUIRED) {
                 dev.kiln.server.auth.AdminKeyFile.bootstrap(apiKeys, config.dataDir());
@@ -242,9 +244,11 @@ public final class KilnServer implements AutoCloseable {
     private static NodeExecutors createExecutors(KilnConfig config, Path visibleRoot) {
         boolean bwrapWanted = config.executor().equals("bwrap")
                 || config.jobTypes().stream().anyMatch(t -> "bwrap".equals(t.executor()));
+        boolean gvisorWanted = config.executor().equals(GvisorExecutor.NAME)
+                || config.jobTypes().stream().anyMatch(t -> GvisorExecutor.NAME.equals(t.executor()));
         var pip = config.pip();
         SandboxUidCheck.requireEnough(config);
-        NodeExecutors executors = NodeExecutors.create(bwrapWanted,
+        NodeExecutors executors = NodeExecutors.create(bwrapWanted, gvisorWanted,
                 NodeExecutors.bwrapConfig(Path.of(config.sandbox().bwrap()),
                         Path.of(config.sandbox().python()), config.sandbox().cgroupParent(), config.sandbox().uidRange()),
                 new PipSources(pip.indexUrl(), pip.extraIndexUrls(), pip.findLinks(), pip.noIndex()),

@@ -41,6 +41,14 @@ class KilnConfigLoaderTest {
     }
 
     @Test
+    void gvisorIsAnExecutorOfAJobTypeOrTheServer() {
+        KilnConfig c = parse("executor: gvisor\njob_types: [{name: a, executor: gvisor}, {name: b, executor: bwrap, "
+                + "network_enabled: true}]");
+        assertThat(c.executor()).isEqualTo("gvisor");
+        assertThat(c.jobTypes()).extracting(dev.kiln.core.JobType::executor).containsExactly("gvisor", "bwrap");
+    }
+
+    @Test
     void queueTimeoutForTheServerAndPerJobType() {
         KilnConfig c = parse("queue_timeout: 120\njob_types: [{name: a, queue_timeout: 5}, {name: b}]");
         assertThat(c.queueTimeoutSeconds()).isEqualTo(120);
@@ -69,7 +77,14 @@ class KilnConfigLoaderTest {
                 .hasMessageContaining("cannot be overridden");
         assertThatThrownBy(() -> parse("prot: 8000")).hasMessageContaining("kiln.yaml: prot: unknown field");
         assertThatThrownBy(() -> parse("port: 70000")).hasMessageContaining("port: must be between 0 and 65535");
-        assertThatThrownBy(() -> parse("executor: docker")).hasMessageContaining("executor: must be bwrap or noop");
+        assertThatThrownBy(() -> parse("executor: docker"))
+                .hasMessageContaining("executor: must be bwrap, gvisor or noop, got 'docker'");
+        assertThatThrownBy(() -> parse("job_types: [{name: a, executor: firecracker}]"))
+                .hasMessageContaining("job_types[0].executor: must be bwrap, gvisor or noop");
+        assertThatThrownBy(() -> parse("job_types: [{name: a}, {name: b, executor: gvisor, network_enabled: true}]"))
+                .hasMessageContaining("job_types[1].network_enabled: cannot be true on the gvisor executor yet");
+        assertThatThrownBy(() -> parse("executor: gvisor\njob_types: [{name: a, network_enabled: true}]"))
+                .hasMessageContaining("job_types[0].network_enabled: cannot be true on the gvisor executor yet");
         assertThatThrownBy(() -> parse("job_types: [{name: a}, {name: b, python_version: '3.99'}]"))
                 .hasMessageStartingWith("kiln.yaml: job_types[1].python_version: python_version '3.99': no "
                         + "interpreter on this host matches; available:");

@@ -19,6 +19,8 @@ import picocli.CommandLine.Model.CommandSpec;
                 "  python    sandboxed print(1+1): cold p50 (goal <= 40 ms), p99, jobs/s with all cores busy;",
                 "            runs floor too and reports Kiln's jobs/s as a share of it (goal >= 0.8)",
                 "  floor     the same sandbox spawned directly by the executor in a loop (no Kiln)",
+                "  gvisor    cold start p50/p99 and jobs/s of the gvisor executor beside bwrap's, as",
+                "            ratios to bwrap's in the same run (skipped without runsc)",
                 "  dispatch  dispatch latency over push, long-poll, 1 s poll (push goal:",
                 "            p50 <= 2 ms, p99 <= 10 ms); options: bench dispatch --help",
                 "  nodes     simulated nodes on an orchestrator process (goal: 1,000 nodes,",
@@ -28,7 +30,7 @@ import picocli.CommandLine.Model.CommandSpec;
                 "            options: bench replicas --help",
                 "  all       every one of them but nodes (default)"})
 public final class BenchCommand implements Callable<Integer> {
-    @Parameters(index = "0", arity = "0..1", defaultValue = "all", description = "noop, bacalhau, python, floor, all")
+    @Parameters(index = "0", arity = "0..1", defaultValue = "all", description = "noop, bacalhau, python, floor, gvisor, all")
     String which;
 
     @Option(names = "--json", description = "Print JSON instead of a table")
@@ -61,10 +63,11 @@ public final class BenchCommand implements Callable<Integer> {
             case "bacalhau" -> List.of(new BacalhauBench());
             case "python" -> List.of(new PythonBench(), new FloorBench());
             case "floor" -> List.of(new FloorBench());
+            case "gvisor" -> List.of(new GvisorBench());
             case "all" -> List.of(new NoopBench(), new BacalhauBench(), new PythonBench(), new FloorBench(),
-                    new DispatchBench(quick));
+                    new GvisorBench(), new DispatchBench(quick));
             default -> throw new IllegalArgumentException("unknown bench '" + which
-                    + "'; choose noop, bacalhau, python, floor or all");
+                    + "'; choose noop, bacalhau, python, floor, gvisor or all");
         };
         PrintWriter out = spec.commandLine().getOut();
         List<Figure> figures = new ArrayList<>();

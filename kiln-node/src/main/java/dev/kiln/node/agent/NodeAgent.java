@@ -9,6 +9,7 @@ import dev.kiln.node.protocol.NodeMessage.Heartbeat;
 import dev.kiln.node.protocol.NodeMessage.Hello;
 import dev.kiln.node.protocol.NodeMessage.Welcome;
 import dev.kiln.sandbox.BwrapExecutor;
+import dev.kiln.sandbox.GvisorExecutor;
 import dev.kiln.sandbox.NoopExecutor;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -73,7 +74,7 @@ public final class NodeAgent implements AutoCloseable {
         this.nodeId = NodeIdentity.load(config.dataDir(), config.nodeId()).id();
         Path visible = WorkRoots.sandboxVisibleRoot(config.dataDir());
         this.executors = executors != null ? executors : NodeExecutors.create(
-                BwrapExecutor.NAME.equals(config.executor()),
+                BwrapExecutor.NAME.equals(config.executor()), GvisorExecutor.NAME.equals(config.executor()),
                 // The cgroup parent is this node's own: an orchestrator or other nodes on the same host keep theirs.
                 NodeExecutors.bwrapConfig(BWRAP, PYTHON, "kiln-" + nodeId, config.uidRange()),
                 config.pip(), visible.resolve("layers"), visible.resolve("warm"));

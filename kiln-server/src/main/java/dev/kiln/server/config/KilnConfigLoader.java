@@ -90,6 +90,9 @@ public final class KilnConfigLoader {
         if (body.isObject() && !body.has("name")) ((tools.jackson.databind.node.ObjectNode) body).put("name", name);
         JobType type = jobType(t, Path.of("/"));
         if (!type.name().equals(name)) throw t.child("name").error("must match the path ('" + name + "')");
+        if (type.networkEnabled() && dev.kiln.sandbox.GvisorExecutor.NAME.equals(type.executor())) {
+            throw t.child("network_enabled").error(GVISOR_NETWORK);
+        }
         return type;
     }
 
@@ -99,9 +102,11 @@ public final class KilnConfigLoader {
         List<JobType> jobTypes = root.has("job_types") ? jobTypes(root, baseDir) : base.jobTypes();
         checkInterpreters(root, jobTypes, sandbox);
         String executor = root.string("executor", base.executor());
-        if (!executor.equals("bwrap") && !executor.equals("noop")) {
-            throw root.child("executor").error("must be bwrap or noop, got '" + executor + "'");
+        if (!dev.kiln.sandbox.ExecutorNames.isKnown(executor)) {
+            throw root.child("executor").error("must be " + dev.kiln.sandbox.ExecutorNames.CHOICES + ", got '"
+                    + executor + "'");
         }
+        checkGvisorNetwork(root, jobTypes, executor);
         return new KilnConfig(
                 root.string("host", base.host()),
                 root.integer("port", base.port(), 0, 65535),
@@ -209,6 +214,21 @@ public final class KilnConfigLoader {
         return labels;
     }
 
+    static final String GVISOR_NETWORK = "cannot be true on the gvisor executor yet (it runs with --network=none; "
+            + "--network=host would reach the host's loopback): use executor: bwrap for this type";
+
+    /** gVisor runs with --network=none for now (docs/sandbox.md): a network-enabled type on it is refused. */
+    private static void checkGvisorNetwork(ConfigNode root, List<JobType> types, String defaultExecutor) {
+        if (!root.has("job_types")) return;
+        for (int i = 0; i < types.size(); i++) {
+            JobType t = types.get(i);
+            String executor = t.executor() != null ? t.executor() : defaultExecutor;
+            if (t.networkEnabled() && dev.kiln.sandbox.GvisorExecutor.NAME.equals(executor)) {
+                throw root.list("job_types").get(i).child("network_enabled").error(GVISOR_NETWORK);
+            }
+        }
+    }
+
     /** "python_version: error if the host has none that matches" (a job type's interpreter must exist). */
     private static void checkInterpreters(ConfigNode root, List<JobType> types, SandboxSettings sandbox) {
         PythonInterpreters interpreters = null;
@@ -307,8 +327,9 @@ public final class KilnConfigLoader {
             }
         }
         String executor = t.string("executor", null);
-        if (executor != null && !executor.equals("bwrap") && !executor.equals("noop")) {
-            throw t.child("executor").error("must be bwrap or noop, got '" + executor + "'");
+        if (executor != null && !dev.kiln.sandbox.ExecutorNames.isKnown(executor)) {
+            throw t.child("executor").error("must be " + dev.kiln.sandbox.ExecutorNames.CHOICES + ", got '"
+                    + executor + "'");
         }
         boolean networkEnabled = t.bool("network_enabled", false);
         NetworkPolicy network = network(t, networkEnabled);

@@ -21,9 +21,20 @@ public final class JobTypeRoutes {
     private final EnvironmentService environments;
     private final JsonMapper json;
     private final long maxBodyBytes;
+    private final java.util.function.Supplier<java.util.Set<String>> offeredExecutors;
 
     public JobTypeRoutes(JobTypeRegistry registry, EnvironmentService environments, JsonMapper json,
                          long maxBodyBytes) {
+        this(registry, environments, json, maxBodyBytes, null);
+    }
+
+    /**
+     * {@code offeredExecutors} (null: no check): the executors the connected nodes offer now; a type naming one
+     * none of them offers is refused (unless no node is connected at all, when nothing can be judged).
+     */
+    public JobTypeRoutes(JobTypeRegistry registry, EnvironmentService environments, JsonMapper json,
+                         long maxBodyBytes, java.util.function.Supplier<java.util.Set<String>> offeredExecutors) {
+        this.offeredExecutors = offeredExecutors;
         this.registry = registry;
         this.environments = environments;
         this.json = json;
@@ -89,10 +100,23 @@ public final class JobTypeRoutes {
         } catch (ConfigException e) {
             throw KilnException.invalid(e.field() == null ? "body" : e.field(), e.reason());
         }
+        checkExecutorOffered(type);
         boolean existed = registry.find(name).isPresent();
         registry.register(type);
         ctx.status(existed ? 200 : 201);
         send(ctx, render(type));
+    }
+
+    private void checkExecutorOffered(JobType type) {
+        if (offeredExecutors == null || type.executor() == null) return;
+        java.util.Set<String> offered = offeredExecutors.get();
+        if (offered.isEmpty() || offered.contains(type.executor())) return;
+        String install = dev.kiln.sandbox.GvisorExecutor.NAME.equals(type.executor())
+                ? ": install runsc on a node (apt-get install -y runsc) and start it with --executor gvisor"
+                : dev.kiln.sandbox.BwrapExecutor.NAME.equals(type.executor())
+                ? ": install bubblewrap on a node (apt-get install -y bubblewrap)" : "";
+        throw KilnException.invalid("executor", "no connected node offers executor '" + type.executor()
+                + "' (offered: " + new java.util.TreeSet<>(offered) + ")" + install);
     }
 
     private void delete(Context ctx) {
