@@ -9,7 +9,7 @@ public record JobResponse(String jobId, String status, boolean success, String j
                           Integer exitCode, Error error, Double executionTime, Timing timing,
                           List<Artifact> artifacts, int attempt, String createdAt, String startedAt,
                           String finishedAt, String nodeId, List<String> constraints, String queueReason,
-                          String layerDigest) {
+                          String layerDigest, String namespace, String submittedBy) {
 
     public record Error(String type, String message, String phase) {
     }

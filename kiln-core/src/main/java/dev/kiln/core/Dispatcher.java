@@ -166,9 +166,8 @@ final class Dispatcher {
         JobRecord queued = st.job();
         ComputeNode node = st.node();
         int attempt = queued.attempt() + 1;
-        JobRecord job = new JobRecord(queued.id(), queued.seq(), JobStatus.RUNNING, queued.spec(), queued.specHash(),
-                queued.idempotencyKey(), attempt, queued.maxAttempts(), queued.version() + 1, node.id(),
-                queued.createdAt(), startedAt, null, null);
+        JobRecord job = queued.with(JobStatus.RUNNING, queued.version() + 1, attempt, node.id(), startedAt, null,
+                null);
         int timeout = JobSpecValidator.effectiveTimeout(job.spec().timeoutSeconds(), st.type());
         InFlightTable.InFlight f = new InFlightTable.InFlight(job, node, layerDigest, st.waiting().readyAt(),
                 deadline(startedAt, timeout));

@@ -40,25 +40,34 @@ final class JobIntake {
 
     /** Validates and durably stores a job with the given id; returns once it is stored (2xx means it will run). */
     JobRecord submit(JobSpec spec, String idempotencyKey, String id) {
+        return submit(spec, idempotencyKey, id, Submitter.LOCAL);
+    }
+
+    /** The job belongs to the submitter's namespace; its idempotency key counts only there. */
+    JobRecord submit(JobSpec spec, String idempotencyKey, String id, Submitter by) {
         JobType type = jobTypes.require(spec.jobType());
         validator.validate(spec, type);
         environments.digestToRun(type); // production mode refuses a type with no built layer
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 200)) {
             throw KilnException.invalid("idempotency_key", "must be 1 to 200 characters");
         }
+        if (idempotencyKey != null && IdempotencyKeys.hasControlCharacters(idempotencyKey)) {
+            throw KilnException.invalid("idempotency_key", "must not contain control characters");
+        }
+        String storedKey = IdempotencyKeys.scoped(by.namespace(), idempotencyKey);
         String hash = SpecHash.of(spec);
         Instant now = clock.instant();
         Instant keyNotBefore = now.minus(settings.idempotencyRetention());
         if (idempotencyKey != null) {
             // Before the queue-full check: a client retrying a request that was accepted gets its job, not a 503.
-            Optional<JobRecord> existing = store.findByIdempotencyKey(idempotencyKey, keyNotBefore);
+            Optional<JobRecord> existing = store.findByIdempotencyKey(storedKey, keyNotBefore);
             if (existing.isPresent()) return sameRequest(existing.get(), hash, idempotencyKey);
         }
         if (!ready.tryReserve()) throw new QueueFullException(settings.maxQueueSize(), 1);
         boolean added = false;
         try {
-            JobStore.Inserted inserted = store.insert(new NewJob(id, spec, hash, idempotencyKey,
-                    settings.maxAttempts(), now, keyNotBefore));
+            JobStore.Inserted inserted = store.insert(new NewJob(id, spec, hash, storedKey,
+                    settings.maxAttempts(), now, keyNotBefore, by.namespace(), by.by()));
             if (!inserted.created()) return sameRequest(inserted.job(), hash, idempotencyKey);
             ready.addReserved(waiting(inserted.job(), inserted.job().createdAt(), null, false));
             added = true;

@@ -88,9 +88,8 @@ final class JobLifecycle {
         boolean won = store.complete(job.id(), job.version(), status, result, now);
         if (won) {
             liveOutput.finished(job.id());
-            JobRecord terminal = new JobRecord(job.id(), job.seq(), status, job.spec(), job.specHash(),
-                    job.idempotencyKey(), job.attempt(), job.maxAttempts(), job.version() + 1, job.nodeId(),
-                    job.createdAt(), job.startedAt(), now, result);
+            JobRecord terminal = job.with(status, job.version() + 1, job.attempt(), job.nodeId(), job.startedAt(),
+                    now, result);
             events.finished(terminal);
             waiters.completed(terminal);
             signals.publish(StoreSignals.Topic.FINISHED, job.id());
@@ -130,9 +129,7 @@ final class JobLifecycle {
         }
         if (!done) return;
         events.requeued(r, reason);
-        JobRecord queued = new JobRecord(r.id(), r.seq(), JobStatus.QUEUED, r.spec(), r.specHash(),
-                r.idempotencyKey(), r.attempt(), r.maxAttempts(), r.version() + 1, null, r.createdAt(), null, null,
-                null);
+        JobRecord queued = r.with(JobStatus.QUEUED, r.version() + 1, r.attempt(), null, null, null, null);
         if (enqueue) requeued.requeued(queued, lostOn);
         signals.publish(StoreSignals.Topic.QUEUED, r.id());
     }

@@ -28,8 +28,16 @@ public interface JobStore extends AutoCloseable {
     /** The job holding idempotency key {@code key}, if it was created at or after {@code notBefore} (null: any). */
     Optional<JobRecord> findByIdempotencyKey(String key, Instant notBefore);
 
-    /** Newest first. {@code status} null lists every status; {@code cursor} is a previous page's next cursor. */
-    JobPage list(JobStatus status, int limit, String cursor);
+    /** Newest first, of every namespace. */
+    default JobPage list(JobStatus status, int limit, String cursor) {
+        return list(null, status, limit, cursor);
+    }
+
+    /**
+     * Newest first. {@code namespace} null: every namespace's; {@code status} null lists every status;
+     * {@code cursor} is a previous page's next cursor.
+     */
+    JobPage list(String namespace, JobStatus status, int limit, String cursor);
 
     /** Oldest first (submission order). */
     List<JobRecord> findByStatus(JobStatus status, int limit);

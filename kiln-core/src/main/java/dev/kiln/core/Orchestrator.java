@@ -124,7 +124,12 @@ public final class Orchestrator implements AutoCloseable {
 
     /** Validates and durably stores a job; returns once it is stored (2xx means it will run). */
     public JobRecord submit(JobSpec spec, String idempotencyKey) {
-        return intake.submit(spec, idempotencyKey, JobIds.next(clock));
+        return submit(spec, idempotencyKey, Submitter.LOCAL);
+    }
+
+    /** As {@link #submit(JobSpec, String)}, into the submitter's namespace. */
+    public JobRecord submit(JobSpec spec, String idempotencyKey, Submitter by) {
+        return intake.submit(spec, idempotencyKey, JobIds.next(clock), by);
     }
 
     /** Submits and waits up to {@code timeout} for the result ({@code POST /execute}). */
@@ -137,10 +142,16 @@ public final class Orchestrator implements AutoCloseable {
      * used for the same body, waits for that job instead.
      */
     public JobRecord execute(JobSpec spec, String idempotencyKey, Duration timeout) throws InterruptedException {
+        return execute(spec, idempotencyKey, Submitter.LOCAL, timeout);
+    }
+
+    /** As {@link #execute(JobSpec, String, Duration)}, into the submitter's namespace. */
+    public JobRecord execute(JobSpec spec, String idempotencyKey, Submitter by, Duration timeout)
+            throws InterruptedException {
         String id = JobIds.next(clock);
         Object handle = waiters.register(id); // before the job can possibly finish
         try {
-            JobRecord job = intake.submit(spec, idempotencyKey, id);
+            JobRecord job = intake.submit(spec, idempotencyKey, id, by);
             if (!job.id().equals(id)) return job.status().isTerminal() ? job : await(job.id(), timeout);
             JobRecord done = waiters.await(handle, timeout);
             return done != null ? done : require(job.id());
@@ -178,6 +189,11 @@ public final class Orchestrator implements AutoCloseable {
 
     public JobPage list(JobStatus status, int limit, String cursor) {
         return store.list(status, limit, cursor);
+    }
+
+    /** {@code namespace} null: every namespace's (an admin's view). */
+    public JobPage list(String namespace, JobStatus status, int limit, String cursor) {
+        return store.list(namespace, status, limit, cursor);
     }
 
     /**

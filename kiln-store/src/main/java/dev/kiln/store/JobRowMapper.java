@@ -36,7 +36,9 @@ final class JobRowMapper implements RowMapper<JobRecord> {
                 instant(rs, "created_at"),
                 instant(rs, "started_at"),
                 instant(rs, "finished_at"),
-                resultJson == null ? null : JobResultJson.fromTree(json.readTree(resultJson)));
+                resultJson == null ? null : JobResultJson.fromTree(json.readTree(resultJson)),
+                rs.getString("namespace"),
+                rs.getString("submitted_by"));
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {

@@ -40,7 +40,8 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class JobsTable {
     static final String COLUMNS = "seq, id, status, job_type, spec_json, spec_hash, idempotency_key, attempt, "
-            + "max_attempts, version, node_id, created_at, started_at, finished_at, result_json";
+            + "max_attempts, version, node_id, created_at, started_at, finished_at, result_json, namespace, "
+            + "submitted_by";
 
     private static final String SELECT = "SELECT " + COLUMNS + " FROM jobs ";
 
@@ -82,6 +83,8 @@ final class JobsTable {
                     .bind("idempotencyKey", job.idempotencyKey())
                     .bind("maxAttempts", job.maxAttempts())
                     .bind("createdAt", job.createdAt().toEpochMilli())
+                    .bind("namespace", job.namespace())
+                    .bind("submittedBy", job.submittedBy())
                     .mapTo(Long.class)
                     .findOne();
             if (seq.isPresent()) return new JobStore.Inserted(asInserted(job, seq.get()), true);
@@ -99,15 +102,15 @@ final class JobsTable {
     // RETURNING seq yields a row only when the insert happened; with asInserted it saves reading the row back
     // (a second statement and a JSON parse on the committer thread, the one thread every write goes through).
     private static final String INSERT = "INSERT INTO jobs (id, status, job_type, spec_json, spec_hash, "
-            + "idempotency_key, attempt, max_attempts, version, created_at) "
-            + "VALUES (:id, :status, :jobType, :specJson, :specHash, :idempotencyKey, 0, :maxAttempts, 0, :createdAt) "
-            + "ON CONFLICT (idempotency_key) DO NOTHING RETURNING seq";
+            + "idempotency_key, attempt, max_attempts, version, created_at, namespace, submitted_by) "
+            + "VALUES (:id, :status, :jobType, :specJson, :specHash, :idempotencyKey, 0, :maxAttempts, 0, :createdAt, "
+            + ":namespace, :submittedBy) ON CONFLICT (idempotency_key) DO NOTHING RETURNING seq";
 
     /** The row exactly as {@link #INSERT} writes it: what reading it back would return. Keep the two in step. */
     private static JobRecord asInserted(NewJob job, long seq) {
         return new JobRecord(job.id(), seq, JobStatus.QUEUED, job.spec(), job.specHash(), job.idempotencyKey(),
                 0, job.maxAttempts(), 0, null, Instant.ofEpochMilli(job.createdAt().toEpochMilli()), null, null,
-                null);
+                null, job.namespace(), job.submittedBy());
     }
 
     Optional<JobRecord> findByIdempotencyKey(Handle h, String key, Instant notBefore) {
@@ -123,14 +126,16 @@ final class JobsTable {
         return h.createQuery(SELECT + "WHERE id = :id").bind("id", id).map(rows).findOne();
     }
 
-    JobPage list(Handle h, JobStatus status, int limit, String cursor) {
+    /** {@code namespace} null: every namespace's. */
+    JobPage list(Handle h, String namespace, JobStatus status, int limit, String cursor) {
         if (limit < 1) throw KilnException.invalid("limit", "must be at least 1, got " + limit);
         long before = ListCursor.decode(cursor);
-        // Two literal variants rather than "(:status IS NULL OR ...)", which would defeat the (status, seq) index.
-        Query query = status == null
-                ? h.createQuery(SELECT + "WHERE seq < :before ORDER BY seq DESC LIMIT :limit")
-                : h.createQuery(SELECT + "WHERE status = :status AND seq < :before ORDER BY seq DESC LIMIT :limit")
-                        .bind("status", status.wireName());
+        // Literal variants rather than "(:status IS NULL OR ...)", which would defeat the (status, seq) index.
+        String where = (namespace == null ? "" : "namespace = :namespace AND ")
+                + (status == null ? "" : "status = :status AND ");
+        Query query = h.createQuery(SELECT + "WHERE " + where + "seq < :before ORDER BY seq DESC LIMIT :limit");
+        if (namespace != null) query.bind("namespace", namespace);
+        if (status != null) query.bind("status", status.wireName());
         // One row more than asked tells whether another page exists without a COUNT.
         List<JobRecord> jobs = query.bind("before", before).bind("limit", (long) limit + 1).map(rows).list();
         if (jobs.size() <= limit) return new JobPage(jobs, null);

@@ -91,8 +91,8 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
     }
 
     @Override
-    public JobPage list(JobStatus status, int limit, String cursor) {
-        return read(h -> jobs.list(h, status, limit, cursor));
+    public JobPage list(String namespace, JobStatus status, int limit, String cursor) {
+        return read(h -> jobs.list(h, namespace, status, limit, cursor));
     }
 
     @Override

@@ -93,8 +93,8 @@ public final class SqliteJobStore implements JobStore, SharedQueue {
     }
 
     @Override
-    public JobPage list(JobStatus status, int limit, String cursor) {
-        return failures.read(() -> reader.withHandle(h -> jobs.list(h, status, limit, cursor)));
+    public JobPage list(String namespace, JobStatus status, int limit, String cursor) {
+        return failures.read(() -> reader.withHandle(h -> jobs.list(h, namespace, status, limit, cursor)));
     }
 
     @Override

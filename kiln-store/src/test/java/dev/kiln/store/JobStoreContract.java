@@ -347,6 +347,26 @@ public abstract class JobStoreContract {
     }
 
     @Test
+    void jobsKeepTheirNamespaceAndSubmitterAndListByNamespace() {
+        JobRecord a = store.insert(new NewJob(UUID.randomUUID().toString(), JobSpec.python("print(1)"), "h", null, 1,
+                tick(), null, "team-a", "key_a")).job();
+        JobRecord b = store.insert(new NewJob(UUID.randomUUID().toString(), JobSpec.python("print(1)"), "h", null, 1,
+                tick(), null, "team-b", "key_b")).job();
+        JobRecord plain = insert();
+        assertThat(a.namespace()).isEqualTo("team-a");
+        assertThat(get(a.id()).namespace()).isEqualTo("team-a");
+        assertThat(get(a.id()).submittedBy()).isEqualTo("key_a");
+        assertThat(get(plain.id()).namespace()).isEqualTo("default");
+        assertThat(store.list("team-a", null, 100, null).jobs()).extracting(JobRecord::id).containsExactly(a.id());
+        assertThat(store.list("team-b", JobStatus.QUEUED, 100, null).jobs()).extracting(JobRecord::id)
+                .containsExactly(b.id());
+        assertThat(store.list(null, null, 100, null).jobs()).extracting(JobRecord::id)
+                .contains(a.id(), b.id(), plain.id());
+        store.markRunning(a.id(), 0, 1, "n", tick());
+        assertThat(get(a.id()).namespace()).as("kept through transitions").isEqualTo("team-a");
+    }
+
+    @Test
     void adoptionFencesOutTheReplicaThatHeldTheExecutionBefore() {
         JobRecord job = insert();
         store.markRunning(job.id(), 0, 1, "node-a", tick());

@@ -59,7 +59,8 @@ public final class InMemoryJobStore implements JobStore {
         }
         if (jobs.containsKey(job.id())) throw new IllegalStateException("duplicate job id " + job.id());
         JobRecord r = new JobRecord(job.id(), ++seq, JobStatus.QUEUED, job.spec(), job.specHash(), key, 0,
-                job.maxAttempts(), 0, null, Instant.ofEpochMilli(job.createdAt().toEpochMilli()), null, null, null);
+                job.maxAttempts(), 0, null, Instant.ofEpochMilli(job.createdAt().toEpochMilli()), null, null, null,
+                job.namespace(), job.submittedBy());
         jobs.put(r.id(), r);
         if (key != null) keys.put(key, r.id());
         return new Inserted(r, true);
@@ -78,11 +79,12 @@ public final class InMemoryJobStore implements JobStore {
     }
 
     @Override
-    public synchronized JobPage list(JobStatus status, int limit, String cursor) {
+    public synchronized JobPage list(String namespace, JobStatus status, int limit, String cursor) {
         if (limit < 1) throw KilnException.invalid("limit", "must be at least 1, got " + limit);
         long before = cursor == null ? Long.MAX_VALUE : parseCursor(cursor);
         List<JobRecord> matching = jobs.values().stream()
-                .filter(j -> j.seq() < before && (status == null || j.status() == status))
+                .filter(j -> j.seq() < before && (status == null || j.status() == status)
+                        && (namespace == null || namespace.equals(j.namespace())))
                 .sorted(Comparator.comparingLong(JobRecord::seq).reversed())
                 .limit(limit + 1L).toList();
         if (matching.size() <= limit) return new JobPage(matching, null);
@@ -280,6 +282,6 @@ public final class InMemoryJobStore implements JobStore {
     private static JobRecord with(JobRecord r, JobStatus status, long version, int attempt, String nodeId,
                                   Instant startedAt, Instant finishedAt, JobResult result, String key) {
         return new JobRecord(r.id(), r.seq(), status, r.spec(), r.specHash(), key, attempt, r.maxAttempts(), version,
-                nodeId, r.createdAt(), startedAt, finishedAt, result);
+                nodeId, r.createdAt(), startedAt, finishedAt, result, r.namespace(), r.submittedBy());
     }
 }

@@ -1,6 +1,7 @@
 package dev.kiln.server.http;
 
 import dev.kiln.core.JobPage;
+import dev.kiln.server.auth.JobAccess;
 import dev.kiln.core.JobRecord;
 import dev.kiln.core.JobStatus;
 import dev.kiln.core.StoreHealth;
@@ -66,7 +67,7 @@ public final class ApiRoutes {
         JobRequestParser.Parsed p = parser.parse(RequestBodies.read(ctx, maxBodyBytes), true);
         JobType type = orchestrator.jobTypes().require(p.spec().jobType());
         // The job's own timeout bounds the run; the extra hour bounds the time it may wait in the queue.
-        JobRecord done = orchestrator.execute(p.spec(), p.idempotencyKey(),
+        JobRecord done = orchestrator.execute(p.spec(), p.idempotencyKey(), JobAccess.submitter(ctx),
                 Duration.ofSeconds(type.maxTimeoutSeconds()).plusHours(1));
         ctx.status(done.status().isTerminal() ? 200 : 202);
         send(ctx, view(done, true));
@@ -74,7 +75,7 @@ public final class ApiRoutes {
 
     private void submit(Context ctx) {
         JobRequestParser.Parsed p = parser.parse(RequestBodies.read(ctx, maxBodyBytes), true);
-        JobRecord job = orchestrator.submit(p.spec(), p.idempotencyKey());
+        JobRecord job = orchestrator.submit(p.spec(), p.idempotencyKey(), JobAccess.submitter(ctx));
         ctx.status(202).header("Location", "/jobs/" + job.id());
         send(ctx, view(job, true));
     }
@@ -82,7 +83,8 @@ public final class ApiRoutes {
     private void get(Context ctx) throws InterruptedException {
         String id = ctx.pathParam("id");
         int wait = intParam(ctx, "wait", 0, 0, MAX_WAIT_SECONDS);
-        JobRecord job = wait > 0 ? orchestrator.await(id, Duration.ofSeconds(wait)) : orchestrator.require(id);
+        JobRecord job = JobAccess.require(orchestrator, ctx, id);
+        if (wait > 0 && !job.status().isTerminal()) job = orchestrator.await(id, Duration.ofSeconds(wait));
         send(ctx, view(job, true));
     }
 
@@ -102,7 +104,8 @@ public final class ApiRoutes {
         if (cursor != null && !cursor.matches("\\d{1,19}")) {
             throw KilnException.invalid("cursor", "is not a cursor returned by this API");
         }
-        JobPage page = orchestrator.list(status, limit, cursor == null || cursor.isEmpty() ? null : cursor);
+        JobPage page = orchestrator.list(JobAccess.listedNamespace(ctx), status, limit,
+                cursor == null || cursor.isEmpty() ? null : cursor);
         ObjectNode o = json.createObjectNode();
         ArrayNode jobs = o.putArray("jobs");
         page.jobs().forEach(j -> jobs.add(view(j, false)));
@@ -112,6 +115,7 @@ public final class ApiRoutes {
 
     private void executions(Context ctx) {
         String id = ctx.pathParam("id");
+        JobAccess.require(orchestrator, ctx, id);
         ObjectNode o = json.createObjectNode();
         o.put("job_id", id);
         ArrayNode list = o.putArray("executions");
@@ -121,14 +125,15 @@ public final class ApiRoutes {
 
     private void cancel(Context ctx) throws InterruptedException {
         RequestBodies.ignore(ctx);
-        send(ctx, view(orchestrator.cancel(ctx.pathParam("id")), true));
+        JobRecord job = JobAccess.require(orchestrator, ctx, ctx.pathParam("id"));
+        send(ctx, view(orchestrator.cancel(job.id()), true));
     }
 
     private void artifact(Context ctx) throws IOException {
         String id = ctx.pathParam("id");
         String name = ctx.pathParam("name");
         JobSpecValidator.checkRelativePath("name", name);
-        JobRecord job = orchestrator.require(id);
+        JobRecord job = JobAccess.require(orchestrator, ctx, id);
         // Artifacts live under the execution whose result the job holds; jobs stored before that, under the job.
         Optional<InputStream> in = job.result() != null && job.attempt() > 0
                 ? artifacts.open(job.currentExecutionId(), name) : Optional.empty();

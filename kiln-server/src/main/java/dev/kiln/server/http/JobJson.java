@@ -36,6 +36,8 @@ public final class JobJson {
         JobResult r = job.result();
         o.put("job_id", job.id());
         o.put("status", job.status().wireName());
+        o.put("namespace", job.namespace());
+        if (job.submittedBy() == null) o.putNull("submitted_by"); else o.put("submitted_by", job.submittedBy());
         o.put("success", job.status() == JobStatus.SUCCEEDED);
         o.put("job_type", job.spec().jobType());
         o.put("layer_digest", r == null ? null : r.layerDigest());

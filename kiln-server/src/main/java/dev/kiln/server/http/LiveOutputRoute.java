@@ -73,7 +73,7 @@ public final class LiveOutputRoute {
 
     private void stream(Context ctx) throws IOException {
         String id = ctx.pathParam("id");
-        orchestrator.require(id); // 404 before the stream starts
+        dev.kiln.server.auth.JobAccess.require(orchestrator, ctx, id); // 404 before the stream starts
         java.net.InetAddress client = clientAddress(ctx);
         limits.open(client); // 429 or 503 past the caps
         try {
