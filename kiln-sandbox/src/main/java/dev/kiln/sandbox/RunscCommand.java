@@ -45,7 +45,7 @@ final class RunscCommand {
      * {@link StdioRelay} for why runsc's output goes through a relay).
      */
     List<String> runInCgroup(List<Path> procsFiles, Path relayPython, Path bundle, String containerId) {
-        List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", BwrapCommand.WRAPPER, "sh",
+        List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", BwrapCommand.JOIN_ONLY, "sh",
                 Integer.toString(procsFiles.size())));
         for (Path p : procsFiles) argv.add(p.toString());
         argv.addAll(StdioRelay.wrap(relayPython, run(bundle, containerId)));

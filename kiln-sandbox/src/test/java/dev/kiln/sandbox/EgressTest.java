@@ -236,6 +236,14 @@ class EgressTest {
         assertThat(r.stdout()).as(r.stderr()).isEqualTo("flush True\nrefused\n");
     }
 
+    private static boolean isPasta(long pid) {
+        try {
+            return Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).contains("--netns-only");
+        } catch (IOException gone) {
+            return false;
+        }
+    }
+
     /** pasta and the filter shell run in the execution's cgroup (limited and killed with it). */
     @Test
     void pastaRunsInTheExecutionsCgroup() throws Exception {
@@ -245,8 +253,10 @@ class EgressTest {
                         NetworkPolicy.OPEN), 40, OutputLimits.DEFAULTS), work));
         try {
             String log = work.resolve(WorkDirLayout.VIEW).resolve("etc").resolve("network.log").toString();
-            await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).until(() -> !processesWithMarker(log).isEmpty()
-                    && executor.isRunning("egress-cgroup-1"));
+            // Until pasta runs: by then the first shell, which names the log before it joins the cgroups, has
+            // exec'd into it (a shell caught before its join would be outside them for a moment).
+            await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).until(() -> executor.isRunning("egress-cgroup-1")
+                    && processesWithMarker(log).stream().anyMatch(EgressTest::isPasta));
             for (long pid : processesWithMarker(log)) {
                 String cgroups = Files.readString(Path.of("/proc", Long.toString(pid), "cgroup"));
                 assertThat(cgroups).as("pid " + pid).contains("/" + parent + "/egress-cgroup-1");
