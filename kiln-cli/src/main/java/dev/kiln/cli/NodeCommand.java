@@ -35,7 +35,7 @@ import tools.jackson.databind.JsonNode;
         description = {"Run this machine as a compute node of an orchestrator (--orchestrator URL),",
                 "or list, describe, drain and resume nodes."},
         subcommands = {NodeCommand.ListNodes.class, NodeCommand.Describe.class, NodeCommand.Drain.class,
-                NodeCommand.Resume.class})
+                NodeCommand.Resume.class, NodeTokenCommand.class})
 final class NodeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

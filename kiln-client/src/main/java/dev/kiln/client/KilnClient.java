@@ -56,6 +56,23 @@ public final class KilnClient {
         return send(post("keys", o.toString()));
     }
 
+    /** {@code POST /node-tokens}: a join token for one node ({@code nodeId} null: the first that joins with it). */
+    public JsonNode createNodeToken(String nodeId) {
+        ObjectNode o = json.createObjectNode();
+        if (nodeId != null) o.put("node_id", nodeId);
+        return send(post("node-tokens", o.toString()));
+    }
+
+    public JsonNode nodeTokens() {
+        return send(get("node-tokens"));
+    }
+
+    public void revokeNodeToken(String id) {
+        HttpResponse<String> r = exchange(HttpRequest.newBuilder(base.resolve("node-tokens/" + enc(id))).DELETE()
+                .build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() >= 400) throw error(r.statusCode(), r.body());
+    }
+
     /** {@code GET /keys}. */
     public JsonNode keys() {
         return send(get("keys"));

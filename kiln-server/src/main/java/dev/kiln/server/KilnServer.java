@@ -182,6 +182,11 @@ public final class KilnServer implements AutoCloseable {
             var authenticator = new dev.kiln.server.auth.Authenticator(config.authMode(), apiKeys);
             var keyRoutes = new dev.kiln.server.auth.KeyRoutes(apiKeys, json,
                     ctx -> dev.kiln.server.http.RequestBodies.read(ctx, 64 << 10));
+            var nodeTokens = new dev.kiln.server.auth.NodeTokens(stores.nodeTokens(), Clock.systemUTC(),
+                    config.authMode(), config.nodes().joinToken());
+            gateway.admission(nodeTokens::refusal);
+            var nodeTokenRoutes = new dev.kiln.server.auth.NodeTokenRoutes(nodeTokens, json,
+                    ctx -> dev.kiln.server.http.RequestBodies.read(ctx, 64 << 10));
             var connectionLimits = new dev.kiln.server.http.ConnectionLimits(config.http().maxConnections(),
                     config.http().maxConnectionsPerClient());
             Javalin http = Javalin.create(c -> {
@@ -206,6 +211,7 @@ public final class KilnServer implements AutoCloseable {
                 c.routes.before(authenticator::check);
                 routes.register(c);
                 keyRoutes.register(c);
+                nodeTokenRoutes.register(c);
                 typeRoutes.register(c);
                 nodeRoutes.register(c);
                 new dev.kiln.server.http.LiveOutputRoute(orchestrator, json, replicaOutput,

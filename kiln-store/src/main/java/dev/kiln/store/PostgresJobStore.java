@@ -186,6 +186,11 @@ public final class PostgresJobStore implements JobStore, SharedQueue {
         return new SqlLiveOutputStore(this::write, jdbi, failures);
     }
 
+    /** Node join tokens (their hashes), in the same database. */
+    public dev.kiln.core.NodeTokenStore nodeTokens() {
+        return new SqlNodeTokenStore(this::write, jdbi, failures);
+    }
+
     /** API keys (their hashes), in the same database. */
     public dev.kiln.core.KeyStore keys() {
         return new SqlKeyStore(this::write, jdbi, failures);

@@ -181,6 +181,11 @@ public final class SqliteJobStore implements JobStore, SharedQueue {
         return new SqlLiveOutputStore(committer::run, reader, failures);
     }
 
+    /** Node join tokens (their hashes), in the same database. */
+    public dev.kiln.core.NodeTokenStore nodeTokens() {
+        return new SqlNodeTokenStore(committer::run, reader, failures);
+    }
+
     /** API keys (their hashes), in the same database. */
     public dev.kiln.core.KeyStore keys() {
         return new SqlKeyStore(committer::run, reader, failures);

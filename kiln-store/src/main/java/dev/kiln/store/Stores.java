@@ -7,6 +7,7 @@ import dev.kiln.core.KeyStore;
 import dev.kiln.core.Leadership;
 import dev.kiln.core.LiveOutputStore;
 import dev.kiln.core.NodeStore;
+import dev.kiln.core.NodeTokenStore;
 import dev.kiln.core.StoreSignals;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -19,12 +20,14 @@ import java.nio.file.Path;
  * SQLite, which one process owns, {@link StoreSignals#inProcess()} and {@link Leadership#SOLE}. Closing closes all.
  */
 public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts, NodeStore nodes,
-                     KeyStore keys, LiveOutputStore liveOutput, StoreSignals signals, Leadership leadership)
-        implements AutoCloseable {
+                     KeyStore keys, NodeTokenStore nodeTokens, LiveOutputStore liveOutput, StoreSignals signals,
+                     Leadership leadership) implements AutoCloseable {
 
     /** Stores only this process uses: in-process signals, always the leader, no followers elsewhere. */
-    public Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts, NodeStore nodes, KeyStore keys) {
-        this(jobs, jobTypes, artifacts, nodes, keys, LiveOutputStore.NONE, StoreSignals.inProcess(), Leadership.SOLE);
+    public Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifacts, NodeStore nodes, KeyStore keys,
+                  NodeTokenStore nodeTokens) {
+        this(jobs, jobTypes, artifacts, nodes, keys, nodeTokens, LiveOutputStore.NONE, StoreSignals.inProcess(),
+                Leadership.SOLE);
     }
 
     /**
@@ -37,7 +40,7 @@ public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifac
                 SqliteJobStore store = SqliteJobStore.open(dataDir);
                 try {
                     yield new Stores(store, store.jobTypes(), FileArtifactStore.open(dataDir), store.nodes(),
-                            store.keys());
+                            store.keys(), store.nodeTokens());
                 } catch (IOException | RuntimeException e) {
                     store.close();
                     throw e;
@@ -50,7 +53,7 @@ public record Stores(JobStore jobs, JobTypeStore jobTypes, ArtifactStore artifac
                     signals = PostgresSignals.open(postgres, store.dataSource());
                     PostgresLeadership leadership = PostgresLeadership.open(postgres);
                     yield new Stores(store, store.jobTypes(), store.artifacts(), store.nodes(), store.keys(),
-                            store.liveOutput(), signals, leadership);
+                            store.nodeTokens(), store.liveOutput(), signals, leadership);
                 } catch (RuntimeException e) {
                     if (signals != null) signals.close();
                     store.close();

@@ -19,9 +19,10 @@ final class AccessRules {
             new Rule("GET", Pattern.compile("/openapi\\.json")),
             new Rule(null, Pattern.compile("/node-api/.*")));
 
-    /** Keys, nodes, global job types and garbage collection are the operator's. */
+    /** Keys, node tokens, nodes, global job types and garbage collection are the operator's. */
     private static final List<Rule> ADMIN = List.of(
             new Rule(null, Pattern.compile("/keys(/.*)?")),
+            new Rule(null, Pattern.compile("/node-tokens(/.*)?")),
             new Rule("POST", Pattern.compile("/nodes/[^/]+/(drain|resume)")),
             new Rule("DELETE", Pattern.compile("/nodes/[^/]+")),
             new Rule("PUT", Pattern.compile("/job-types/[^/]+")),

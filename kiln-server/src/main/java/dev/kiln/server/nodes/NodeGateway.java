@@ -63,6 +63,13 @@ public final class NodeGateway implements AutoCloseable {
     private final Thread leaseWatch;
     private volatile java.util.function.Consumer<RemoteComputeNode> joining = n -> {
     };
+    private volatile Admission admission = this::sharedTokenRefusal;
+
+    /** Who may join: null when node {@code nodeId} with {@code token} may, else why not (naming the field). */
+    @FunctionalInterface
+    public interface Admission {
+        String refusal(String nodeId, String token, boolean loopback);
+    }
     private volatile boolean closed;
 
     public NodeGateway(Orchestrator orchestrator, NodeSettings settings, Path spoolDir, OutputLimits limits,
@@ -145,18 +152,11 @@ public final class NodeGateway implements AutoCloseable {
                     + NodeMessage.PROTOCOL_VERSION + ", the node " + h.protocol() + " (upgrade the node and the "
                     + "orchestrator together)");
         }
-        String token = settings.joinToken();
-        if (token == null && !loopback) {
-            throw new NodeRefusedException("unauthorized", "token: no node_join_token is configured, so only nodes "
-                    + "on the orchestrator's machine may join");
-        }
-        if (token != null && (h.token() == null || !MessageDigest.isEqual(
-                token.getBytes(StandardCharsets.UTF_8), h.token().getBytes(StandardCharsets.UTF_8)))) {
-            throw new NodeRefusedException("unauthorized", "token: wrong or missing join token");
-        }
         if (!NODE_ID.matcher(h.nodeId()).matches()) {
             throw new NodeRefusedException("bad_message", "node_id: must match " + NODE_ID.pattern());
         }
+        String refusal = admission.refusal(h.nodeId(), h.token(), loopback);
+        if (refusal != null) throw new NodeRefusedException("unauthorized", refusal);
         if (h.slots() < 1 || h.slots() > MAX_SLOTS) {
             throw new NodeRefusedException("bad_message", "slots: must be 1 to " + MAX_SLOTS + ", got " + h.slots());
         }
@@ -182,6 +182,24 @@ public final class NodeGateway implements AutoCloseable {
         if (existing != null && existing.inProcess()) {
             throw new NodeRefusedException("bad_message", "node_id: '" + h.nodeId() + "' is the orchestrator's own node");
         }
+    }
+
+    /** Replaces the default admission (the shared node_join_token, else loopback only), e.g. with node tokens. */
+    public void admission(Admission admission) {
+        this.admission = admission;
+    }
+
+    private String sharedTokenRefusal(String nodeId, String presented, boolean loopback) {
+        String token = settings.joinToken();
+        if (token == null) {
+            return loopback ? null : "token: no node_join_token is configured, so only nodes on the orchestrator's "
+                    + "machine may join";
+        }
+        if (presented == null || !MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8),
+                presented.getBytes(StandardCharsets.UTF_8))) {
+            return "token: wrong or missing join token";
+        }
+        return null;
     }
 
     /**
