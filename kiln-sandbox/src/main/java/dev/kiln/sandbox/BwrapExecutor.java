@@ -8,7 +8,6 @@ import dev.kiln.core.Executor;
 import dev.kiln.core.JobError;
 import dev.kiln.core.JobStatus;
 import dev.kiln.core.JobType;
-import dev.kiln.core.OutputLimits;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,7 +48,6 @@ public final class BwrapExecutor implements Executor {
 
     private static final Logger log = LoggerFactory.getLogger(BwrapExecutor.class);
     private static final Duration CLEANUP_TIMEOUT = Duration.ofSeconds(10);
-    private static final Duration STREAM_DRAIN_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration PENDING_CANCEL_TTL = Duration.ofMinutes(10);
     private static final Pattern SAFE_ID = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
     static final Map<String, String> SPAWN_ENV = Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
@@ -456,65 +454,9 @@ public final class BwrapExecutor implements Executor {
      */
     private RunOutcome supervise(ExecutionRequest request, Cgroup cgroup, ExecutionHandle handle, Process process,
                                  long entry, long spawned, Path outputDir, Path artifactsDir) {
-        JobType type = request.jobType();
-        OutputLimits limits = request.outputLimits();
-        String id = request.executionId();
-        BoundedCapture stdout = new BoundedCapture(process.getInputStream(),
-                cap(limits.maxStdoutBytes(), type.maxOutputBytes()), OutputSink.STDOUT, handle.live())
-                .start("kiln-stdout-" + id);
-        BoundedCapture stderr = new BoundedCapture(process.getErrorStream(),
-                cap(limits.maxStderrBytes(), type.maxOutputBytes()), OutputSink.STDERR, handle.live())
-                .start("kiln-stderr-" + id);
-
-        boolean interrupted = false;
-        boolean exited;
-        try {
-            exited = process.waitFor(Math.max(1, request.timeoutSeconds()), TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            interrupted = true;
-            exited = false;
-        }
-        boolean timedOut = !exited && !interrupted && !handle.isCancelled();
-        if (!exited) {
-            cgroup.signalKill();
-            process.destroyForcibly();
-        }
-        interrupted |= HostCommand.awaitUninterruptibly(process);
-        long exitedAt = System.nanoTime();
-        Integer exitCode = process.exitValue();
-
-        // whatever is left (daemonized children, a fork bomb) dies before anything is read back
-        boolean empty = cgroup.killAndAwaitEmpty(CLEANUP_TIMEOUT);
-        CgroupStats stats = cgroup.stats();
-        stdout.await(STREAM_DRAIN_TIMEOUT);
-        stderr.await(STREAM_DRAIN_TIMEOUT);
-        interrupted |= Thread.interrupted(); // cleared until cleanup is done: file channels refuse interrupted threads
-        if (interrupted) handle.markInterrupted();
-        if (!empty) {
-            return new RunOutcome(sandboxError("could not kill every process of the job within "
-                    + CLEANUP_TIMEOUT.toSeconds() + " s"), false);
-        }
-        long startupMs = TimeUnit.NANOSECONDS.toMillis(spawned - entry);
-        long executionMs = TimeUnit.NANOSECONDS.toMillis(exitedAt - spawned);
-        if (handle.isCancelled()) {
-            return new RunOutcome(cancelled(exitCode, stdout.text(), stderr.text(), stdout.truncated(),
-                    stderr.truncated(), entry, spawned, exitedAt), true);
-        }
-        if (interrupted) {
-            return new RunOutcome(new ExecutionResult(JobStatus.FAILED, exitCode, stdout.text(), stderr.text(),
-                    stdout.truncated(), stderr.truncated(), null, new JobError(ErrorType.SANDBOX_ERROR,
-                    "interrupted: the node is shutting down", JobError.PHASE_EXECUTION), startupMs, executionMs,
-                    List.of()), true);
-        }
-
-        OutputCollector.Collected collected = new OutputCollector(limits).collect(outputDir, artifactsDir);
-        String stderrText = withWarnings(stderr.text(), collected.warnings());
-        var verdict = ResultClassifier.classify(new ResultClassifier.RunFacts(false, timedOut,
-                request.timeoutSeconds(), exitCode, stderr.textForClassification(), stats, type.memoryLimitBytes(),
-                type.pidsLimit(), type.networkEnabled(), collected.limitError(), collected.limitMessage()));
-        return new RunOutcome(new ExecutionResult(verdict.status(), exitCode, stdout.text(), stderrText,
-                stdout.truncated(), stderr.truncated(), collected.outputJson(), verdict.error(), startupMs,
-                executionMs, collected.artifacts()), true);
+        SandboxSupervisor.Ended ended = SandboxSupervisor.watch(request, cgroup, handle, process, entry, spawned);
+        if (ended.result() != null) return new RunOutcome(ended.result(), ended.cgroupEmpty());
+        return new RunOutcome(SandboxSupervisor.collectAndClassify(request, ended, outputDir, artifactsDir), true);
     }
 
 
@@ -524,14 +466,9 @@ public final class BwrapExecutor implements Executor {
                 SandboxRlimits.processes(request.jobType().pidsLimit(), root));
     }
 
-    private static long cap(long streamLimit, long jobTypeLimit) {
-        return jobTypeLimit > 0 ? Math.min(streamLimit, jobTypeLimit) : streamLimit;
-    }
 
     static String withWarnings(String stderr, List<String> warnings) {
-        if (warnings.isEmpty()) return stderr;
-        String sep = stderr.isEmpty() || stderr.endsWith("\n") ? "" : "\n";
-        return stderr + sep + String.join("\n", warnings) + "\n";
+        return SandboxSupervisor.withWarnings(stderr, warnings);
     }
 
     /** Execution ids become directory names; anything unusual is hashed instead of trusted. */

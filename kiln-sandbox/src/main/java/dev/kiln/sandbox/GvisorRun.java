@@ -6,12 +6,9 @@ import dev.kiln.core.ExecutionResult;
 import dev.kiln.core.JobError;
 import dev.kiln.core.JobStatus;
 import dev.kiln.core.JobType;
-import dev.kiln.core.OutputLimits;
-import dev.kiln.core.OutputSink;
 
 import java.io.File;
 import java.io.IOException;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -22,8 +19,6 @@ import java.util.regex.Pattern;
  * as the bwrap executor does.
  */
 final class GvisorRun {
-    private static final Duration CLEANUP_TIMEOUT = Duration.ofSeconds(10);
-    private static final Duration STREAM_DRAIN_TIMEOUT = Duration.ofSeconds(5);
     /** runsc's own failures (exit 128) start with the step that failed, e.g. "creating container: ...". */
     private static final Pattern RUNSC_FAILURE = Pattern.compile(
             "^(reading spec|running container|creating container|starting container|creating sandbox|"
@@ -65,65 +60,12 @@ final class GvisorRun {
     }
 
     private Outcome supervise(Process process, long spawned) {
-        JobType type = request.jobType();
-        OutputLimits limits = request.outputLimits();
-        String id = request.executionId();
-        BoundedCapture stdout = new BoundedCapture(process.getInputStream(),
-                cap(limits.maxStdoutBytes(), type.maxOutputBytes()), OutputSink.STDOUT, handle.live())
-                .start("kiln-stdout-" + id);
-        BoundedCapture stderr = new BoundedCapture(process.getErrorStream(),
-                cap(limits.maxStderrBytes(), type.maxOutputBytes()), OutputSink.STDERR, handle.live())
-                .start("kiln-stderr-" + id);
-        boolean interrupted = false;
-        boolean exited;
-        try {
-            exited = process.waitFor(Math.max(1, request.timeoutSeconds()), TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            interrupted = true;
-            exited = false;
-        }
-        boolean timedOut = !exited && !interrupted && !handle.isCancelled();
-        if (!exited) {
-            cgroup.signalKill();
-            process.destroyForcibly();
-        }
-        interrupted |= HostCommand.awaitUninterruptibly(process);
-        long exitedAt = System.nanoTime();
-        Integer exitCode = process.exitValue();
-        // the sentry, gofer and stubs are all in the cgroup: nothing of the sandbox survives this
-        boolean empty = cgroup.killAndAwaitEmpty(CLEANUP_TIMEOUT);
-        CgroupStats stats = cgroup.stats();
-        stdout.await(STREAM_DRAIN_TIMEOUT);
-        stderr.await(STREAM_DRAIN_TIMEOUT);
-        interrupted |= Thread.interrupted();
-        if (interrupted) handle.markInterrupted();
-        if (!empty) {
-            return new Outcome(GvisorExecutor.sandboxError("could not kill every process of the job within "
-                    + CLEANUP_TIMEOUT.toSeconds() + " s"), false);
-        }
-        long startupMs = TimeUnit.NANOSECONDS.toMillis(spawned - entry);
-        long executionMs = TimeUnit.NANOSECONDS.toMillis(exitedAt - spawned);
-        if (handle.isCancelled()) {
-            return new Outcome(new ExecutionResult(JobStatus.CANCELLED, exitCode, stdout.text(), stderr.text(),
-                    stdout.truncated(), stderr.truncated(), null, new JobError(ErrorType.CANCELLED, "cancelled",
-                    JobError.PHASE_EXECUTION), startupMs, executionMs, List.of()), true);
-        }
-        if (interrupted) {
-            return new Outcome(new ExecutionResult(JobStatus.FAILED, exitCode, stdout.text(), stderr.text(),
-                    stdout.truncated(), stderr.truncated(), null, new JobError(ErrorType.SANDBOX_ERROR,
-                    "interrupted: the node is shutting down", JobError.PHASE_EXECUTION), startupMs, executionMs,
-                    List.of()), true);
-        }
-        String runscFailure = runscFailure(timedOut, exitCode, stderr.text(), stats);
+        SandboxSupervisor.Ended ended = SandboxSupervisor.watch(request, cgroup, handle, process, entry, spawned);
+        if (ended.result() != null) return new Outcome(ended.result(), ended.cgroupEmpty());
+        String runscFailure = runscFailure(ended.timedOut(), ended.exitCode(), ended.stderr().text(), ended.stats());
         if (runscFailure != null) return new Outcome(GvisorExecutor.sandboxError(runscFailure), true);
-        OutputCollector.Collected collected = new OutputCollector(limits).collect(layout.output(), layout.artifacts());
-        String stderrText = BwrapExecutor.withWarnings(stderr.text(), collected.warnings());
-        var verdict = ResultClassifier.classify(new ResultClassifier.RunFacts(false, timedOut,
-                request.timeoutSeconds(), exitCode, stderr.textForClassification(), stats, type.memoryLimitBytes(),
-                type.pidsLimit(), type.networkEnabled(), collected.limitError(), collected.limitMessage()));
-        return new Outcome(new ExecutionResult(verdict.status(), exitCode, stdout.text(), stderrText,
-                stdout.truncated(), stderr.truncated(), collected.outputJson(), verdict.error(), startupMs,
-                executionMs, collected.artifacts()), true);
+        return new Outcome(SandboxSupervisor.collectAndClassify(request, ended, layout.output(), layout.artifacts()),
+                true);
     }
 
     /**
@@ -137,9 +79,6 @@ final class GvisorRun {
         return RUNSC_FAILURE.matcher(first).matches() ? "gVisor sandbox setup failed: " + first : null;
     }
 
-    private static long cap(long streamLimit, long jobTypeLimit) {
-        return jobTypeLimit > 0 ? Math.min(streamLimit, jobTypeLimit) : streamLimit;
-    }
 
     static ExecutionResult cancelled(long entry) {
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - entry);
