@@ -39,6 +39,7 @@ public final class Orchestrator implements AutoCloseable {
     private final Retention retention;
     private final Semaphore wakeUp = new Semaphore(0);
     private final boolean followsReplicas;
+    private final Leadership leadership;
     private ReplicaSync replicaSync;
     private volatile boolean running;
     private Thread dispatcherThread;
@@ -66,6 +67,7 @@ public final class Orchestrator implements AutoCloseable {
         this.signals = new OwnSignals(signals != null ? signals : StoreSignals.inProcess());
         // Signals kept within this process carry only its own changes: nothing to follow.
         this.followsReplicas = signals != null && !(signals instanceof InProcessSignals);
+        this.leadership = leadership;
         this.ready = new ReadyQueue(settings.maxQueueSize());
         this.liveOutput = new LiveOutput(settings.outputLimits().maxStdoutBytes()
                 + settings.outputLimits().maxStderrBytes());
@@ -377,7 +379,10 @@ public final class Orchestrator implements AutoCloseable {
                     continue;
                 }
                 housekeeping.run();
-                if (replicaSync != null) replicaSync.adoptWaiting();
+                if (replicaSync != null) {
+                    replicaSync.sweepUnannounced(leadership.isLeader());
+                    replicaSync.adoptWaiting();
+                }
                 dispatcher.dispatchReady(() -> running);
                 storeDown = 0;
             } catch (InterruptedException e) {

@@ -70,6 +70,35 @@ final class ReplicaSync implements StoreSignals.Listener {
         wake.run();
     }
 
+    /** How often the leader looks for queued jobs no replica announced. */
+    static final java.time.Duration UNANNOUNCED_SWEEP_EVERY = java.time.Duration.ofSeconds(10);
+    /** The oldest queued jobs it reads each time (the stuck ones are the oldest). */
+    static final int UNANNOUNCED_SWEEP_LIMIT = 2_000;
+    private java.time.Instant lastSweep = java.time.Instant.EPOCH;
+
+    /**
+     * The leader's safety net, every {@link #UNANNOUNCED_SWEEP_EVERY}: queued jobs in the store that this replica
+     * does not know are taken as heard, so they are stolen after the steal delay like any other replica's. Such a
+     * job was inserted by a replica that died before its QUEUED signal went out, or that restarted without nodes
+     * (its own nodes moved to other replicas meanwhile) and holds jobs it cannot place. Dispatcher thread only.
+     */
+    void sweepUnannounced(boolean leader) {
+        if (!leader) return;
+        java.time.Instant now = clock.instant();
+        if (now.isBefore(lastSweep.plus(UNANNOUNCED_SWEEP_EVERY))) return;
+        lastSweep = now;
+        int found = 0;
+        for (JobRecord j : store.findByStatus(JobStatus.QUEUED, UNANNOUNCED_SWEEP_LIMIT)) {
+            if (ready.contains(j.id()) || inFlight.contains(j.id()) || heard.containsKey(j.id())) continue;
+            heard.put(j.id(), now);
+            found++;
+        }
+        if (found > 0) {
+            log.info("{} queued job(s) in the store that no replica announced: taking them over", found);
+            wake.run();
+        }
+    }
+
     /** Whether jobs of other replicas may soon be this one's to take (the dispatcher then wakes for them). */
     boolean hearsOthers() {
         return !heard.isEmpty();

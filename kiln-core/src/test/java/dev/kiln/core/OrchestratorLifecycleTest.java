@@ -128,6 +128,45 @@ class OrchestratorLifecycleTest {
         }
     }
 
+    /**
+     * A job in the store that no replica announced (its replica died between the insert and the QUEUED signal, or
+     * came back without nodes) is taken over by the leader's sweep and runs, instead of waiting for its queue timeout.
+     */
+    @Test
+    void theLeaderRunsAQueuedJobNoReplicaAnnounced() {
+        StoreSignals shared = new StoreSignals() { // another process's signals: this replica follows replicas
+            @Override
+            public void publish(Topic topic, String id) {
+            }
+
+            @Override
+            public void subscribe(Listener listener) {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        ScriptedNode node = ScriptedNode.remote("n1", 1);
+        orchestrator = new Orchestrator(store, NO_ARTIFACTS, new JobTypeRegistry(List.of()), Environments.NONE,
+                List.of(node), clock, new OrchestratorEvents() {
+                }, new OrchestratorSettings(100, 2, RequestLimits.DEFAULTS, OutputLimits.DEFAULTS, null,
+                Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofHours(24), Duration.ofSeconds(30),
+                Duration.ofDays(30)), shared, Leadership.SOLE);
+        orchestrator.start();
+        clock.advance(Duration.ofSeconds(1));
+        // Inserted by a replica that died before it could say so.
+        JobSpec spec = job(10);
+        store.insert(new NewJob("unannounced-1", spec, SpecHash.of(spec), null, 2, clock.instant()));
+        clock.advance(ReplicaSync.UNANNOUNCED_SWEEP_EVERY.plusSeconds(1));
+        awaitTrue(() -> { // the sweep hears it; the steal delay later it is taken
+            clock.advance(Duration.ofMillis(300));
+            return node.held.containsKey("unannounced-1-1");
+        });
+        node.succeed("unannounced-1-1");
+        awaitTrue(() -> store.find("unannounced-1").orElseThrow().status() == JobStatus.SUCCEEDED);
+    }
+
     @Test
     void aJobThatNoNodeAnswersFailsOnceItsAttemptsAreUsedUp() {
         ScriptedNode node = new ScriptedNode("n1", 1);
