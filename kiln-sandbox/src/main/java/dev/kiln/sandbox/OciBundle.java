@@ -97,6 +97,9 @@ final class OciBundle {
         mounts.add(Map.of("destination", "/proc", "type", "proc", "source", "proc"));
         mounts.add(Map.of("destination", "/dev", "type", "tmpfs", "source", "tmpfs",
                 "options", List.of("nosuid", "mode=755")));
+        // POSIX semaphores and shared memory (multiprocessing's locks) live here, as in bwrap's --dev
+        mounts.add(Map.of("destination", "/dev/shm", "type", "tmpfs", "source", "shm",
+                "options", List.of("nosuid", "nodev", "noexec", "mode=1777", "size=" + Math.max(4096, c.tmpBytes()))));
         mounts.add(readOnly("/usr", "/usr"));
         for (String d : SYSTEM_DIRS) {
             Path host = hostRoot.resolve(d);

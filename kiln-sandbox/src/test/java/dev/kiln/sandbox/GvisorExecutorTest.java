@@ -49,6 +49,15 @@ class GvisorExecutorTest extends GvisorTestBase {
                 .hasMessageContaining("apt-get install -y runsc");
     }
 
+    /** multiprocessing's locks need POSIX semaphores in /dev/shm, as bwrap's --dev gives them. */
+    @Test
+    void multiprocessingWorks() throws IOException {
+        ExecutionResult r = run("import multiprocessing\nwith multiprocessing.get_context('fork').Pool(2) as p:\n"
+                + "    print(p.map(abs, [-1, -2]))\n");
+        assertThat(r.status()).as(describe(r)).isEqualTo(JobStatus.SUCCEEDED);
+        assertThat(r.stdout()).isEqualTo("[1, 2]\n");
+    }
+
     @Test
     void printsAndReportsTheExitCode() throws IOException {
         ExecutionResult r = run("import sys\nprint(\"hi\")\nsys.exit(3)\n");
