@@ -54,6 +54,11 @@ final class ServerOptions {
                     + "or sqlite (env KILN_STORE; default SQLite in the data directory)")
     String store;
 
+    @Option(names = "--auth-mode", paramLabel = "local|required", defaultValue = "${env:KILN_AUTH_MODE}",
+            description = "local: requests from this machine need no key; required: every request needs one "
+                    + "(env KILN_AUTH_MODE; default auth.mode in kiln.yaml, else local)")
+    String authMode;
+
     KilnConfig resolve() {
         KilnConfig c = KilnConfig.defaults();
         Path file = config != null ? config : (Files.exists(Path.of("kiln.yaml")) ? Path.of("kiln.yaml") : null);
@@ -92,6 +97,13 @@ final class ServerOptions {
                 c = c.withStore(StoreLocation.parse(store));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--store (or KILN_STORE): " + e.getMessage());
+            }
+        }
+        if (authMode != null && !authMode.isBlank()) {
+            try {
+                c = c.withAuthMode(dev.kiln.server.auth.AuthMode.parse(authMode.strip()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--auth-mode (or KILN_AUTH_MODE) " + e.getMessage());
             }
         }
         if (localNode != null) c = c.withNodes(c.nodes().withLocalNode(localNode));

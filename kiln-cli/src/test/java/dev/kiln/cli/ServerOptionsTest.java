@@ -38,6 +38,15 @@ class ServerOptionsTest {
     }
 
     @Test
+    void authModeIsSetByFlagAndABadOneNamesTheFlag() {
+        assertThat(parse().resolve().authMode()).isEqualTo(dev.kiln.server.auth.AuthMode.LOCAL);
+        assertThat(parse("--auth-mode", "required").resolve().authMode())
+                .isEqualTo(dev.kiln.server.auth.AuthMode.REQUIRED);
+        assertThatThrownBy(() -> parse("--auth-mode", "open").resolve())
+                .hasMessageContaining("--auth-mode (or KILN_AUTH_MODE) must be local or required, got 'open'");
+    }
+
+    @Test
     void storeSelectsPostgresOrStaysSqlite() {
         assertThat(parse("--store", "postgresql://kiln:pw@db:5433/kiln").resolve().store())
                 .isEqualTo(new StoreLocation.Postgres("db", 5433, "kiln", "kiln", "pw", java.util.Map.of()));
