@@ -6,9 +6,7 @@ import dev.kiln.core.KilnException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.time.InstantSource;
-import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -21,7 +19,6 @@ import java.util.regex.Pattern;
 public final class ApiKeys {
     public static final String PREFIX = "kiln_";
     public static final Pattern NAMESPACE = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final KeyStore store;
     private final InstantSource clock;
@@ -43,12 +40,8 @@ public final class ApiKeys {
             throw KilnException.invalid("namespace", "namespace: must match " + NAMESPACE.pattern()
                     + " (lower-case letters, digits, '-'; at most 63), got '" + namespace + "'");
         }
-        byte[] id = new byte[6];
-        byte[] secret = new byte[32];
-        RANDOM.nextBytes(id);
-        RANDOM.nextBytes(secret);
-        String text = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
-        ApiKey key = new ApiKey("key_" + HexFormat.of().formatHex(id), namespace, role, clock.instant(), createdBy, null);
+        String text = Secrets.secret(PREFIX);
+        ApiKey key = new ApiKey(Secrets.id("key_"), namespace, role, clock.instant(), createdBy, null);
         store.create(key, hash(text));
         return new Created(key, text);
     }

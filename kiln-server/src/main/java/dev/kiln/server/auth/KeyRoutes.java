@@ -4,7 +4,6 @@ import dev.kiln.core.ApiKey;
 import dev.kiln.core.KilnException;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
-import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
@@ -32,23 +31,11 @@ public final class KeyRoutes {
     }
 
     private void create(Context ctx) {
-        byte[] raw = body.apply(ctx);
-        JsonNode root;
-        try {
-            root = raw.length == 0 ? json.createObjectNode() : json.readTree(raw);
-        } catch (RuntimeException e) {
-            throw KilnException.invalid("body", "body: not valid JSON");
-        }
-        if (!root.isObject()) throw KilnException.invalid("body", "body: must be a JSON object");
-        root.propertyNames().forEach(name -> {
-            if (!name.equals("namespace") && !name.equals("role")) {
-                throw KilnException.invalid(name, name + ": unknown field (allowed: namespace, role)");
-            }
-        });
-        String namespace = text(root, "namespace", Caller.DEFAULT_NAMESPACE);
+        SmallJsonBody req = SmallJsonBody.parse(json, body.apply(ctx), java.util.List.of("namespace", "role"));
+        String namespace = req.text("namespace", Caller.DEFAULT_NAMESPACE);
         ApiKey.Role role;
         try {
-            role = ApiKey.Role.parse(text(root, "role", "user"));
+            role = ApiKey.Role.parse(req.text("role", "user"));
         } catch (IllegalArgumentException e) {
             throw KilnException.invalid("role", e.getMessage());
         }
@@ -58,12 +45,6 @@ public final class KeyRoutes {
         ctx.status(201).contentType("application/json").result(json.writeValueAsBytes(o));
     }
 
-    private static String text(JsonNode root, String field, String fallback) {
-        JsonNode v = root.get(field);
-        if (v == null || v.isNull()) return fallback;
-        if (!v.isString()) throw KilnException.invalid(field, field + ": must be a string");
-        return v.asString();
-    }
 
     private void list(Context ctx) {
         ArrayNode list = json.createArrayNode();

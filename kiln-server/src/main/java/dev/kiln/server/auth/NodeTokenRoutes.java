@@ -1,11 +1,9 @@
 package dev.kiln.server.auth;
 
-import dev.kiln.core.KilnException;
 import dev.kiln.core.NodeToken;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import java.util.function.Function;
-import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
@@ -38,21 +36,8 @@ public final class NodeTokenRoutes {
     }
 
     private void create(Context ctx) {
-        byte[] raw = body.apply(ctx);
-        JsonNode root;
-        try {
-            root = raw.length == 0 ? json.createObjectNode() : json.readTree(raw);
-        } catch (RuntimeException e) {
-            throw KilnException.invalid("body", "body: not valid JSON");
-        }
-        if (!root.isObject()) throw KilnException.invalid("body", "body: must be a JSON object");
-        root.propertyNames().forEach(name -> {
-            if (!name.equals("node_id")) throw KilnException.invalid(name, name + ": unknown field (allowed: node_id)");
-        });
-        JsonNode id = root.get("node_id");
-        if (id != null && !id.isNull() && !id.isString()) throw KilnException.invalid("node_id", "node_id: must be a string");
-        NodeTokens.Created created = tokens.create(id == null || id.isNull() ? null : id.asString(),
-                Authenticator.caller(ctx).who());
+        SmallJsonBody req = SmallJsonBody.parse(json, body.apply(ctx), java.util.List.of("node_id"));
+        NodeTokens.Created created = tokens.create(req.text("node_id", null), Authenticator.caller(ctx).who());
         ObjectNode o = render(created.token());
         o.put("token", created.secret());
         ctx.status(201).contentType("application/json").result(json.writeValueAsBytes(o));

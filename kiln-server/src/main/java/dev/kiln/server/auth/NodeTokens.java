@@ -5,13 +5,9 @@ import dev.kiln.core.NodeToken;
 import dev.kiln.core.NodeTokenStore;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.time.InstantSource;
-import java.util.Base64;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * Join tokens, one per node: made by an admin ({@code kiln node token create [--node-id ID]}), bound to that node
@@ -21,8 +17,6 @@ import java.util.regex.Pattern;
  */
 public final class NodeTokens {
     public static final String PREFIX = "kilnnode_";
-    private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final NodeTokenStore store;
     private final InstantSource clock;
@@ -41,15 +35,11 @@ public final class NodeTokens {
 
     /** @param nodeId the node it admits (null: the first that joins with it) */
     public Created create(String nodeId, String createdBy) {
-        if (nodeId != null && !NODE_ID.matcher(nodeId).matches()) {
-            throw KilnException.invalid("node_id", "node_id: must match " + NODE_ID.pattern() + ", got '" + nodeId + "'");
+        if (nodeId != null && !dev.kiln.server.nodes.NodeGateway.NODE_ID.matcher(nodeId).matches()) {
+            throw KilnException.invalid("node_id", "node_id: must match " + dev.kiln.server.nodes.NodeGateway.NODE_ID.pattern() + ", got '" + nodeId + "'");
         }
-        byte[] id = new byte[6];
-        byte[] secret = new byte[32];
-        RANDOM.nextBytes(id);
-        RANDOM.nextBytes(secret);
-        String text = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
-        NodeToken token = new NodeToken("ntok_" + HexFormat.of().formatHex(id), nodeId, clock.instant(), createdBy, null);
+        String text = Secrets.secret(PREFIX);
+        NodeToken token = new NodeToken(Secrets.id("ntok_"), nodeId, clock.instant(), createdBy, null);
         store.create(token, ApiKeys.hash(text));
         return new Created(token, text);
     }

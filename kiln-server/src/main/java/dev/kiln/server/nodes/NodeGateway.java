@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeGateway implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NodeGateway.class);
-    private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    /** What a node id may be: in a node's hello, and in a node token bound to it. */
+    public static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final int MAX_LABELS = 64;
     private static final int MAX_SLOTS = 10_000;
 
